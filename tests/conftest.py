@@ -1,0 +1,124 @@
+"""Fixtures: an app on a throwaway database, clients, users and small factories."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tracker import create_app
+from tracker.extensions import db as _db
+from tracker.models import Body, Contact, Demand, Event, EventPart, Topic, User
+
+PASSWORD = "richtig-langes-passwort"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "MAIL_DIR": str(tmp_path / "mail"),
+            "BASE_URL": "http://tracker.test",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_user(email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff"):
+    user = User(email=email, name=name, role=role)
+    user.set_password(password)
+    _db.session.add(user)
+    _db.session.commit()
+    return user
+
+
+def make_body(slug="ms", name="Sozialministerium", contacts=(("Referat", "ref@ms.example.org", 1),)):
+    body = Body(slug=slug, name=name, short_name=name)
+    for cname, email, level in contacts:
+        body.contacts.append(Contact(name=cname, email=email, escalation_level=level))
+    _db.session.add(body)
+    _db.session.commit()
+    return body
+
+
+def make_demand(title="Bezahlkarte evaluieren", *, bodies=(), is_public=True, user=None, **fields):
+    from tracker.services.demands import assign_bodies, create_demand
+
+    demand = create_demand(user, title=title, text=fields.pop("text", "Text der Forderung."),
+                           is_public=is_public, **fields)
+    if bodies:
+        roles = {b.id: ("lead" if i == 0 else "involved") for i, b in enumerate(bodies)}
+        assign_bodies(demand, user, None, roles)
+    return demand
+
+
+@pytest.fixture
+def staff(app):
+    return make_user()
+
+
+@pytest.fixture
+def admin(app):
+    return make_user(email="admin@example.org", role="admin", name="Ada Admin")
+
+
+@pytest.fixture
+def event(app):
+    event = Event(slug="fachtag", title="Fachtag Migration", date=__import__("datetime").date(2025, 6, 18))
+    event.parts.append(EventPart(slug="podium", kind="panel", title="Podium"))
+    topic = Topic(slug="bezahlkarte", name="Bezahlkarte")
+    _db.session.add_all([event, topic])
+    _db.session.commit()
+    return event
+
+
+def csrf_token(html: str) -> str:
+    """Return the first CSRF token on a page."""
+    match = re.search(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email="staff@example.org", password=PASSWORD):
+        page = self.client.get("/anmelden").get_data(as_text=True)
+        return self.client.post(
+            "/anmelden", data={"email": email, "password": password, "csrf_token": csrf_token(page)}
+        )
+
+    def logout(self):
+        page = self.client.get("/abmelden").get_data(as_text=True)
+        return self.client.post("/abmelden", data={"csrf_token": csrf_token(page)})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)

@@ -1,0 +1,51 @@
+"""The Forderungstracker: follow up political demands until the ministries have acted on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from . import config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("de", "en")
+
+
+def select_locale() -> str:
+    """Use the user's choice, else the browser's preference, else German."""
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "de"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app; never start the scheduler here."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    config.load(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
+    limiter.init_app(app)
+
+    from . import auth, cli, errors, public, security, staff, templating
+
+    templating.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
+    return app

@@ -1,0 +1,94 @@
+"""Settings: defaults, then the instance file, then ``TRACKER_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# Environment variable -> config key. Every one is documented in README.md.
+ENVIRONMENT = {
+    "TRACKER_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "TRACKER_SECRET_KEY": "SECRET_KEY",
+    "TRACKER_SMTP_URL": "SMTP_URL",
+    "TRACKER_MAIL_FROM": "MAIL_FROM",
+    "TRACKER_BASE_URL": "BASE_URL",
+    "TRACKER_REMINDER_CRON": "REMINDER_CRON",
+    "TRACKER_TIMEZONE": "TIMEZONE",
+    "TRACKER_ADMIN_EMAIL": "ADMIN_EMAIL",
+    "TRACKER_ADMIN_PASSWORD": "ADMIN_PASSWORD",
+    "TRACKER_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "TRACKER_STAFF_EMAIL": "STAFF_EMAIL",
+    "TRACKER_ENV": "ENV",
+    "TRACKER_ESCALATION_DAYS": "ESCALATION_DAYS",
+    "TRACKER_ANSWER_LINK_DAYS": "ANSWER_LINK_DAYS",
+    "TRACKER_SCHEDULER": "RUN_SCHEDULER",
+}
+
+DEFAULTS = {
+    "ENV": "development",
+    "SMTP_URL": "",
+    "MAIL_FROM": "Forderungstracker der LIGA <tracker@example.org>",
+    "STAFF_EMAIL": "",
+    "BASE_URL": "http://127.0.0.1:5000",
+    "REMINDER_CRON": "0 8 * * mon",
+    "TIMEZONE": "Europe/Berlin",
+    "ADMIN_EMAIL": "",
+    "ADMIN_PASSWORD": "",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "ESCALATION_DAYS": 10,
+    "ANSWER_LINK_DAYS": 56,
+    "RUN_SCHEDULER": "",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "BABEL_DEFAULT_LOCALE": "de",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+    "PAGE_SIZE": 50,
+}
+
+INTEGER_KEYS = {"ESCALATION_DAYS", "ANSWER_LINK_DAYS"}
+
+
+def load(app, test_config: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, instance file, environment and the test mapping."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'tracker.sqlite3'}"
+    app.config["MAIL_DIR"] = str(instance / "mail")
+    app.config.from_pyfile("config.py", silent=True)
+    for name, key in ENVIRONMENT.items():
+        if os.environ.get(name):
+            app.config[key] = os.environ[name]
+    if test_config:
+        app.config.update(test_config)
+    for key in INTEGER_KEYS:
+        app.config[key] = int(app.config[key])
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV"] == "production":
+            raise RuntimeError("TRACKER_SECRET_KEY must be set in production.")
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _instance_secret(instance: Path) -> str:
+    """Return a random development key kept in the instance folder."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

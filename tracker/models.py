@@ -1,0 +1,260 @@
+"""The domain: events, demands, bodies, contacts, the timeline and staff users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Store aware datetimes; hand them back aware in UTC on every backend (SQLite drops tzinfo)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime")
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+demand_topics = sa.Table(
+    "demand_topics",
+    db.metadata,
+    sa.Column("demand_id", sa.ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """A LIGA staff member; admins also manage users."""
+
+    __tablename__ = "users"
+    ROLES = ("staff", "admin")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(20), default="staff")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def set_password(self, password: str) -> None:
+        """Store a salted scrypt hash of ``password``."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Tell whether ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+
+class Event(db.Model):
+    """A Veranstaltung where demands were raised."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    date: Mapped[dt.date]
+    organiser: Mapped[str] = mapped_column(sa.String(300), default="")
+    location: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    parts: Mapped[list[EventPart]] = relationship(
+        back_populates="event", order_by="EventPart.position", cascade="all, delete-orphan"
+    )
+    demands: Mapped[list[Demand]] = relationship(back_populates="event")
+
+
+class EventPart(db.Model):
+    """A part of an event: the panel, a workshop, an input."""
+
+    __tablename__ = "event_parts"
+    __table_args__ = (sa.UniqueConstraint("event_id", "slug"),)
+    KINDS = ("input", "workshop", "panel")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    event: Mapped[Event] = relationship(back_populates="parts")
+
+
+class Topic(db.Model):
+    """A subject a demand belongs to, for filtering."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+
+class Body(db.Model):
+    """A Stelle: a ministry or authority that demands are addressed to."""
+
+    __tablename__ = "bodies"
+    KINDS = ("ministry", "authority", "other")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    short_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    kind: Mapped[str] = mapped_column(sa.String(20), default="ministry")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="body",
+        order_by="(Contact.escalation_level, Contact.id)",
+        cascade="all, delete-orphan",
+    )
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="body")
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class Contact(db.Model):
+    """An e-mail address at a body, with its escalation level."""
+
+    __tablename__ = "contacts"
+    LEVELS = (1, 2, 3)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    escalation_level: Mapped[int] = mapped_column(default=1)
+
+    body: Mapped[Body] = relationship(back_populates="contacts")
+
+
+class Demand(db.Model):
+    """A Forderung, moved through the workflow in ``tracker.workflow``."""
+
+    __tablename__ = "demands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    event_part_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event_parts.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(sa.String(20), default="raised", index=True)
+    state_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(sa.String(30))
+    is_public: Mapped[bool] = mapped_column(default=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    event: Mapped[Event | None] = relationship(back_populates="demands")
+    event_part: Mapped[EventPart | None] = relationship()
+    topics: Mapped[list[Topic]] = relationship(secondary=demand_topics, order_by="Topic.name")
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="demand",
+        cascade="all, delete-orphan",
+        order_by="(Assignment.role.desc(), Assignment.body_id)",
+    )
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="demand", order_by="(TimelineEntry.created_at, TimelineEntry.id)"
+    )
+
+    @property
+    def lead_bodies(self) -> list[Body]:
+        return [a.body for a in self.assignments if a.role == "lead"]
+
+    @property
+    def involved_bodies(self) -> list[Body]:
+        return [a.body for a in self.assignments if a.role == "involved"]
+
+
+class Assignment(db.Model):
+    """A body responsible for a demand, as lead or involved."""
+
+    __tablename__ = "assignments"
+    ROLES = ("lead", "involved")
+
+    demand_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True
+    )
+    body_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(20), default="lead")
+
+    demand: Mapped[Demand] = relationship(back_populates="assignments")
+    body: Mapped[Body] = relationship(back_populates="assignments")
+
+
+class TimelineEntry(db.Model):
+    """One append-only step in a demand's history: who, when, what, before and after."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (sa.Index("ix_timeline_demand_created", "demand_id", "created_at"),)
+    KINDS = ("created", "edited", "assigned", "transition", "update", "statement", "reminder")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demands.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bodies.id", ondelete="SET NULL"))
+    is_public: Mapped[bool] = mapped_column(default=True)
+    trigger: Mapped[str | None] = mapped_column(sa.String(30))
+    from_state: Mapped[str | None] = mapped_column(sa.String(20))
+    to_state: Mapped[str | None] = mapped_column(sa.String(20))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    demand: Mapped[Demand] = relationship(back_populates="timeline")
+    author: Mapped[User | None] = relationship()
+    body: Mapped[Body | None] = relationship()
+
+
+@sa.event.listens_for(TimelineEntry, "before_update")
+@sa.event.listens_for(TimelineEntry, "before_delete")
+def _refuse_timeline_change(mapper, connection, target):
+    """Keep the timeline append-only."""
+    raise ValueError("timeline entries are append-only")

@@ -1,0 +1,151 @@
+"""Public pages: progress of all demands, one demand, bodies, events, health."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from . import LOCALES
+from .extensions import db
+from .models import Assignment, Body, Demand, Event, TimelineEntry
+from .services import queries
+
+bp = Blueprint("public", __name__)
+
+
+def _staff() -> bool:
+    return current_user.is_authenticated
+
+
+@bp.get("/")
+def index():
+    """Show the progress of all public demands, filtered and searched."""
+    f = queries.DemandFilter.from_args(request.args)
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = queries.list_demands(
+        f, include_internal=False, page=max(page, 1), per_page=current_app.config["PAGE_SIZE"]
+    )
+    counts = queries.count_by_state(f)
+    topics, bodies, events = queries.filter_choices()
+    return render_template(
+        "public/index.html",
+        f=f,
+        pagination=pagination,
+        demands=pagination.items,
+        counts=counts,
+        total=sum(counts.values()),
+        topics=topics,
+        bodies=bodies,
+        events=events,
+    )
+
+
+def get_public_demand(demand_id: int) -> Demand:
+    """Return the demand, or 404 if it does not exist or is internal (for the public)."""
+    demand = db.session.get(
+        Demand,
+        demand_id,
+        options=[
+            *queries.demand_options(),
+            selectinload(Demand.event),
+        ],
+    )
+    if demand is None or (not demand.is_public and not _staff()):
+        abort(404)
+    return demand
+
+
+@bp.get("/forderungen/<int:demand_id>")
+def demand(demand_id: int):
+    """Show one demand: text, bodies, state, timeline and workflow diagram."""
+    item = get_public_demand(demand_id)
+    stmt = (
+        sa.select(TimelineEntry)
+        .where(TimelineEntry.demand_id == item.id)
+        .options(selectinload(TimelineEntry.body))
+        .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
+    )
+    if not _staff():
+        stmt = stmt.where(TimelineEntry.is_public.is_(True))
+    timeline = db.session.scalars(stmt).all()
+    return render_template("public/demand.html", demand=item, timeline=timeline)
+
+
+@bp.get("/stellen/")
+def bodies():
+    """List the bodies with how many open demands each has."""
+    rows = db.session.execute(
+        sa.select(Body, Demand.state, sa.func.count(Demand.id))
+        .outerjoin(Assignment, Assignment.body_id == Body.id)
+        .outerjoin(Demand, sa.and_(Demand.id == Assignment.demand_id, Demand.is_public.is_(True)))
+        .group_by(Body.id, Demand.state)
+        .order_by(Body.name)
+    ).all()
+    figures: dict[int, dict] = {}
+    for body, state, count in rows:
+        entry = figures.setdefault(body.id, {"body": body, "counts": {}})
+        if state:
+            entry["counts"][state] = count
+    return render_template("public/bodies.html", figures=list(figures.values()))
+
+
+@bp.get("/stellen/<slug>")
+def body(slug: str):
+    """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
+    item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
+    rows = queries.body_demands(item, include_internal=_staff())
+    return render_template("public/body.html", body=item, rows=rows)
+
+
+@bp.get("/veranstaltungen/")
+def events():
+    """List the events where demands were raised."""
+    items = db.session.scalars(sa.select(Event).order_by(Event.date.desc())).all()
+    return render_template("public/events.html", events=items)
+
+
+@bp.get("/veranstaltungen/<slug>")
+def event(slug: str):
+    """Show an event, its parts and what was demanded there."""
+    item = db.session.scalar(
+        sa.select(Event).where(Event.slug == slug).options(selectinload(Event.parts))
+    ) or abort(404)
+    rows = queries.list_demands(
+        queries.DemandFilter(event=slug), include_internal=_staff(), per_page=1000
+    ).items
+    by_part: dict[int | None, list[Demand]] = {}
+    for d in rows:
+        by_part.setdefault(d.event_part_id, []).append(d)
+    return render_template("public/event.html", event=item, by_part=by_part)
+
+
+@bp.get("/ablauf")
+def workflow_page():
+    """Explain the workflow with the diagram from the declaration."""
+    return render_template("public/workflow.html")
+
+
+@bp.post("/sprache")
+def set_language():
+    """Remember the chosen interface language and go back."""
+    locale = request.form.get("locale", "")
+    if locale not in LOCALES:
+        abort(400)
+    session["locale"] = locale
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.index")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Tell operators whether the app and its database answer."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}
+

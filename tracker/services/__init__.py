@@ -1,0 +1,1 @@
+"""Domain services: everything that changes data goes through here (web, API, CLI and jobs)."""

@@ -1,0 +1,208 @@
+"""Create, edit and move demands; every change writes its timeline entry in the same commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+from transitions import MachineError
+
+from .. import workflow
+from ..extensions import db
+from ..models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
+from .errors import ServiceError, StaleDemand, TransitionNotAllowed
+
+EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
+MAX_NOTE = 10_000
+
+
+def _commit() -> None:
+    """Commit, turning a lost optimistic-locking race into StaleDemand."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleDemand() from None
+
+
+def _check_version(demand: Demand, expected_version: int | None) -> None:
+    if expected_version is not None and demand.version != expected_version:
+        raise StaleDemand()
+
+
+def _entry(demand: Demand, user: User | None, kind: str, **fields: Any) -> TimelineEntry:
+    entry = TimelineEntry(
+        demand=demand,
+        kind=kind,
+        author=user,
+        author_name=fields.pop("author_name", user.name if user else ""),
+        created_at=utcnow(),
+        **fields,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def create_demand(user: User | None, *, topics: Iterable[Topic] = (), **fields: Any) -> Demand:
+    """Record a new demand in state 'raised'."""
+    demand = Demand(state=workflow.STATES[0].name, state_changed_at=utcnow(), **fields)
+    demand.topics = list(topics)
+    db.session.add(demand)
+    _entry(demand, user, "created", to_state=demand.state, is_public=demand.is_public)
+    _commit()
+    return demand
+
+
+def edit_demand(
+    demand: Demand,
+    user: User | None,
+    expected_version: int | None,
+    *,
+    topics: Iterable[Topic] | None = None,
+    **fields: Any,
+) -> TimelineEntry | None:
+    """Change a demand's texts, source, visibility or topics, keeping the old values on the timeline."""
+    _check_version(demand, expected_version)
+    before, after = {}, {}
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise ValueError(name)
+        if getattr(demand, name) != value:
+            before[name], after[name] = getattr(demand, name), value
+            setattr(demand, name, value)
+    if topics is not None:
+        old = sorted(t.slug for t in demand.topics)
+        new = sorted(t.slug for t in topics)
+        if old != new:
+            before["topics"], after["topics"] = old, new
+            demand.topics = list(topics)
+    if not after:
+        return None
+    demand.updated_at = utcnow()
+    entry = _entry(
+        demand, user, "edited", is_public=False, data={"before": before, "after": after}
+    )
+    _commit()
+    return entry
+
+
+def assign_bodies(
+    demand: Demand, user: User | None, expected_version: int | None, roles: dict[int, str]
+) -> TimelineEntry | None:
+    """Set the responsible bodies (body id -> 'lead' or 'involved'); others are removed."""
+    _check_version(demand, expected_version)
+    if any(role not in Assignment.ROLES for role in roles.values()):
+        raise ServiceError(_l("Unbekannte Rolle."))
+    if roles and "lead" not in roles.values():
+        raise ServiceError(
+            _l("Mindestens eine Stelle muss federführend sein."), {"bodies": "lead"}
+        )
+    bodies = {b.id: b for b in db.session.scalars(sa.select(Body).where(Body.id.in_(roles)))}
+    if len(bodies) != len(roles):
+        raise ServiceError(_l("Unbekannte Stelle."))
+    before = {a.body.slug: a.role for a in demand.assignments}
+    after = {bodies[i].slug: role for i, role in roles.items()}
+    if before == after:
+        return None
+    current = {a.body_id: a for a in demand.assignments}
+    for body_id, assignment in current.items():
+        if body_id not in roles:
+            demand.assignments.remove(assignment)
+    for body_id, role in roles.items():
+        if body_id in current:
+            current[body_id].role = role
+        else:
+            demand.assignments.append(Assignment(body=bodies[body_id], role=role))
+    demand.updated_at = utcnow()  # bumps the version: assignments are part of the demand
+    entry = _entry(
+        demand, user, "assigned", is_public=demand.is_public,
+        data={"before": before, "after": after},
+    )
+    _commit()
+    return entry
+
+
+def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool) -> TimelineEntry:
+    """Add a progress note by LIGA staff to the timeline."""
+    text = (text or "").strip()
+    if not text:
+        raise ServiceError(_l("Bitte einen Text eingeben."), {"text": "required"})
+    if len(text) > MAX_NOTE:
+        raise ServiceError(_l("Der Text ist zu lang."), {"text": "too_long"})
+    entry = _entry(demand, user, "update", text=text, is_public=is_public)
+    _commit()
+    return entry
+
+
+def check_notes(trigger: str, notes: dict[str, Any]) -> dict[str, str]:
+    """Return a message per missing or invalid note of ``trigger`` (empty when all is fine)."""
+    errors = {}
+    for note in workflow.TRANSITION_BY_TRIGGER[trigger].notes:
+        value = (notes.get(note.name) or "").strip()
+        if note.required and not value:
+            errors[note.name] = str(_l("Bitte ausfüllen: %(label)s", label=note.label))
+        elif note.choices and value and value not in dict(note.choices):
+            errors[note.name] = str(_l("Bitte eine der angebotenen Möglichkeiten wählen."))
+        elif len(value) > MAX_NOTE:
+            errors[note.name] = str(_l("Der Text ist zu lang."))
+    return errors
+
+
+def advance(
+    demand: Demand,
+    trigger: str,
+    user: User | None,
+    expected_version: int | None,
+    notes: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Move ``demand`` by ``trigger`` and write the transition to the timeline, or refuse."""
+    notes = {k: (v or "").strip() for k, v in (notes or {}).items() if isinstance(v, str)}
+    transition = workflow.TRANSITION_BY_TRIGGER.get(trigger)
+    if transition is None:
+        raise TransitionNotAllowed(_l("Unbekannter Schritt."))
+    _check_version(demand, expected_version)
+    if trigger not in {t.trigger for t in workflow.allowed_triggers(demand.state)}:
+        raise TransitionNotAllowed(
+            _l(
+                "„%(step)s“ ist im Zustand „%(state)s“ nicht möglich.",
+                step=transition.label,
+                state=workflow.state_label(demand.state),
+            )
+        )
+    errors = check_notes(trigger, notes)
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben ergänzen."), errors)
+    refused = workflow.failed_guard(demand.state, trigger, notes)
+    if refused:
+        raise TransitionNotAllowed(refused)
+    notes = {n.name: notes[n.name] for n in transition.notes if notes.get(n.name)}
+    before = demand.state
+    try:
+        moved = workflow.fire(demand, trigger, **notes)
+    except MachineError:  # the checks above make this unreachable, but never trust it silently
+        raise TransitionNotAllowed(_l("Dieser Schritt ist jetzt nicht möglich.")) from None
+    if not moved:
+        raise TransitionNotAllowed(_l("Dieser Schritt ist jetzt nicht möglich."))
+    now = utcnow()
+    demand.state_changed_at = now
+    demand.updated_at = now
+    if trigger == "close":
+        demand.outcome = notes["outcome"]
+    elif trigger == "reopen":
+        demand.outcome = None
+    entry = _entry(
+        demand,
+        user,
+        "transition",
+        trigger=trigger,
+        from_state=before,
+        to_state=demand.state,
+        is_public=demand.is_public,
+        text=notes.get("summary") or notes.get("reason") or notes.get("note") or "",
+        data=notes,
+    )
+    _commit()
+    return entry

@@ -1,0 +1,150 @@
+"""Staff forms; the transition forms are built from the workflow declaration."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import workflow
+from ..models import Body
+
+REQUIRED = _l("Bitte ausfüllen.")
+SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VersionedForm(FlaskForm):
+    """A form about a demand that carries the version it was loaded at."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else -1
+
+
+class DemandForm(VersionedForm):
+    title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    text = TextAreaField(_l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    event_part = SelectField(_l("Herkunft (Veranstaltung und Teil)"), validators=[Optional()])
+    topics = MultiCheckboxField(_l("Themen"), validators=[Optional()])
+    is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+
+
+class UpdateForm(FlaskForm):
+    text = TextAreaField(
+        _l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+    )
+    is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+
+
+ROLE_CHOICES = [
+    ("", _l("nicht zuständig")),
+    ("lead", _l("federführend")),
+    ("involved", _l("beteiligt")),
+]
+
+
+def assignment_form(bodies: list[Body], formdata=None, **kwargs) -> VersionedForm:
+    """Build a form with one role choice per body."""
+
+    class AssignmentForm(VersionedForm):
+        pass
+
+    for body in bodies:
+        setattr(
+            AssignmentForm,
+            f"body_{body.id}",
+            SelectField(body.name, choices=ROLE_CHOICES, default="", validate_choice=True),
+        )
+    form = AssignmentForm(formdata=formdata, **kwargs)
+    form.body_fields = [(body, form[f"body_{body.id}"]) for body in bodies]
+    return form
+
+
+@cache
+def transition_form_class(trigger: str) -> type[VersionedForm]:
+    """Return the form class for a workflow trigger, with one field per declared note."""
+    transition = workflow.TRANSITION_BY_TRIGGER[trigger]
+    fields = {}
+    for note in transition.notes:
+        validators = [DataRequired(REQUIRED)] if note.required else [Optional()]
+        validators.append(Length(max=10000))
+        if note.choices:
+            fields[note.name] = RadioField(note.label, choices=list(note.choices), validators=validators)
+        elif note.multiline:
+            fields[note.name] = TextAreaField(note.label, validators=validators)
+        else:
+            fields[note.name] = StringField(note.label, validators=validators)
+    return type(f"{trigger.title()}Form", (VersionedForm,), fields)
+
+
+class BodyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    short_name = StringField(_l("Kurzname"), validators=[Optional(), Length(max=120)])
+    slug = StringField(
+        _l("Kürzel für die Adresse"), validators=[DataRequired(REQUIRED), Length(max=80), SLUG]
+    )
+    kind = SelectField(
+        _l("Art"),
+        choices=[
+            ("ministry", _l("Ministerium")),
+            ("authority", _l("Behörde")),
+            ("other", _l("andere Stelle")),
+        ],
+    )
+    description = TextAreaField(_l("Beschreibung"), validators=[Optional(), Length(max=5000)])
+
+
+LEVEL_CHOICES = [
+    (1, _l("Sachbearbeitung")),
+    (2, _l("Referatsleitung")),
+    (3, _l("Staatssekretär*in / Leitung")),
+]
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name oder Funktion"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+    )
+    escalation_level = SelectField(
+        _l("Eskalationsstufe"), choices=LEVEL_CHOICES, coerce=int, default=1
+    )
+
+
+class UserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+    )
+    role = SelectField(_l("Rolle"), choices=[("staff", _l("Mitarbeiter*in")), ("admin", _l("Administrator*in"))])
+    password = PasswordField(
+        _l("Passwort (mindestens 12 Zeichen)"),
+        validators=[Optional(), Length(min=12, max=200, message=_l("Mindestens 12 Zeichen."))],
+    )
+    active = BooleanField(_l("Aktiv"), default=True)
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (delete, logout): just the CSRF token."""
