@@ -20,7 +20,7 @@ $(VENV)/.test: pyproject.toml $(VENV)/.app
 
 run: $(VENV)/.app
 	$(BIN)/tracker bootstrap --dev
-	TRACKER_SCHEDULER=$${TRACKER_SCHEDULER:-1} $(BIN)/tracker run --debug --host 127.0.0.1 --port $(PORT)
+	$(BIN)/tracker serve --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.test
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -35,11 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
     limiter.init_app(app)
 
-    from . import auth, cli, errors, public, security, staff, templating
+    from . import answer, auth, cli, errors, public, security, staff, templating
 
     templating.init_app(app)
     security.init_app(app)
@@ -48,4 +46,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(answer.bp)
     return app

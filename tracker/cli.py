@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(users)
     app.cli.add_command(workflow_group)
+    app.cli.add_command(reminders_group)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(serve_command)
 
 
 @click.command("seed")
@@ -115,3 +119,88 @@ def workflow_diagram(current: str | None) -> None:
     if current and current not in workflow.STATE_BY_NAME:
         raise click.BadParameter(f"unknown state {current!r}", param_hint="--current")
     click.echo(workflow.mermaid(current))
+
+
+@click.group("reminders")
+def reminders_group() -> None:
+    """Preview and send the weekly reminders."""
+
+
+@reminders_group.command("preview")
+@click.option("--body", "body_slug", default=None, help="Only this body (slug).")
+def reminders_preview(body_slug: str | None) -> None:
+    """Print what this week's digests would say."""
+    from .services import reminders
+
+    digests = reminders.build_digests(body_slug=body_slug)
+    if not digests:
+        click.echo("No body has open demands (or all are paused): nothing would be sent.")
+    for digest in digests:
+        subject, text, _html = reminders.render_digest(digest)
+        click.echo("=" * 78)
+        click.echo(f"To: {', '.join(digest.to)}")
+        if digest.cc:
+            click.echo(f"Cc: {', '.join(digest.cc)}")
+        click.echo(f"Subject: {subject}\n")
+        click.echo(text)
+
+
+@reminders_group.command("send")
+def reminders_send() -> None:
+    """Write this week's digests (once per week and body) and deliver the outbox."""
+    from .jobs import WEEKLY
+    from .services import outbox, reminders
+    from .workdays import today
+
+    week = reminders.iso_week(today())
+    reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
+    written = reminders.write_digests()
+    sent = outbox.flush()
+    click.echo(f"{len(written)} new digests for {week}; sent {sent['sent']}, "
+               f"to retry {sent['retry']}, failed {sent['failed']}.")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Deliver the e-mail outbox."""
+
+
+@outbox_group.command("flush")
+def outbox_flush() -> None:
+    """Deliver pending messages that are due."""
+    from .services import outbox
+
+    sent = outbox.flush()
+    click.echo(f"sent {sent['sent']}, to retry {sent['retry']}, failed {sent['failed']}.")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler (weekly digest, outbox every minute); run exactly one in production."""
+    import logging
+
+    from .jobs import run_blocking
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_blocking(current_app._get_current_object())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, help="Run the scheduler in-process.")
+def serve_command(host: str, port: int, scheduler: bool) -> None:
+    """Run the development server with the reloader and, once, the scheduler."""
+    import os
+
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    app = current_app._get_current_object()
+    # The reloader starts this command twice: a watcher and the serving child. Only the child
+    # (the one "running from the reloader") starts the scheduler, so it runs exactly once.
+    if scheduler and is_running_from_reloader():
+        from .jobs import start_background
+
+        start_background(app)
+        click.echo(f"scheduler running in-process (pid {os.getpid()})")
+    run_simple(host, port, app, use_reloader=True, use_debugger=True, threaded=True)

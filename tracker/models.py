@@ -142,6 +142,9 @@ class Body(db.Model):
         cascade="all, delete-orphan",
     )
     assignments: Mapped[list[Assignment]] = relationship(back_populates="body")
+    pauses: Mapped[list[ReminderPause]] = relationship(
+        back_populates="body", order_by="ReminderPause.starts_on", cascade="all, delete-orphan"
+    )
 
     @property
     def label(self) -> str:
@@ -197,7 +200,9 @@ class Demand(db.Model):
         order_by="(Assignment.role.desc(), Assignment.body_id)",
     )
     timeline: Mapped[list[TimelineEntry]] = relationship(
-        back_populates="demand", order_by="(TimelineEntry.created_at, TimelineEntry.id)"
+        back_populates="demand",
+        order_by="(TimelineEntry.created_at, TimelineEntry.id)",
+        passive_deletes="all",
     )
 
     @property
@@ -222,6 +227,8 @@ class Assignment(db.Model):
         sa.ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[str] = mapped_column(sa.String(20), default="lead")
+    # When the body last confirmed through its answer link that the demand is still being worked on.
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     demand: Mapped[Demand] = relationship(back_populates="assignments")
     body: Mapped[Body] = relationship(back_populates="assignments")
@@ -232,7 +239,10 @@ class TimelineEntry(db.Model):
 
     __tablename__ = "timeline_entries"
     __table_args__ = (sa.Index("ix_timeline_demand_created", "demand_id", "created_at"),)
-    KINDS = ("created", "edited", "assigned", "transition", "update", "statement", "reminder")
+    KINDS = (
+        "created", "edited", "assigned", "transition", "update", "statement", "confirmation",
+        "reminder",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demands.id", ondelete="CASCADE"))
@@ -251,6 +261,66 @@ class TimelineEntry(db.Model):
     demand: Mapped[Demand] = relationship(back_populates="timeline")
     author: Mapped[User | None] = relationship()
     body: Mapped[Body | None] = relationship()
+
+
+class ReminderPause(db.Model):
+    """A period in which a body gets no weekly reminder (e.g. agreed during a reorganisation)."""
+
+    __tablename__ = "reminder_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    body: Mapped[Body] = relationship(back_populates="pauses")
+
+
+class OutboxMessage(db.Model):
+    """An e-mail waiting to be sent, or the record of one sent; the key makes each unique."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    STATUSES = ("pending", "sending", "sent", "failed", "expired")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    body_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("bodies.id", ondelete="SET NULL"), index=True
+    )
+    to: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    cc: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    text: Mapped[str] = mapped_column(sa.Text)
+    html: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    transport: Mapped[str | None] = mapped_column(sa.String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    body: Mapped[Body | None] = relationship()
+
+
+class JobRun(db.Model):
+    """A claim that a scheduled job ran for one period; the unique key stops a second run."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.UniqueConstraint("job", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(sa.String(50))
+    period: Mapped[str] = mapped_column(sa.String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(sa.String(300), default="")
 
 
 @sa.event.listens_for(TimelineEntry, "before_update")

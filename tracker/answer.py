@@ -1,0 +1,173 @@
+"""A body's answer page, reached by the signed link in its reminder (no account)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from . import workflow
+from .errors import render_error
+from .extensions import db
+from .models import Assignment, Body, Demand, TimelineEntry
+from .services import statements, tokens
+from .services.errors import ServiceError
+
+bp = Blueprint("answer", __name__, url_prefix="/antwort")
+
+
+class StatementForm(FlaskForm):
+    text = TextAreaField(
+        _l("Ihre Stellungnahme"),
+        validators=[
+            DataRequired(_l("Bitte eine Stellungnahme eingeben.")),
+            Length(max=statements.MAX_STATEMENT, message=_l("Höchstens 5000 Zeichen.")),
+        ],
+    )
+    author = StringField(
+        _l("Name und Funktion (erscheint öffentlich, freiwillig)"),
+        validators=[Optional(), Length(max=statements.MAX_NAME)],
+    )
+    reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
+
+
+class ConfirmForm(FlaskForm):
+    """The one-click 'unchanged, in progress' button."""
+
+
+def _body_from(token: str) -> Body:
+    """Return the body the token was made for, or stop with 403 or 410."""
+    try:
+        body_id, slug = tokens.body_id_from(token)
+    except tokens.TokenExpired:
+        abort(410)
+    except tokens.TokenInvalid:
+        abort(403)
+    body = db.session.get(Body, body_id)
+    if body is None or body.slug != slug:
+        abort(410)
+    return body
+
+
+def _assignment(body: Body, demand_id: int) -> Assignment:
+    assignment = db.session.scalar(
+        sa.select(Assignment)
+        .join(Assignment.demand)
+        .where(
+            Assignment.body_id == body.id,
+            Assignment.demand_id == demand_id,
+            Demand.is_public.is_(True),
+            Demand.state.in_(workflow.OPEN_STATES),
+        )
+    )
+    if assignment is None:
+        abort(403)
+    return assignment
+
+
+def _render(token: str, body: Body, forms: dict | None = None, status: int = 200):
+    assignments = db.session.scalars(
+        sa.select(Assignment)
+        .join(Assignment.demand)
+        .where(
+            Assignment.body_id == body.id,
+            Demand.is_public.is_(True),
+            Demand.state.in_(workflow.OPEN_STATES),
+        )
+        .options(selectinload(Assignment.demand))
+        .order_by(Demand.id)
+    ).all()
+    demand_ids = [a.demand_id for a in assignments]
+    statements_by_demand: dict[int, list[TimelineEntry]] = {}
+    for entry in db.session.scalars(
+        sa.select(TimelineEntry)
+        .where(
+            TimelineEntry.demand_id.in_(demand_ids),
+            TimelineEntry.body_id == body.id,
+            TimelineEntry.kind == "statement",
+        )
+        .order_by(TimelineEntry.created_at.desc())
+    ):
+        statements_by_demand.setdefault(entry.demand_id, []).append(entry)
+    forms = forms or {}
+    rows = [
+        (
+            a,
+            forms.get(a.demand_id) or StatementForm(formdata=None, prefix=f"d{a.demand_id}"),
+            statements_by_demand.get(a.demand_id, []),
+        )
+        for a in assignments
+    ]
+    return (
+        render_template(
+            "answer/show.html", token=token, body=body, rows=rows,
+            confirm_form=ConfirmForm(formdata=None),
+            error_forms=[f for f in forms.values()],
+        ),
+        status,
+    )
+
+
+@bp.get("/<token>")
+def show(token: str):
+    """Show the body's open demands, each with a statement form and a confirm button."""
+    body = _body_from(token)
+    return _render(token, body)
+
+
+@bp.post("/<token>/<int:demand_id>/stellungnahme")
+def statement(token: str, demand_id: int):
+    """Record a statement of the body on one of its demands."""
+    body = _body_from(token)
+    assignment = _assignment(body, demand_id)
+    form = StatementForm(prefix=f"d{demand_id}")
+    if not form.validate_on_submit():
+        return _render(token, body, {demand_id: form}, 422)
+    try:
+        statements.add_statement(
+            body, assignment, form.text.data, form.author.data, form.reports_addressed.data
+        )
+    except ServiceError as error:
+        for name, message in error.errors.items():
+            form[name].errors = [*form[name].errors, message]
+        return _render(token, body, {demand_id: form}, 422)
+    flash(_l("Vielen Dank. Ihre Stellungnahme steht jetzt in der öffentlichen Chronik."), "success")
+    return redirect(url_for("answer.show", token=token) + f"#forderung-{demand_id}")
+
+
+@bp.post("/<token>/<int:demand_id>/bestaetigen")
+def confirm(token: str, demand_id: int):
+    """Record that the body still works on the demand ('unverändert in Bearbeitung')."""
+    body = _body_from(token)
+    assignment = _assignment(body, demand_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    statements.confirm_in_progress(body, assignment)
+    flash(_l("Danke – „unverändert in Bearbeitung“ ist vermerkt."), "success")
+    return redirect(url_for("answer.show", token=token) + f"#forderung-{demand_id}")
+
+
+@bp.errorhandler(403)
+def forbidden(error):
+    return render_error(
+        403,
+        _l(
+            "Dieser Antwort-Link ist ungültig oder gehört nicht zu dieser Forderung. Bitte verwenden "
+            "Sie den Link aus Ihrer letzten Erinnerungs-E-Mail."
+        ),
+    )
+
+
+@bp.errorhandler(410)
+def gone(error):
+    return render_error(
+        410,
+        _l(
+            "Dieser Antwort-Link ist abgelaufen. Mit der nächsten wöchentlichen Erinnerung erhalten "
+            "Sie einen neuen Link; oder schreiben Sie der LIGA direkt."
+        ),
+    )

@@ -1,0 +1,102 @@
+"""Scheduled jobs and the scheduler process. Jobs push their own app context and are idempotent.
+
+Production runs exactly one ``tracker scheduler`` (a BlockingScheduler); the dev server may run a
+BackgroundScheduler in-process. Even if two schedulers run, the weekly job claims (job, ISO week)
+in the database first, so only one writes digests; the outbox sends each row once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from .services import outbox, reminders
+from .workdays import BERLIN
+
+log = logging.getLogger(__name__)
+WEEKLY = "weekly-digest"
+
+
+def weekly_digest(now: dt.datetime | None = None) -> str:
+    """Write this week's digests once (claimed per ISO week), then deliver them."""
+    now = now or dt.datetime.now(BERLIN)
+    week = reminders.iso_week(now.astimezone(BERLIN).date())
+    if not reminders.claim(WEEKLY, week):
+        log.info("weekly digest for %s ran already; nothing to do", week)
+        return "claimed elsewhere"
+    written = reminders.write_digests(now.astimezone(BERLIN).date())
+    sent = outbox.flush()
+    result = f"{len(written)} digests written, {sent['sent']} sent, {sent['retry']} to retry"
+    reminders.finish(WEEKLY, week, result)
+    log.info("weekly digest %s: %s", week, result)
+    return result
+
+
+def reminder_trigger(app: Flask) -> CronTrigger:
+    """Build the weekly trigger from TRACKER_REMINDER_CRON (crontab syntax, Berlin time)."""
+    return CronTrigger.from_crontab(app.config["REMINDER_CRON"], timezone=app.config["TIMEZONE"])
+
+
+def missed_this_week(app: Flask, now: dt.datetime) -> bool:
+    """Tell whether this week's due time has passed (so a scheduler that was down should catch up)."""
+    trigger = reminder_trigger(app)
+    local = now.astimezone(trigger.timezone)
+    monday = dt.datetime.combine(local.date() - dt.timedelta(days=local.weekday()), dt.time(),
+                                 trigger.timezone)
+    due = trigger.get_next_fire_time(None, monday)
+    return due is not None and due <= local
+
+
+def _in_context(app: Flask, func, *args):
+    with app.app_context():
+        try:
+            return func(*args)
+        except Exception:  # a job must not kill the scheduler; the next run tries again
+            log.exception("job %s failed", getattr(func, "__name__", func))
+            return None
+
+
+def catch_up(app: Flask) -> None:
+    """Send this week's digest now if its time has passed and nobody sent it (run at start)."""
+    with app.app_context():
+        if missed_this_week(app, dt.datetime.now(BERLIN)):
+            _in_context(app, weekly_digest)
+
+
+def configure(scheduler, app: Flask):
+    """Add the weekly digest, the outbox flush every minute and the start-up catch-up."""
+    scheduler.add_job(
+        _in_context, reminder_trigger(app), args=(app, weekly_digest), id=WEEKLY,
+        misfire_grace_time=6 * 3600, coalesce=True, max_instances=1, replace_existing=True,
+    )
+    scheduler.add_job(
+        _in_context, "interval", minutes=1, args=(app, outbox.flush), id="outbox-flush",
+        coalesce=True, max_instances=1, replace_existing=True,
+    )
+    scheduler.add_job(catch_up, args=(app,), id="catch-up", replace_existing=True)
+    return scheduler
+
+
+def run_blocking(app: Flask) -> None:
+    """Run the scheduler in this process until stopped (``tracker scheduler``)."""
+    scheduler = configure(BlockingScheduler(timezone=app.config["TIMEZONE"]), app)
+    log.info("scheduler started: weekly digest at '%s' (%s)", app.config["REMINDER_CRON"],
+             app.config["TIMEZONE"])
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def start_background(app: Flask) -> BackgroundScheduler:
+    """Start the scheduler in a thread of the dev server."""
+    scheduler = configure(BackgroundScheduler(timezone=app.config["TIMEZONE"]), app)
+    scheduler.start()
+    return scheduler
+
+

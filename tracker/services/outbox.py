@@ -1,0 +1,289 @@
+"""The outbox: every e-mail is first a row; a sender delivers due rows exactly once.
+
+Rows are claimed with a conditional UPDATE (pending -> sending) before anything goes out, so two
+senders running at once never deliver the same row. A failed delivery goes back to pending with a
+growing delay; a digest whose week is over expires instead of arriving late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import OutboxMessage, TimelineEntry, utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=6),
+    dt.timedelta(hours=12),
+    dt.timedelta(hours=24),
+)
+MAX_ATTEMPTS = 8
+# A row left in 'sending' this long belongs to a sender that died mid-delivery: whether it went
+# out is unknown, so it is marked failed for staff to check rather than risk sending it twice.
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def render(template: str, **context) -> tuple[str, str]:
+    """Render ``templates/email/<template>.txt`` and ``.html``."""
+    return (
+        render_template(f"email/{template}.txt", **context),
+        render_template(f"email/{template}.html", **context),
+    )
+
+
+def queue(
+    key: str,
+    *,
+    kind: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str = "",
+    cc: list[str] | None = None,
+    body_id: int | None = None,
+    expires_at: dt.datetime | None = None,
+    data: dict | None = None,
+) -> OutboxMessage | None:
+    """Add a message unless one with ``key`` exists; return it, or None if it existed."""
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
+        return None
+    message = OutboxMessage(
+        key=key, kind=kind, to=list(to), cc=list(cc or []), subject=subject, text=text,
+        html=html, body_id=body_id, expires_at=expires_at, data=data or {},
+        next_attempt_at=utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:  # another process queued the same key meanwhile
+        return None
+    return message
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    """Turn an outbox row into a MIME message with text and HTML parts."""
+    email = EmailMessage()
+    email["Subject"] = message.subject
+    email["From"] = current_app.config["MAIL_FROM"]
+    email["To"] = ", ".join(message.to)
+    if message.cc:
+        email["Cc"] = ", ".join(message.cc)
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")
+    email["X-Tracker-Key"] = message.key
+    email.set_content(message.text)
+    if message.html:
+        email.add_alternative(message.html, subtype="html")
+    return email
+
+
+@dataclass
+class SMTPSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    ssl: bool
+    starttls: bool
+    timeout: float
+
+    @classmethod
+    def from_url(cls, url: str) -> SMTPSettings:
+        """Parse ``smtp://user:pass@host:587?starttls=1`` or ``smtps://host:465``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError("TRACKER_SMTP_URL must start with smtp:// or smtps://")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        use_ssl = parts.scheme == "smtps" or query.get("ssl") in ("1", "true")
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if use_ssl else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            ssl=use_ssl,
+            starttls=query.get("starttls") in ("1", "true"),
+            timeout=float(query.get("timeout", 30)),
+        )
+
+
+class Transport:
+    """Delivers MIME messages over SMTP, or into .eml files when no SMTP is configured."""
+
+    def __init__(self, smtp_url: str, mail_dir: str):
+        self.settings = SMTPSettings.from_url(smtp_url) if smtp_url else None
+        self.mail_dir = Path(mail_dir)
+        self.connection: smtplib.SMTP | None = None
+
+    @property
+    def name(self) -> str:
+        return "smtp" if self.settings else "file"
+
+    def send(self, message: OutboxMessage, email: EmailMessage) -> None:
+        if self.settings is None:
+            self.mail_dir.mkdir(parents=True, exist_ok=True)
+            path = self.mail_dir / f"{message.id:06d}-{message.kind}.eml"
+            path.write_bytes(bytes(email))
+            return
+        if self.connection is None:
+            self.connection = self._connect()
+        self.connection.send_message(email)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.ssl:
+            connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            if s.starttls:
+                connection.starttls(context=context)
+        if s.username:
+            connection.login(s.username, s.password or "")
+        return connection
+
+    def reset(self) -> None:
+        """Drop the connection after an error so that the next row reconnects."""
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self.connection = None
+
+    close = reset
+
+
+def _claim(message_id: int, token: str, now: dt.datetime) -> bool:
+    """Move one due row from pending to sending for this sender; False if another got it."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .values(status="sending", claimed_by=token)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _expire_and_unstick(now: dt.datetime) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.expires_at.is_not(None),
+            OutboxMessage.expires_at <= now,
+        )
+        .values(status="expired", last_error="Die Woche war vorbei, bevor die Nachricht ankam.")
+        .execution_options(synchronize_session=False)
+    )
+    stuck = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.status == "sending")
+    ).all()
+    for message in stuck:
+        claimed = message.data.get("claimed_at")
+        if claimed and now - dt.datetime.fromisoformat(claimed) > STUCK_AFTER:
+            message.status = "failed"
+            message.last_error = "Zustellung unterbrochen; bitte prüfen, ob sie angekommen ist."
+    db.session.commit()
+
+
+def flush(limit: int = 500, now: dt.datetime | None = None) -> dict[str, int]:
+    """Deliver due pending rows; return how many were sent, retried, failed and expired."""
+    now = now or utcnow()
+    _expire_and_unstick(now)
+    token = uuid.uuid4().hex
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    due = db.session.scalars(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    transport = Transport(current_app.config["SMTP_URL"], current_app.config["MAIL_DIR"])
+    try:
+        for message_id in due:
+            if not _claim(message_id, token, now):
+                continue
+            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+            message.data = {**message.data, "claimed_at": now.isoformat()}
+            db.session.commit()
+            try:
+                transport.send(message, build_email(message))
+            except (smtplib.SMTPException, OSError, ValueError) as error:
+                transport.reset()
+                _failed(message, error, now)
+                counts["failed" if message.status == "failed" else "retry"] += 1
+                continue
+            _sent(message, transport.name, now)
+            counts["sent"] += 1
+    finally:
+        transport.close()
+    return counts
+
+
+def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    message.claimed_by = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+    else:
+        message.status = "pending"
+        message.next_attempt_at = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+    db.session.commit()
+    log.warning("mail %s (%s) not delivered, attempt %d: %s",
+                message.id, message.key, message.attempts, message.last_error)
+
+
+def _sent(message: OutboxMessage, transport: str, now: dt.datetime) -> None:
+    message.status = "sent"
+    message.sent_at = now
+    message.attempts += 1
+    message.transport = transport
+    message.last_error = ""
+    for demand_id in message.data.get("demand_ids", []):
+        db.session.add(
+            TimelineEntry(
+                demand_id=demand_id,
+                kind="reminder",
+                is_public=False,
+                created_at=now,
+                body_id=message.body_id,
+                author_name="Erinnerungsdienst",
+                text=f"Wöchentliche Erinnerung an {', '.join(message.to + message.cc)}",
+                data={"outbox_id": message.id, "week": message.data.get("week")},
+            )
+        )
+    db.session.commit()
+    log.info("mail %s (%s) sent via %s to %s", message.id, message.key, transport, message.to)
+
+
+def retry(message: OutboxMessage) -> None:
+    """Put a failed row back in the queue (staff action)."""
+    if message.status == "failed":
+        message.status = "pending"
+        message.next_attempt_at = utcnow()
+        message.claimed_by = None
+        db.session.commit()

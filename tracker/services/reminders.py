@@ -1,0 +1,180 @@
+"""The weekly digest: one e-mail per body with open demands, written to the outbox once a week."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, ngettext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import workflow
+from ..extensions import db
+from ..models import Assignment, Body, Demand, JobRun, utcnow
+from ..workdays import BERLIN, today
+from . import outbox, tokens
+from .links import external_url
+from .progress import Progress, progress
+
+
+def iso_week(day: dt.date) -> str:
+    """Return the ISO week of ``day`` as '2026-W48'."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_end(day: dt.date) -> dt.datetime:
+    """Return the moment the ISO week of ``day`` ends (Monday 00:00 after it, Berlin time)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), BERLIN).astimezone(dt.UTC)
+
+
+@dataclass
+class DigestItem:
+    demand: Demand
+    role: str
+    progress: Progress
+    escalation: int  # 1 = nobody extra, 2 = head of unit in copy, 3 = state secretary too
+
+
+@dataclass
+class Digest:
+    """What one body's weekly reminder says, and to whom it goes."""
+
+    body: Body
+    week: str
+    items: list[DigestItem] = field(default_factory=list)
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> list[DigestItem]:
+        return [i for i in self.items if i.progress.overdue]
+
+    @property
+    def key(self) -> str:
+        return f"digest:{self.body.slug}:{self.week}"
+
+    @property
+    def subject(self) -> str:
+        return ngettext(
+            "%(num)d offene Forderung an %(body)s – Erinnerung KW %(week)s",
+            "%(num)d offene Forderungen an %(body)s – Erinnerung KW %(week)s",
+            len(self.items),
+            body=self.body.label,
+            week=self.week.split("-W")[1],
+        )
+
+
+def is_paused(body: Body, on: dt.date) -> bool:
+    """Tell whether the body has agreed a reminder pause covering ``on``."""
+    return any(p.starts_on <= on <= p.ends_on for p in body.pauses)
+
+
+def escalation_level(p: Progress, days: int) -> int:
+    """Return which contact level a demand overdue by ``p.overdue_by`` working days brings in."""
+    if p.overdue_by > 2 * days:
+        return 3
+    if p.overdue_by > days:
+        return 2
+    return 1
+
+
+def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> list[Digest]:
+    """Return this week's digests: every unpaused body with open public demands and a contact."""
+    on = on or today()
+    days = current_app.config["ESCALATION_DAYS"]
+    stmt = (
+        sa.select(Assignment)
+        .join(Assignment.demand)
+        .join(Assignment.body)
+        .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
+        .options(
+            selectinload(Assignment.demand),
+            selectinload(Assignment.body).selectinload(Body.contacts),
+            selectinload(Assignment.body).selectinload(Body.pauses),
+        )
+        .order_by(Body.name, Demand.id)
+    )
+    if body_slug:
+        stmt = stmt.where(Body.slug == body_slug)
+    by_body: dict[int, Digest] = {}
+    for assignment in db.session.scalars(stmt):
+        body = assignment.body
+        if is_paused(body, on) or not body.contacts:
+            continue
+        digest = by_body.setdefault(body.id, Digest(body, iso_week(on)))
+        p = progress(assignment.demand, on)
+        digest.items.append(DigestItem(assignment.demand, assignment.role, p, escalation_level(p, days)))
+    for digest in by_body.values():
+        digest.items.sort(key=lambda i: (not i.progress.overdue, -i.progress.waited))
+        levels = defaultdict(list)
+        for contact in digest.body.contacts:
+            levels[contact.escalation_level].append(contact.email)
+        first = min(levels)
+        digest.to = levels[first]
+        needed = max(i.escalation for i in digest.items)
+        digest.cc = [e for level in sorted(levels) if first < level <= needed for e in levels[level]]
+    return list(by_body.values())
+
+
+def render_digest(digest: Digest) -> tuple[str, str, str]:
+    """Return subject, text and HTML of a digest, in German."""
+    with force_locale("de"):
+        context = {
+            "digest": digest,
+            "answer_url": external_url("answer.show", token=tokens.answer_token(digest.body)),
+            "body_url": external_url("public.body", slug=digest.body.slug),
+            "demand_url": lambda d: external_url("public.demand", demand_id=d.id),
+            "expires": tokens.expiry_date(),
+        }
+        text, html = outbox.render("digest", **context)
+        return digest.subject, text, html
+
+
+def write_digests(on: dt.date | None = None) -> list:
+    """Queue this week's digest for every body; bodies that have one already get nothing new."""
+    on = on or today()
+    written = []
+    for digest in build_digests(on):
+        subject, text, html = render_digest(digest)
+        message = outbox.queue(
+            digest.key,
+            kind="digest",
+            to=digest.to,
+            cc=digest.cc,
+            subject=subject,
+            text=text,
+            html=html,
+            body_id=digest.body.id,
+            expires_at=week_end(on),
+            data={"week": digest.week, "demand_ids": [i.demand.id for i in digest.items]},
+        )
+        if message is not None:
+            written.append(message)
+    db.session.commit()
+    return written
+
+
+def claim(job: str, period: str) -> bool:
+    """Record that ``job`` runs for ``period``; False if it already did (in any process)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(JobRun(job=job, period=period))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def finish(job: str, period: str, result: str) -> None:
+    """Note when and how a claimed job run ended."""
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.period == period))
+    if run is not None:
+        run.finished_at, run.result = utcnow(), result[:300]
+        db.session.commit()

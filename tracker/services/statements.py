@@ -1,0 +1,86 @@
+"""A body's answers through its signed link: statements and 'still in progress' confirmations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import Assignment, Body, Demand, TimelineEntry, User, utcnow
+from ..workdays import local_date
+from . import outbox
+from .errors import ServiceError
+from .links import external_url
+
+MAX_STATEMENT = 5000
+MAX_NAME = 200
+
+
+def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
+    """Queue an e-mail to the LIGA staff about a body's answer."""
+    recipients = [current_app.config["STAFF_EMAIL"]] if current_app.config["STAFF_EMAIL"] else list(
+        db.session.scalars(sa.select(User.email).where(User.active.is_(True)).order_by(User.id))
+    )
+    if not recipients:
+        return
+    with force_locale("de"):
+        subject = str(_l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title))
+        text, html = outbox.render(
+            "statement",
+            entry=entry,
+            body=body,
+            demand=demand,
+            demand_url=external_url("public.demand", demand_id=demand.id),
+            staff_url=external_url("staff.demand", demand_id=demand.id),
+        )
+    outbox.queue(
+        f"{entry.kind}:{entry.id}", kind="staff_notice", to=recipients, subject=subject[:300],
+        text=text, html=html, body_id=body.id,
+    )
+
+
+def add_statement(
+    body: Body, assignment: Assignment, text: str, author: str = "", reports_addressed: bool = False
+) -> TimelineEntry:
+    """Record a body's statement on a demand, in its own voice, on the public timeline."""
+    text = (text or "").strip()
+    author = (author or "").strip()
+    errors = {}
+    if not text:
+        errors["text"] = str(_l("Bitte eine Stellungnahme eingeben."))
+    elif len(text) > MAX_STATEMENT:
+        errors["text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_STATEMENT))
+    if len(author) > MAX_NAME:
+        errors["author"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_NAME))
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    demand = assignment.demand
+    entry = TimelineEntry(
+        demand=demand, kind="statement", body=body, author_name=author, is_public=demand.is_public,
+        created_at=utcnow(), text=text,
+        data={"reports_addressed": bool(reports_addressed and demand.state == "raised")},
+    )
+    db.session.add(entry)
+    db.session.flush()
+    _notify_staff(entry, body, demand)
+    db.session.commit()
+    return entry
+
+
+def confirm_in_progress(body: Body, assignment: Assignment) -> TimelineEntry | None:
+    """Record that the body still works on the demand; once a day at most."""
+    now = utcnow()
+    if assignment.confirmed_at and local_date(assignment.confirmed_at) == local_date(now):
+        return None
+    assignment.confirmed_at = now
+    entry = TimelineEntry(
+        demand=assignment.demand, kind="confirmation", body=body, is_public=assignment.demand.is_public,
+        created_at=now,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    _notify_staff(entry, body, assignment.demand)
+    db.session.commit()
+    return entry

@@ -1,0 +1,153 @@
+"""Staff pages for the reminders: this week's preview, the log, the outbox and reminder pauses."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..extensions import db
+from ..models import Body, OutboxMessage, ReminderPause
+from ..services import outbox, reminders
+from ..workdays import today
+from . import bp
+from .forms import ConfirmForm
+
+
+class PauseForm(FlaskForm):
+    starts_on = DateField(_l("Von"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
+    ends_on = DateField(_l("Bis"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
+    reason = StringField(_l("Grund"), validators=[Optional(), Length(max=300)])
+
+    def validate_ends_on(self, field):
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValueError(_l("Das Ende darf nicht vor dem Beginn liegen."))
+
+
+def _status_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = dict(rows)
+    return {status: counts.get(status, 0) for status in OutboxMessage.STATUSES}
+
+
+@bp.get("/erinnerungen")
+def reminders_page():
+    """Show this week's digests as they would go out, and the log of those sent."""
+    previews = []
+    for digest in reminders.build_digests():
+        subject, text, _html = reminders.render_digest(digest)
+        previews.append((digest, subject, text))
+    log = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.kind == "digest")
+        .order_by(OutboxMessage.created_at.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "staff/reminders.html", previews=previews, log=log, counts=_status_counts(),
+        action_form=ConfirmForm(formdata=None), week=reminders.iso_week(today()),
+    )
+
+
+@bp.post("/erinnerungen/senden")
+def send_reminders():
+    """Write this week's digests (once per body) and deliver the outbox now."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    written = reminders.write_digests()
+    sent = outbox.flush()
+    flash(
+        _l("%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
+           written=len(written), sent=sent["sent"]),
+        "success",
+    )
+    return redirect(url_for("staff.reminders_page"))
+
+
+@bp.get("/postausgang")
+def outbox_page():
+    """List the outbox: what waits, what was sent, what failed and why."""
+    messages = db.session.scalars(
+        sa.select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(300)
+    ).all()
+    return render_template(
+        "staff/outbox.html", messages=messages, counts=_status_counts(),
+        action_form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.get("/postausgang/<int:message_id>")
+def outbox_message(message_id: int):
+    """Show one message as it was (or will be) sent."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    return render_template("staff/outbox_message.html", message=message, action_form=ConfirmForm(formdata=None))
+
+
+@bp.get("/postausgang/<int:message_id>/html")
+def outbox_message_html(message_id: int):
+    """Return the HTML part, sandboxed so that nothing in it can run."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    response = Response(message.html or "", mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.post("/postausgang/senden")
+def flush_outbox():
+    """Deliver due messages now."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sent = outbox.flush()
+    flash(_l("%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
+             sent=sent["sent"], retry=sent["retry"]), "success")
+    return redirect(url_for("staff.outbox_page"))
+
+
+@bp.post("/postausgang/<int:message_id>/erneut")
+def retry_message(message_id: int):
+    """Queue a failed message again."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outbox.retry(message)
+    flash(_l("Die Nachricht wird erneut versandt."), "success")
+    return redirect(url_for("staff.outbox_message", message_id=message.id))
+
+
+@bp.route("/stellen/<int:body_id>/pausen", methods=["GET", "POST"])
+def pauses(body_id: int):
+    """List and add reminder pauses of a body."""
+    body = db.session.get(Body, body_id) or abort(404)
+    form = PauseForm()
+    status = 200
+    if form.validate_on_submit():
+        db.session.add(ReminderPause(body=body, starts_on=form.starts_on.data,
+                                     ends_on=form.ends_on.data, reason=form.reason.data or ""))
+        db.session.commit()
+        flash(_l("Die Pause ist eingetragen."), "success")
+        return redirect(url_for("staff.pauses", body_id=body.id))
+    if form.is_submitted():
+        status = 422
+    return render_template("staff/pauses.html", body=body, form=form,
+                           delete_form=ConfirmForm(formdata=None)), status
+
+
+@bp.post("/stellen/<int:body_id>/pausen/<int:pause_id>/loeschen")
+def delete_pause(body_id: int, pause_id: int):
+    """End a reminder pause early by removing it."""
+    pause = db.session.get(ReminderPause, pause_id)
+    if pause is None or pause.body_id != body_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        db.session.delete(pause)
+        db.session.commit()
+        flash(_l("Die Pause ist entfernt."), "success")
+    return redirect(url_for("staff.pauses", body_id=body_id))
