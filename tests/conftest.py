@@ -2,34 +2,101 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tracker import create_app
 from tracker.extensions import db as _db
 from tracker.models import Body, Contact, Demand, Event, EventPart, Topic, User
 
+sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py, tests/smtp.py
+
 PASSWORD = "richtig-langes-passwort"
 
 
+BACKEND = os.environ.get("TRACKER_TEST_DB", "sqlite")  # "postgresql" runs the suite on PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Start one throwaway PostgreSQL server for the session (only when the suite runs on it)."""
+    if BACKEND != "postgresql":
+        yield None
+        return
+    from pgserver import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(
+def empty_database_url(postgres, tmp_path):
+    """Return the URL of a new, empty database on the backend under test."""
+    if postgres is None:
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    return postgres.create_database(f"empty_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def _pg_schema_url(postgres):
+    """One PostgreSQL database with the schema, emptied after each test (faster than recreating)."""
+    if postgres is None:
+        return None
+    url = postgres.create_database("tracker_test")
+    engine = sa.create_engine(url)
+    _db.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def make_app(tmp_path, database_url: str, **config):
+    """Create an app for tests on ``database_url``."""
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": database_url,
             "MAIL_DIR": str(tmp_path / "mail"),
             "BASE_URL": "http://tracker.test",
             "RATELIMIT_ENABLED": False,
+            **config,
         }
     )
+
+
+@pytest.fixture
+def app_config():
+    """Extra configuration for the ``app`` fixture; override in a module to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, _pg_schema_url, app_config):
+    if _pg_schema_url is None:
+        app = make_app(tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}", **app_config)
+        with app.app_context():
+            _db.create_all()
+            yield app
+            _db.session.remove()
+            _db.drop_all()
+            _db.engine.dispose()
+        return
+    app = make_app(tmp_path, _pg_schema_url, **app_config)
     with app.app_context():
-        _db.create_all()
         yield app
         _db.session.remove()
-        _db.drop_all()
+        tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+        with _db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -59,6 +59,7 @@ def load(app, test_config: dict | None = None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'tracker.sqlite3'}"
     app.config["MAIL_DIR"] = str(instance / "mail")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     app.config.from_pyfile("config.py", silent=True)
     for name, key in ENVIRONMENT.items():
         if os.environ.get(name):
