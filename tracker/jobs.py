@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+
+import sqlalchemy as sa
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from .extensions import db
 from .services import outbox, reminders
 from .workdays import BERLIN
 
@@ -82,8 +86,34 @@ def configure(scheduler, app: Flask):
     return scheduler
 
 
+SCHEDULER_LOCK = 0x7472_6163  # PostgreSQL advisory lock key held by the one running scheduler
+
+
+def hold_scheduler_lock(app: Flask, wait: float = 30.0):
+    """On PostgreSQL, block until this process holds the scheduler lock; return its connection.
+
+    A second ``tracker scheduler`` started by mistake waits as a standby instead of running jobs;
+    it takes over when the first one's connection ends. SQLite has no such lock: there the
+    per-week claim and the outbox's row claims keep duplicates out.
+    """
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            return None
+        connection = engine.connect()
+        while not connection.execute(
+            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK}
+        ).scalar():
+            connection.rollback()
+            log.warning("another scheduler holds the lock; waiting as standby")
+            time.sleep(wait)
+        connection.commit()
+        return connection
+
+
 def run_blocking(app: Flask) -> None:
     """Run the scheduler in this process until stopped (``tracker scheduler``)."""
+    lock = hold_scheduler_lock(app)
     scheduler = configure(BlockingScheduler(timezone=app.config["TIMEZONE"]), app)
     log.info("scheduler started: weekly digest at '%s' (%s)", app.config["REMINDER_CRON"],
              app.config["TIMEZONE"])
@@ -91,6 +121,9 @@ def run_blocking(app: Flask) -> None:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def start_background(app: Flask) -> BackgroundScheduler:

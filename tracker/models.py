@@ -301,6 +301,7 @@ class OutboxMessage(db.Model):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     transport: Mapped[str | None] = mapped_column(sa.String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -171,20 +171,33 @@ class Transport:
     close = reset
 
 
-def _claim(message_id: int, token: str, now: dt.datetime) -> bool:
-    """Move one due row from pending to sending for this sender; False if another got it."""
-    result = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .values(status="sending", claimed_by=token)
-        .execution_options(synchronize_session=False)
+def _claim_batch(token: str, now: dt.datetime, size: int) -> list[int]:
+    """Move up to ``size`` due rows from pending to sending for this sender and return their ids.
+
+    PostgreSQL locks the rows it picks and skips those another sender holds (SKIP LOCKED); on
+    SQLite, writers are serialised and the conditional UPDATE claims a row for one sender only.
+    """
+    due = (
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(size)
     )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = db.session.scalars(due).all()
+    claimed = []
+    for message_id in ids:
+        result = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .values(status="sending", claimed_by=token, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
     db.session.commit()
-    return result.rowcount == 1
+    return claimed
 
 
 def _expire_and_unstick(now: dt.datetime) -> None:
@@ -198,46 +211,46 @@ def _expire_and_unstick(now: dt.datetime) -> None:
         .values(status="expired", last_error="Die Woche war vorbei, bevor die Nachricht ankam.")
         .execution_options(synchronize_session=False)
     )
-    stuck = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.status == "sending")
-    ).all()
-    for message in stuck:
-        claimed = message.data.get("claimed_at")
-        if claimed and now - dt.datetime.fromisoformat(claimed) > STUCK_AFTER:
-            message.status = "failed"
-            message.last_error = "Zustellung unterbrochen; bitte prüfen, ob sie angekommen ist."
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STUCK_AFTER)
+        .values(
+            status="failed",
+            last_error="Zustellung unterbrochen; bitte prüfen, ob die Nachricht angekommen ist.",
+        )
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
-def flush(limit: int = 500, now: dt.datetime | None = None) -> dict[str, int]:
-    """Deliver due pending rows; return how many were sent, retried, failed and expired."""
+def flush(limit: int = 1000, now: dt.datetime | None = None, batch: int = 20) -> dict[str, int]:
+    """Deliver due pending rows; return how many were sent, retried and failed."""
     now = now or utcnow()
     _expire_and_unstick(now)
     token = uuid.uuid4().hex
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    due = db.session.scalars(
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    ).all()
     transport = Transport(current_app.config["SMTP_URL"], current_app.config["MAIL_DIR"])
     try:
-        for message_id in due:
-            if not _claim(message_id, token, now):
-                continue
-            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-            message.data = {**message.data, "claimed_at": now.isoformat()}
-            db.session.commit()
-            try:
-                transport.send(message, build_email(message))
-            except (smtplib.SMTPException, OSError, ValueError) as error:
-                transport.reset()
-                _failed(message, error, now)
-                counts["failed" if message.status == "failed" else "retry"] += 1
-                continue
-            _sent(message, transport.name, now)
-            counts["sent"] += 1
+        while sum(counts.values()) < limit:
+            claimed = _claim_batch(token, now, min(batch, limit - sum(counts.values())))
+            if not claimed:
+                break
+            messages = db.session.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.id.in_(claimed))
+                .order_by(OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            ).all()
+            for message in messages:
+                try:
+                    transport.send(message, build_email(message))
+                except (smtplib.SMTPException, OSError, ValueError) as error:
+                    transport.reset()
+                    _failed(message, error, now)
+                    counts["failed" if message.status == "failed" else "retry"] += 1
+                    continue
+                _sent(message, transport.name, now)
+                counts["sent"] += 1
     finally:
         transport.close()
     return counts
@@ -246,7 +259,7 @@ def flush(limit: int = 500, now: dt.datetime | None = None) -> dict[str, int]:
 def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    message.claimed_by = None
+    message.claimed_by = message.claimed_at = None
     if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
     else:
