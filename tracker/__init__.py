@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask, request, session
@@ -21,6 +22,21 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or "de"
 
 
+def _configure_logging(app: Flask) -> None:
+    """Log INFO and up to stderr in one readable line each (gunicorn and systemd collect it)."""
+    if app.testing:
+        return
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+    )
+    if app.config["ENV"] == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.logger.warning(
+            "TRACKER_RATELIMIT_STORAGE_URI is memory://: each worker counts login attempts "
+            "on its own; use shared storage such as redis://localhost:6379 with several workers"
+        )
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app; never start the scheduler here."""
     app = Flask(
@@ -29,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load(app, test_config)
+    _configure_logging(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -37,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import answer, auth, cli, errors, public, security, staff, templating
+    from . import answer, api, auth, cli, errors, public, security, staff, templating
 
     templating.init_app(app)
     security.init_app(app)
@@ -47,4 +64,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(answer.bp)
+    app.register_blueprint(api.bp)
     return app

@@ -25,16 +25,29 @@ MESSAGES = {
 }
 
 
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    410: "gone",
+    413: "payload_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
 def render_error(code: int, message: str | None = None):
     """Render the error page (or problem JSON for the API) for ``code``."""
     title, default = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if request.path.startswith("/api/"):
         body = {
-            "type": "about:blank",
+            "type": f"https://forderungen.example.org/problems/{CODES.get(code, 'error')}",
             "title": str(title),
             "status": code,
             "detail": str(message or default),
-            "code": f"http_{code}",
+            "code": CODES.get(code, "error"),
         }
         response = jsonify(body)
         response.status_code = code

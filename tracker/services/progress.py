@@ -26,9 +26,14 @@ class Progress:
 
 def progress(demand: Demand, on: dt.date | None = None) -> Progress:
     """Return how long ``demand`` has waited in its state as of ``on`` (default: today)."""
+    return progress_of(demand.state, demand.state_changed_at, on)
+
+
+def progress_of(state: str, changed_at: dt.datetime, on: dt.date | None = None) -> Progress:
+    """Return the standing of a demand in ``state`` since ``changed_at``."""
     on = on or today()
-    since = local_date(demand.state_changed_at)
-    limit = workflow.STATE_BY_NAME[demand.state].target_workdays
+    since = local_date(changed_at)
+    limit = workflow.STATE_BY_NAME[state].target_workdays
     target = add_workdays(since, limit) if limit is not None else None
     overdue_by = workdays_between(target, on) if target is not None else 0
     return Progress(since, workdays_between(since, on), target, overdue_by)

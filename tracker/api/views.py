@@ -1,0 +1,337 @@
+"""API views: thin, calling the same queries and services as the web pages."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import g, jsonify, request
+from flask_babel import force_locale
+from sqlalchemy.orm import selectinload
+
+from .. import workflow
+from ..extensions import csrf, db
+from ..models import Assignment, Body, Demand, Event, EventPart, TimelineEntry, Topic
+from ..services import api_tokens, queries
+from ..services import demands as demand_service
+from ..services.errors import ServiceError
+from ..services.links import external_url
+from ..services.progress import progress_of
+from . import bp, serialize
+from .openapi import document
+
+csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
+MAX_PER_PAGE = 100
+
+
+class APIError(Exception):
+    """A refused API request, answered as RFC 9457 problem details."""
+
+    def __init__(self, status: int, code: str, detail: str, errors: dict | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.errors = status, code, detail, errors or {}
+
+
+@bp.errorhandler(APIError)
+def api_error(error: APIError):
+    body = {
+        "type": f"https://forderungen.example.org/problems/{error.code}",
+        "title": error.code.replace("_", " "),
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if error.errors:
+        body["errors"] = error.errors
+    response = jsonify(body)
+    response.status_code = error.status
+    response.content_type = "application/problem+json"
+    return response
+
+
+def _token_user():
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    user = api_tokens.user_for(header[7:].strip())
+    if user is None:
+        raise APIError(401, "unauthorized", "Der API-Token ist ungültig oder widerrufen.")
+    return user
+
+
+@bp.before_request
+def authenticate():
+    """Resolve the bearer token, if any; writes require one."""
+    g.api_user = _token_user()
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.api_user is None:
+            raise APIError(401, "unauthorized", "Für Änderungen ist ein API-Token nötig.")
+        with force_locale("de"):
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise APIError(400, "invalid_json", "Der Anfragetext muss ein JSON-Objekt sein.")
+    return data
+
+
+def _demand_or_404(demand_id: int) -> Demand:
+    demand = db.session.get(Demand, demand_id, options=[*queries.demand_options(),
+                                                        selectinload(Demand.event)])
+    if demand is None or (not demand.is_public and g.api_user is None):
+        raise APIError(404, "not_found", "Diese Forderung gibt es nicht.")
+    return demand
+
+
+def _service_error(error: ServiceError) -> APIError:
+    status = {"stale": 409, "transition_not_allowed": 409}.get(error.code, 422)
+    code = error.code if error.code != "invalid" else "validation_failed"
+    return APIError(status, code, error.message, error.errors)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Return the OpenAPI 3.1 description of this API."""
+    return jsonify(document(external_url("api.openapi").rsplit("/", 1)[0]))
+
+
+@bp.get("/demands")
+def demands():
+    """List demands with filters and pagination."""
+    f = queries.DemandFilter.from_args(request.args)
+    page = request.args.get("page", 1, type=int)
+    per_page = request.args.get("per_page", 50, type=int)
+    if page is None or page < 1 or per_page is None or not 1 <= per_page <= MAX_PER_PAGE:
+        raise APIError(400, "invalid_parameter",
+                       f"page muss ≥ 1 sein, per_page zwischen 1 und {MAX_PER_PAGE}.")
+    pagination = queries.list_demands(f, include_internal=g.api_user is not None, page=page,
+                                      per_page=per_page)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
+
+    def link(n):
+        return external_url("api.demands", page=n, per_page=per_page, **args)
+
+    last = max(pagination.pages, 1)
+    links = {"self": link(page), "first": link(1), "last": link(last)}
+    if pagination.has_next:
+        links["next"] = link(page + 1)
+    if pagination.has_prev:
+        links["prev"] = link(page - 1)
+    return jsonify(
+        {
+            "items": [serialize.demand(d) for d in pagination.items],
+            "page": page,
+            "per_page": per_page,
+            "total": pagination.total,
+            "links": links,
+        }
+    )
+
+
+@bp.get("/demands/<int:demand_id>")
+def demand(demand_id: int):
+    """Return one demand with its (public) timeline."""
+    item = _demand_or_404(demand_id)
+    stmt = (
+        sa.select(TimelineEntry)
+        .where(TimelineEntry.demand_id == item.id)
+        .options(selectinload(TimelineEntry.body))
+        .order_by(TimelineEntry.created_at, TimelineEntry.id)
+    )
+    if g.api_user is None:
+        stmt = stmt.where(TimelineEntry.is_public.is_(True))
+    return jsonify({**serialize.demand(item),
+                    "timeline": [serialize.entry(e) for e in db.session.scalars(stmt)]})
+
+
+def _body_figures(body_ids: list[int] | None = None):
+    """Return per body: counts by state, and how many open demands are overdue."""
+    stmt = (
+        sa.select(Assignment.body_id, Demand.state, Demand.state_changed_at)
+        .join(Demand, Demand.id == Assignment.demand_id)
+        .where(Demand.is_public.is_(True))
+    )
+    if body_ids is not None:
+        stmt = stmt.where(Assignment.body_id.in_(body_ids))
+    counts: dict[int, dict[str, int]] = {}
+    overdue: dict[int, int] = {}
+    for body_id, state, since in db.session.execute(stmt):
+        counts.setdefault(body_id, {}).setdefault(state, 0)
+        counts[body_id][state] += 1
+        if state in workflow.OPEN_STATES and progress_of(state, since).overdue:
+            overdue[body_id] = overdue.get(body_id, 0) + 1
+    return counts, overdue
+
+
+@bp.get("/bodies")
+def bodies():
+    """List the bodies with their figures."""
+    items = db.session.scalars(sa.select(Body).order_by(Body.name)).all()
+    counts, overdue = _body_figures()
+    return jsonify({"items": [serialize.body(b, counts.get(b.id, {}), overdue.get(b.id, 0))
+                              for b in items]})
+
+
+@bp.get("/bodies/<slug>")
+def body(slug: str):
+    """Return one body with its figures and its demands."""
+    item = db.session.scalar(sa.select(Body).where(Body.slug == slug))
+    if item is None:
+        raise APIError(404, "not_found", "Diese Stelle gibt es nicht.")
+    counts, overdue = _body_figures([item.id])
+    rows = queries.body_demands(item, include_internal=g.api_user is not None)
+    return jsonify({**serialize.body(item, counts.get(item.id, {}), overdue.get(item.id, 0)),
+                    "demands": [{**serialize.demand(d), "role": role} for d, role in rows]})
+
+
+@bp.get("/events")
+def events():
+    """List the events with their parts."""
+    items = db.session.scalars(
+        sa.select(Event).options(selectinload(Event.parts)).order_by(Event.date.desc())
+    ).all()
+    return jsonify({"items": [serialize.event(e) for e in items]})
+
+
+@bp.get("/events/<slug>")
+def event(slug: str):
+    """Return one event with its parts."""
+    item = db.session.scalar(
+        sa.select(Event).where(Event.slug == slug).options(selectinload(Event.parts))
+    )
+    if item is None:
+        raise APIError(404, "not_found", "Diese Veranstaltung gibt es nicht.")
+    return jsonify(serialize.event(item))
+
+
+def _string(data: dict, name: str, max_length: int, required: bool = True) -> str | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
+        raise APIError(422, "validation_failed", f"„{name}“ fehlt oder ist ungültig.",
+                       {name: f"Text mit 1 bis {max_length} Zeichen erwartet."})
+    return value.strip()
+
+
+@bp.post("/demands")
+@token_required
+def create_demand():
+    """Record a new demand, optionally with topics, bodies and its source."""
+    data = _json_body()
+    title = _string(data, "title", 300)
+    text = _string(data, "text", 20000)
+    is_public = data.get("is_public", True)
+    if not isinstance(is_public, bool):
+        raise APIError(422, "validation_failed", "„is_public“ muss true oder false sein.",
+                       {"is_public": "boolean"})
+    topic_slugs = data.get("topics", [])
+    body_roles = data.get("bodies", [])
+    if not isinstance(topic_slugs, list) or not all(isinstance(t, str) for t in topic_slugs):
+        raise APIError(422, "validation_failed", "„topics“ muss eine Liste von Kürzeln sein.",
+                       {"topics": "list of slugs"})
+    topics = db.session.scalars(sa.select(Topic).where(Topic.slug.in_(topic_slugs))).all()
+    if len(topics) != len(set(topic_slugs)):
+        raise APIError(422, "validation_failed", "Unbekanntes Thema.", {"topics": "unknown"})
+    if not isinstance(body_roles, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("slug"), str) and b.get("role") in Assignment.ROLES
+        for b in body_roles
+    ):
+        raise APIError(422, "validation_failed",
+                       "„bodies“ muss eine Liste von {slug, role: lead|involved} sein.",
+                       {"bodies": "invalid"})
+    slugs = {b["slug"]: b["role"] for b in body_roles}
+    found = {b.slug: b for b in db.session.scalars(sa.select(Body).where(Body.slug.in_(slugs)))}
+    if len(found) != len(slugs):
+        raise APIError(422, "validation_failed", "Unbekannte Stelle.", {"bodies": "unknown"})
+    if slugs and "lead" not in slugs.values():
+        raise APIError(422, "validation_failed", "Mindestens eine Stelle muss federführend sein.",
+                       {"bodies": "lead"})
+    part = None
+    if data.get("event") is not None or data.get("event_part") is not None:
+        part = db.session.scalar(
+            sa.select(EventPart).join(EventPart.event)
+            .where(Event.slug == str(data.get("event")), EventPart.slug == str(data.get("event_part")))
+        )
+        if part is None:
+            raise APIError(422, "validation_failed", "Unbekannte Veranstaltung oder unbekannter Teil.",
+                           {"event_part": "unknown"})
+    item = demand_service.create_demand(
+        g.api_user, title=title, text=text, is_public=is_public, topics=topics,
+        event_id=part.event_id if part else None, event_part_id=part.id if part else None,
+    )
+    if slugs:
+        demand_service.assign_bodies(item, g.api_user, item.version,
+                                     {found[s].id: role for s, role in slugs.items()})
+    response = jsonify(serialize.demand(_demand_or_404(item.id)))
+    response.status_code = 201
+    response.headers["Location"] = external_url("api.demand", demand_id=item.id)
+    return response
+
+
+@bp.post("/demands/<int:demand_id>/updates")
+@token_required
+def add_update(demand_id: int):
+    """Add a progress note of the LIGA to a demand's timeline."""
+    item = _demand_or_404(demand_id)
+    data = _json_body()
+    text = _string(data, "text", 10000)
+    is_public = data.get("is_public", True)
+    if not isinstance(is_public, bool):
+        raise APIError(422, "validation_failed", "„is_public“ muss true oder false sein.",
+                       {"is_public": "boolean"})
+    try:
+        entry = demand_service.add_update(item, g.api_user, text, is_public=is_public)
+    except ServiceError as error:
+        raise _service_error(error) from None
+    response = jsonify(serialize.entry(entry))
+    response.status_code = 201
+    return response
+
+
+@bp.post("/demands/<int:demand_id>/transitions")
+@token_required
+def transition(demand_id: int):
+    """Move a demand by a workflow trigger; the version guards against concurrent changes."""
+    item = _demand_or_404(demand_id)
+    data = _json_body()
+    trigger, version, notes = data.get("trigger"), data.get("version"), data.get("notes", {})
+    if not isinstance(trigger, str) or not isinstance(version, int) or isinstance(version, bool):
+        raise APIError(422, "validation_failed", "„trigger“ (Text) und „version“ (Zahl) sind nötig.",
+                       {"trigger": "string", "version": "integer"})
+    if not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values()):
+        raise APIError(422, "validation_failed", "„notes“ muss ein Objekt mit Texten sein.",
+                       {"notes": "object of strings"})
+    try:
+        entry = demand_service.advance(item, trigger, g.api_user, version, notes)
+    except ServiceError as error:
+        raise _service_error(error) from None
+    return jsonify({"demand": serialize.demand(_demand_or_404(item.id)),
+                    "entry": serialize.entry(entry)})
+
+
+@bp.get("/workflow")
+def workflow_description():
+    """Describe the workflow: states, triggers and the notes each needs."""
+    return jsonify(
+        {
+            "states": [{"name": s.name, "label": str(s.label), "target_workdays": s.target_workdays,
+                        "open": s.is_open} for s in workflow.STATES],
+            "transitions": [
+                {"trigger": t.trigger, "label": str(t.label), "source": list(t.source), "dest": t.dest,
+                 "notes": [{"name": n.name, "label": str(n.label), "required": n.required,
+                            "choices": [c for c, _ in n.choices] or None} for n in t.notes]}
+                for t in workflow.TRANSITIONS
+            ],
+        }
+    )
+
+
