@@ -107,9 +107,10 @@ def openapi():
 def demands():
     """List demands with filters and pagination."""
     f = queries.DemandFilter.from_args(request.args)
-    page = request.args.get("page", 1, type=int)
-    per_page = request.args.get("per_page", 50, type=int)
-    if page is None or page < 1 or per_page is None or not 1 <= per_page <= MAX_PER_PAGE:
+    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "50")
+    page = int(page) if page.isdigit() else 0
+    per_page = int(per_page) if per_page.isdigit() else 0
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise APIError(400, "invalid_parameter",
                        f"page muss ≥ 1 sein, per_page zwischen 1 und {MAX_PER_PAGE}.")
     pagination = queries.list_demands(f, include_internal=g.api_user is not None, page=page,

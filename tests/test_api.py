@@ -1,0 +1,246 @@
+"""The JSON API, every response validated against the OpenAPI document."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from conftest import make_body, make_demand, make_user
+from tracker.models import ApiToken, Demand, TimelineEntry
+from tracker.services import api_tokens
+
+
+@pytest.fixture
+def spec(client):
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def check(spec, response, path, method="get"):
+    """Validate ``response`` against the schema the document declares for it."""
+    operation = spec["paths"][path][method]
+    declared = operation["responses"][str(response.status_code)]
+    (media_type, content), = declared["content"].items()
+    assert response.mimetype == media_type
+    registry = Registry().with_resource(
+        "urn:openapi", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    schema = {"$ref": "urn:openapi" + content["schema"]["$ref"]}
+    jsonschema.Draft202012Validator(
+        schema, registry=registry, format_checker=jsonschema.FormatChecker()
+    ).validate(response.get_json())
+    return response.get_json()
+
+
+@pytest.fixture
+def data(app):
+    ms = make_body()
+    mi = make_body(slug="mi", name="Innenministerium")
+    public = make_demand("Bezahlkarte evaluieren", bodies=[mi, ms])
+    make_demand("Dialogkultur", bodies=[ms])
+    internal = make_demand("Interne Nachbereitung", is_public=False, bodies=[ms])
+    return {"ms": ms, "mi": mi, "public": public, "internal": internal}
+
+
+@pytest.fixture
+def token(app):
+    user = make_user()
+    _row, plain = api_tokens.create_token(user, "Skript")
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def test_openapi_document_is_valid_3_1(spec):
+    assert spec["openapi"] == "3.1.0"
+    for name, schema in spec["components"]["schemas"].items():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    assert {"/demands", "/demands/{demand_id}", "/bodies", "/events"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("", ["Bezahlkarte evaluieren", "Dialogkultur"]),
+        ("?body=mi", ["Bezahlkarte evaluieren"]),
+        ("?q=dialog", ["Dialogkultur"]),
+        ("?state=closed", []),
+        ("?state=open", ["Bezahlkarte evaluieren", "Dialogkultur"]),
+    ],
+)
+def test_list_filters_and_hides_internal(client, spec, data, query, titles):
+    body = check(spec, client.get("/api/v1/demands" + query), "/demands")
+    assert [d["title"] for d in body["items"]] == titles
+    assert body["total"] == len(titles)
+
+
+def test_pagination_links(client, spec, data):
+    body = check(spec, client.get("/api/v1/demands?per_page=1&page=1"), "/demands")
+    assert body["total"] == 2 and len(body["items"]) == 1
+    assert "page=2" in body["links"]["next"] and "prev" not in body["links"]
+    second = client.get(body["links"]["next"].replace("http://tracker.test", ""))
+    body2 = check(spec, second, "/demands")
+    assert body2["items"][0]["id"] != body["items"][0]["id"]
+    assert "prev" in body2["links"] and "next" not in body2["links"]
+
+
+@pytest.mark.parametrize("query", ["?page=0", "?per_page=101", "?per_page=x"])
+def test_bad_paging_is_a_problem(client, spec, data, query):
+    response = client.get("/api/v1/demands" + query)
+    assert response.status_code == 400
+    assert check(spec, response, "/demands")["code"] == "invalid_parameter"
+
+
+def test_one_demand_with_public_timeline(client, spec, data, db):
+    from tracker.services.demands import add_update
+
+    add_update(data["public"], None, "intern notiert", is_public=False)
+    add_update(data["public"], None, "öffentlicher Stand", is_public=True)
+    body = check(spec, client.get(f"/api/v1/demands/{data['public'].id}"), "/demands/{demand_id}")
+    texts = [e["text"] for e in body["timeline"]]
+    assert "öffentlicher Stand" in texts and "intern notiert" not in texts
+    assert body["bodies"][0] == {"slug": "mi", "name": "Innenministerium", "role": "lead"}
+
+
+def test_internal_demand_is_404_without_token(client, spec, data, token):
+    response = client.get(f"/api/v1/demands/{data['internal'].id}")
+    assert response.status_code == 404
+    assert check(spec, response, "/demands/{demand_id}")["code"] == "not_found"
+    assert client.get(f"/api/v1/demands/{data['internal'].id}", headers=token).status_code == 200
+
+
+def test_bodies_and_events(client, spec, data, event):
+    bodies = check(spec, client.get("/api/v1/bodies"), "/bodies")
+    ms = next(b for b in bodies["items"] if b["slug"] == "ms")
+    assert ms["counts"]["raised"] == 2 and ms["open"] == 2  # the internal one is not counted
+    body = check(spec, client.get("/api/v1/bodies/ms"), "/bodies/{slug}")
+    assert len(body["demands"]) == 2
+    assert check(spec, client.get("/api/v1/bodies/nope"), "/bodies/{slug}")["code"] == "not_found"
+    events = check(spec, client.get("/api/v1/events"), "/events")
+    assert events["items"][0]["parts"][0]["slug"] == "podium"
+    check(spec, client.get("/api/v1/events/fachtag"), "/events/{slug}")
+
+
+def test_create_demand_with_token(client, spec, data, token, event):
+    payload = {"title": "Neue Forderung", "text": "Text", "topics": ["bezahlkarte"],
+               "bodies": [{"slug": "ms", "role": "lead"}, {"slug": "mi", "role": "involved"}],
+               "event": "fachtag", "event_part": "podium"}
+    response = client.post("/api/v1/demands", json=payload, headers=token)
+    assert response.status_code == 201
+    body = check(spec, response, "/demands", "post")
+    assert body["state"] == "raised" and body["topics"] == ["bezahlkarte"]
+    assert response.headers["Location"].endswith(f"/api/v1/demands/{body['id']}")
+    demand = db_demand(body["id"])
+    assert [e.kind for e in demand.timeline] == ["created", "assigned"]
+    assert demand.timeline[0].author.email == "staff@example.org"
+
+
+def db_demand(demand_id):
+    from tracker.extensions import db
+
+    db.session.expire_all()
+    return db.session.get(Demand, demand_id)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"text": "ohne Titel"}, "title"),
+        ({"title": "", "text": "x"}, "title"),
+        ({"title": "x" * 301, "text": "x"}, "title"),
+        ({"title": "x", "text": "x", "is_public": "ja"}, "is_public"),
+        ({"title": "x", "text": "x", "topics": ["gibt-es-nicht"]}, "topics"),
+        ({"title": "x", "text": "x", "bodies": [{"slug": "nope", "role": "lead"}]}, "bodies"),
+        ({"title": "x", "text": "x", "bodies": [{"slug": "ms", "role": "involved"}]}, "bodies"),
+        ({"title": "x", "text": "x", "bodies": [{"slug": "ms", "role": "chef"}]}, "bodies"),
+        ({"title": "x", "text": "x", "event": "nope", "event_part": "podium"}, "event_part"),
+    ],
+)
+def test_create_demand_validation(client, spec, data, token, event, payload, field, db):
+    count = db.select(db.func.count(Demand.id))
+    before = db.session.scalar(count)
+    response = client.post("/api/v1/demands", json=payload, headers=token)
+    assert response.status_code == 422
+    body = check(spec, response, "/demands", "post")
+    assert body["code"] == "validation_failed" and field in body["errors"]
+    assert db.session.scalar(count) == before
+
+
+def test_writes_need_a_valid_token(client, spec, data, token, db):
+    url = "/api/v1/demands"
+    response = client.post(url, json={"title": "x", "text": "y"})
+    assert check(spec, response, "/demands", "post")["code"] == "unauthorized"
+    bad = {"Authorization": "Bearer ft_falsch"}
+    assert client.post(url, json={"title": "x", "text": "y"}, headers=bad).status_code == 401
+    row = db.session.scalar(db.select(ApiToken))
+    api_tokens.revoke(row)
+    assert client.post(url, json={"title": "x", "text": "y"}, headers=token).status_code == 401
+
+
+def test_invalid_json_body(client, spec, data, token):
+    response = client.post("/api/v1/demands", data="{kaputt", headers={**token, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_json"
+
+
+def test_transition_through_api_same_rules_as_web(client, spec, data, token, db):
+    demand = data["public"]
+    url = f"/api/v1/demands/{demand.id}/transitions"
+    path = "/demands/{demand_id}/transitions"
+    version = demand.version
+
+    response = client.post(url, json={"trigger": "evaluate", "version": version}, headers=token)
+    assert response.status_code == 409
+    assert check(spec, response, path, "post")["code"] == "transition_not_allowed"
+
+    response = client.post(url, json={"trigger": "address", "version": version}, headers=token)
+    body = check(spec, response, path, "post")
+    assert body["demand"]["state"] == "addressed" and body["entry"]["to_state"] == "addressed"
+
+    response = client.post(url, json={"trigger": "evaluate", "version": version}, headers=token)
+    assert response.status_code == 409
+    assert check(spec, response, path, "post")["code"] == "stale"
+
+    new_version = body["demand"]["version"]
+    response = client.post(url, json={"trigger": "evaluate", "version": new_version,
+                                      "notes": {"summary": "gut"}}, headers=token)
+    assert response.status_code == 422
+    problem = check(spec, response, path, "post")
+    assert "participants" in problem["errors"]
+
+    count = db.session.query(TimelineEntry).filter_by(demand_id=demand.id, kind="transition").count()
+    assert count == 1
+
+
+def test_add_update_through_api(client, spec, data, token):
+    url = f"/api/v1/demands/{data['public'].id}/updates"
+    response = client.post(url, json={"text": "Gespräch im Ministerium", "is_public": True}, headers=token)
+    assert response.status_code == 201
+    entry = check(spec, response, "/demands/{demand_id}/updates", "post")
+    assert entry["kind"] == "update" and entry["author"] == "Sam Staff"
+    assert client.post(url, json={"text": ""}, headers=token).status_code == 422
+
+
+def test_unknown_route_and_method_are_problems(client):
+    response = client.get("/api/v1/gibt-es-nicht")
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    response = client.delete("/api/v1/demands")
+    assert response.status_code == 405 and response.get_json()["code"] == "method_not_allowed"
+
+
+def test_tokens_page_creates_shows_once_and_revokes(client, auth, app, db):
+    from conftest import csrf_token
+
+    make_user()
+    auth.login()
+    page = client.get("/verwaltung/api-tokens").get_data(as_text=True)
+    response = client.post("/verwaltung/api-tokens", data={"name": "Skript", "csrf_token": csrf_token(page)})
+    html = response.get_data(as_text=True)
+    assert "nur jetzt angezeigt" in html
+    row = db.session.scalar(db.select(ApiToken))
+    assert row.prefix in html and row.token_hash not in html
+    plain = html.split('<code class="token">')[1].split("<")[0]
+    assert client.get("/api/v1/demands", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    page = client.get("/verwaltung/api-tokens").get_data(as_text=True)
+    assert plain not in page
+    client.post(f"/verwaltung/api-tokens/{row.id}/widerrufen", data={"csrf_token": csrf_token(page)})
+    assert client.post("/api/v1/demands", json={}, headers={"Authorization": f"Bearer {plain}"}).status_code == 401
