@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import answer, api, auth, cli, errors, public, security, staff, templating
+    from . import answer, api, auth, cli, errors, follow, public, security, staff, templating
 
     templating.init_app(app)
     security.init_app(app)
@@ -65,4 +65,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     app.register_blueprint(answer.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(follow.bp)
     return app

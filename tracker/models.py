@@ -327,6 +327,27 @@ class OutboxMessage(db.Model):
     body: Mapped[Body | None] = relationship()
 
 
+class Subscription(db.Model):
+    """Someone following a demand by e-mail: confirmed by double opt-in, ended by one click."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (sa.UniqueConstraint("demand_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demands.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    demand: Mapped[Demand] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.ended_at is None
+
+
 class JobRun(db.Model):
     """A claim that a scheduled job ran for one period; the unique key stops a second run."""
 

@@ -70,7 +70,11 @@ def demand(demand_id: int):
     if not _staff():
         stmt = stmt.where(TimelineEntry.is_public.is_(True))
     timeline = db.session.scalars(stmt).all()
-    return render_template("public/demand.html", demand=item, timeline=timeline)
+    from .follow import FollowForm
+
+    return render_template(
+        "public/demand.html", demand=item, timeline=timeline, follow_form=FollowForm(formdata=None)
+    )
 
 
 @bp.get("/stellen/")

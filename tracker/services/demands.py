@@ -13,6 +13,7 @@ from transitions import MachineError
 from .. import workflow
 from ..extensions import db
 from ..models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
+from . import subscriptions
 from .errors import ServiceError, StaleDemand, TransitionNotAllowed
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
@@ -134,6 +135,7 @@ def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool)
         raise ServiceError(_l("Der Text ist zu lang."), {"text": "too_long"})
     entry = _entry(demand, user, "update", text=text, is_public=is_public)
     _commit()
+    subscriptions.notify(entry)
     return entry
 
 
@@ -205,4 +207,5 @@ def advance(
         data=notes,
     )
     _commit()
+    subscriptions.notify(entry)
     return entry

@@ -89,6 +89,8 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")
     email["X-Tracker-Key"] = message.key
+    if message.data.get("unsubscribe_url"):
+        email["List-Unsubscribe"] = f"<{message.data['unsubscribe_url']}>"
     email.set_content(message.text)
     if message.html:
         email.add_alternative(message.html, subtype="html")

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import Assignment, Body, Demand, TimelineEntry, User, utcnow
 from ..workdays import local_date
-from . import outbox
+from . import outbox, subscriptions
 from .errors import ServiceError
 from .links import external_url
 
@@ -66,6 +66,7 @@ def add_statement(
     db.session.flush()
     _notify_staff(entry, body, demand)
     db.session.commit()
+    subscriptions.notify(entry)
     return entry
 
 

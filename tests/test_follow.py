@@ -1,0 +1,82 @@
+"""Following a demand by e-mail: double opt-in, one message per public change, unsubscribe."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from conftest import csrf_token, make_body, make_demand
+from tracker.models import OutboxMessage, Subscription
+from tracker.services import demands as demand_service
+from tracker.services import outbox
+
+
+def _subscribe(client, demand, email="leser@example.org"):
+    page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
+    return client.post(f"/forderungen/{demand.id}/folgen",
+                       data={"email": email, "csrf_token": csrf_token(page)})
+
+
+def _messages(db, kind="subscription"):
+    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)
+                              .order_by(OutboxMessage.id)).all()
+
+
+def test_double_opt_in_then_one_message_per_public_change(app, client, db):
+    demand = make_demand(bodies=[make_body()])
+    response = _subscribe(client, demand)
+    assert response.status_code == 200 and "Bestätigungslink" in response.get_data(as_text=True)
+    (confirmation,) = _messages(db)
+    assert confirmation.to == ["leser@example.org"]
+    link = re.search(r"http://tracker.test(/folgen/\S+/bestaetigen)", confirmation.text).group(1)
+
+    # nothing is sent before confirming
+    demand_service.add_update(demand, None, "Erster Stand", is_public=True)
+    assert len(_messages(db)) == 1
+
+    page = client.get(link).get_data(as_text=True)
+    client.post(link, data={"csrf_token": csrf_token(page)})
+    assert db.session.scalar(sa.select(Subscription)).active
+
+    demand_service.add_update(demand, None, "intern", is_public=False)
+    demand_service.add_update(demand, None, "Zweiter Stand", is_public=True)
+    demand_service.advance(demand, "address", None, demand.version, {})
+    notices = _messages(db)[1:]
+    assert len(notices) == 2
+    assert "Zweiter Stand" in notices[0].text and "intern" not in notices[0].text
+    assert "aufgegriffen" in notices[1].text
+    unsubscribe = re.search(r"http://tracker.test(/folgen/\S+/abmelden)", notices[0].text).group(1)
+    email = outbox.build_email(notices[0])
+    assert email["List-Unsubscribe"] == f"<http://tracker.test{unsubscribe}>"
+
+    page = client.get(unsubscribe).get_data(as_text=True)
+    client.post(unsubscribe, data={"csrf_token": csrf_token(page)})
+    demand_service.add_update(demand, None, "Dritter Stand", is_public=True)
+    assert len(_messages(db)) == 3
+
+
+def test_subscribing_twice_does_not_reveal_or_duplicate(app, client, db):
+    demand = make_demand()
+    _subscribe(client, demand)
+    second = _subscribe(client, demand, "LESER@example.org ")
+    assert second.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == 1
+
+
+def test_bad_address_and_internal_demand(app, client, db):
+    demand = make_demand()
+    response = _subscribe(client, demand, "keine-adresse")
+    assert response.status_code == 422
+    assert "gültige E-Mail-Adresse" in response.get_data(as_text=True)
+    internal = make_demand(is_public=False)
+    page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
+    response = client.post(f"/forderungen/{internal.id}/folgen",
+                           data={"email": "a@example.org", "csrf_token": csrf_token(page)})
+    assert response.status_code == 404
+    assert _messages(db) == []
+
+
+def test_unknown_token_is_404(client):
+    assert client.get("/folgen/unbekannt/bestaetigen").status_code == 404
+    assert client.get("/folgen/unbekannt/abmelden").status_code == 404

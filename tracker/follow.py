@@ -1,0 +1,77 @@
+"""Following a demand by e-mail: subscribe, confirm (double opt-in), end with one click."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Email, Length
+
+from .extensions import limiter
+from .public import get_public_demand
+from .services import subscriptions
+
+bp = Blueprint("follow", __name__)
+
+
+class FollowForm(FlaskForm):
+    email = EmailField(
+        _l("Ihre E-Mail-Adresse"),
+        validators=[
+            DataRequired(_l("Bitte eine E-Mail-Adresse eingeben.")),
+            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
+            Length(max=254),
+        ],
+        filters=[lambda value: value.strip() if value else value],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button: confirming by POST keeps link scanners from subscribing anyone."""
+
+
+@bp.post("/forderungen/<int:demand_id>/folgen")
+@limiter.limit("20 per hour")
+def subscribe(demand_id: int):
+    """Ask for a confirmation mail to follow a demand."""
+    demand = get_public_demand(demand_id)
+    if not demand.is_public:
+        abort(404)
+    form = FollowForm()
+    if not form.validate_on_submit():
+        return render_template("follow/form.html", demand=demand, form=form), 422
+    subscriptions.subscribe(demand, form.email.data)
+    return render_template("follow/sent.html", demand=demand)
+
+
+def _subscription(token: str):
+    sub = subscriptions.by_token(token)
+    if sub is None:
+        abort(404)
+    return sub
+
+
+@bp.route("/folgen/<token>/bestaetigen", methods=["GET", "POST"])
+def confirm(token: str):
+    """Confirm following a demand (the second step of the double opt-in)."""
+    sub = _subscription(token)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        subscriptions.confirm(sub)
+        flash(_l("Bestätigt: Sie erhalten eine E-Mail, wenn sich an dieser Forderung etwas ändert."),
+              "success")
+        return redirect(url_for("public.demand", demand_id=sub.demand_id))
+    return render_template("follow/confirm.html", sub=sub, form=form, action="confirm")
+
+
+@bp.route("/folgen/<token>/abmelden", methods=["GET", "POST"])
+def end(token: str):
+    """Stop following a demand."""
+    sub = _subscription(token)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        subscriptions.end(sub)
+        flash(_l("Abgemeldet: Sie erhalten zu dieser Forderung keine E-Mails mehr."), "success")
+        return redirect(url_for("public.demand", demand_id=sub.demand_id))
+    return render_template("follow/confirm.html", sub=sub, form=form, action="end")

@@ -1,0 +1,100 @@
+"""Following a demand by e-mail: double opt-in, one message per public change, one-click end."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from .. import workflow
+from ..extensions import db
+from ..models import Demand, Subscription, TimelineEntry, utcnow
+from . import outbox
+from .links import external_url
+
+# Timeline entries that subscribers hear about (when public): what changed, not the bookkeeping.
+NOTIFY_KINDS = ("transition", "update", "statement")
+
+
+def subscribe(demand: Demand, email: str) -> Subscription | None:
+    """Start following ``demand``; queue the confirmation mail for a new or unconfirmed address.
+
+    Returns None when the address already follows it. Callers show the same message either way,
+    so the page does not reveal who follows what.
+    """
+    email = email.strip().lower()
+    sub = db.session.scalar(
+        sa.select(Subscription).where(Subscription.demand_id == demand.id, Subscription.email == email)
+    )
+    if sub is not None and sub.active:
+        return None
+    if sub is None:
+        sub = Subscription(demand=demand, email=email, token=secrets.token_urlsafe(32))
+        db.session.add(sub)
+    else:  # ended or never confirmed: a new token, a new confirmation
+        sub.token, sub.ended_at, sub.confirmed_at = secrets.token_urlsafe(32), None, None
+    db.session.flush()
+    with force_locale("de"):
+        subject = str(_l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title))
+        text, html = outbox.render(
+            "subscribe_confirm", demand=demand,
+            confirm_url=external_url("follow.confirm", token=sub.token),
+            demand_url=external_url("public.demand", demand_id=demand.id),
+        )
+    outbox.queue(f"subscribe:{sub.id}:{sub.token[:16]}", kind="subscription", to=[email],
+                 subject=subject[:300], text=text, html=html)
+    db.session.commit()
+    return sub
+
+
+def by_token(token: str) -> Subscription | None:
+    """Return the subscription a link belongs to."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Subscription).where(Subscription.token == token))
+
+
+def confirm(sub: Subscription) -> None:
+    """Confirm a subscription (the second step of the double opt-in)."""
+    if sub.confirmed_at is None:
+        sub.confirmed_at = utcnow()
+        sub.ended_at = None
+        db.session.commit()
+
+
+def end(sub: Subscription) -> None:
+    """Stop sending messages to this subscriber."""
+    if sub.ended_at is None:
+        sub.ended_at = utcnow()
+        db.session.commit()
+
+
+def notify(entry: TimelineEntry) -> int:
+    """Queue one message per active subscriber about a public change; return how many."""
+    demand = entry.demand
+    if entry.kind not in NOTIFY_KINDS or not entry.is_public or not demand.is_public:
+        return 0
+    subs = db.session.scalars(
+        sa.select(Subscription).where(
+            Subscription.demand_id == demand.id,
+            Subscription.confirmed_at.is_not(None),
+            Subscription.ended_at.is_(None),
+        )
+    ).all()
+    if not subs:
+        return 0
+    with force_locale("de"):
+        subject = str(_l("Neuigkeiten zu „%(title)s“: %(state)s", title=demand.title,
+                         state=workflow.state_label(demand.state)))[:300]
+        demand_url = external_url("public.demand", demand_id=demand.id)
+        for sub in subs:
+            unsubscribe_url = external_url("follow.end", token=sub.token)
+            text, html = outbox.render("subscription_update", demand=demand, entry=entry,
+                                       demand_url=demand_url, unsubscribe_url=unsubscribe_url)
+            outbox.queue(f"notify:{entry.id}:{sub.id}", kind="subscription", to=[sub.email],
+                         subject=subject, text=text, html=html,
+                         data={"unsubscribe_url": unsubscribe_url})
+    db.session.commit()
+    return len(subs)
