@@ -24,10 +24,13 @@ def index():
     """Show the progress of all public demands, filtered and searched."""
     f = queries.DemandFilter.from_args(request.args)
     page = request.args.get("page", 1, type=int) or 1
-    pagination = queries.list_demands(
-        f, include_internal=False, page=max(page, 1), per_page=current_app.config["PAGE_SIZE"]
-    )
     counts = queries.count_by_state(f)
+    pagination = queries.list_demands(
+        f,
+        page=max(page, 1),
+        per_page=current_app.config["PAGE_SIZE"],
+        total=queries.total_from_counts(f, counts),
+    )
     topics, bodies, events = queries.filter_choices()
     return render_template(
         "public/index.html",

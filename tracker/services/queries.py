@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import workflow
 from ..extensions import db
@@ -64,23 +66,72 @@ def _where(f: DemandFilter, include_internal: bool, with_state: bool = True) -> 
 
 
 def demand_options():
-    """Load what lists of demands show: topics, bodies, event part."""
+    """Load what lists of demands show (topics, bodies, source) in two extra queries in all."""
     return (
         selectinload(Demand.topics),
         selectinload(Demand.assignments).joinedload(Assignment.body),
-        selectinload(Demand.event_part),
+        joinedload(Demand.event_part),
     )
 
 
-def list_demands(f: DemandFilter, include_internal: bool = False, page: int = 1, per_page: int = 50):
-    """Return one page of demands matching ``f``."""
+@dataclass
+class Page:
+    """One page of results, with what templates and the API need to link to the others."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(math.ceil(self.total / self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def total_from_counts(f: DemandFilter, counts: dict[str, int]) -> int:
+    """Return how many demands match ``f`` given the per-state counts (saves a COUNT query)."""
+    if f.state == "open":
+        return sum(counts[s] for s in workflow.OPEN_STATES)
+    if f.state:
+        return counts.get(f.state, 0)
+    return sum(counts.values())
+
+
+def list_demands(
+    f: DemandFilter,
+    include_internal: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+    total: int | None = None,
+) -> Page:
+    """Return one page of demands matching ``f``; pass ``total`` when it is known already."""
+    if total is None:
+        total = total_from_counts(f, count_by_state(f, include_internal))
     stmt = (
         sa.select(Demand)
         .where(*_where(f, include_internal))
         .options(*demand_options())
         .order_by(Demand.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
     )
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return Page(db.session.scalars(stmt).unique().all(), max(page, 1), per_page, total)
 
 
 def count_by_state(f: DemandFilter, include_internal: bool = False) -> dict[str, int]:
@@ -94,11 +145,39 @@ def count_by_state(f: DemandFilter, include_internal: bool = False) -> dict[str,
     return {s.name: counts.get(s.name, 0) for s in workflow.STATES}
 
 
-def filter_choices():
-    """Return the topics, bodies and events to filter by."""
-    topics = db.session.scalars(sa.select(Topic).order_by(Topic.name)).all()
-    bodies = db.session.scalars(sa.select(Body).order_by(Body.name)).all()
-    events = db.session.scalars(sa.select(Event).order_by(Event.date.desc())).all()
+@dataclass(frozen=True)
+class Choice:
+    slug: str
+    label: str
+    name: str = ""
+    date: dt.date | None = None
+
+
+def _as_date(value) -> dt.date:
+    # SQLite hands back the dates of a UNION as text
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
+    """Return the topics, bodies and events to filter by, in one query."""
+    label = sa.literal_column("label")
+    rows = db.session.execute(
+        sa.union_all(
+            sa.select(sa.literal("topic").label("kind"), Topic.slug, Topic.name.label("label"),
+                      sa.literal("").label("name"), sa.null().label("date")),
+            sa.select(sa.literal("body"), Body.slug, Body.short_name, Body.name, sa.null()),
+            sa.select(sa.literal("event"), Event.slug, Event.title, sa.literal(""), Event.date),
+        ).order_by(sa.literal_column("kind"), label)
+    ).all()
+    topics = [Choice(r.slug, r.label) for r in rows if r.kind == "topic"]
+    bodies = sorted(
+        (Choice(r.slug, r.label or r.name, r.name) for r in rows if r.kind == "body"),
+        key=lambda c: c.name,
+    )
+    events = sorted(
+        (Choice(r.slug, r.label, date=_as_date(r.date)) for r in rows if r.kind == "event"),
+        key=lambda c: c.date, reverse=True,
+    )
     return topics, bodies, events
 
 

@@ -1,0 +1,80 @@
+"""No N+1 queries: the statement count of each page stays the same, and small, as data grows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import make_body
+from tracker.models import Assignment, Demand, Event, EventPart, TimelineEntry, Topic, utcnow
+
+PAGES = [
+    "/",
+    "/?state=open&q=Forderung&body=b0",
+    "/forderungen/1",
+    "/stellen/b0",
+    "/stellen/",
+    "/veranstaltungen/fachtag",
+    "/api/v1/demands",
+    "/api/v1/demands/1",
+    "/api/v1/bodies",
+]
+BUDGET = 6
+
+
+def build(db, n_demands: int) -> None:
+    """Create ``n_demands`` demands with topics, two bodies each and several timeline entries."""
+    event = Event(slug="fachtag", title="Fachtag", date=dt.date(2025, 6, 18))
+    event.parts = [EventPart(slug=f"p{i}", kind="workshop", title=f"Workshop {i}") for i in range(4)]
+    topics = [Topic(slug=f"t{i}", name=f"Thema {i}") for i in range(5)]
+    bodies = [make_body(slug=f"b{i}", name=f"Stelle {i}", contacts=()) for i in range(5)]
+    db.session.add_all([event, *topics])
+    for i in range(n_demands):
+        demand = Demand(title=f"Forderung {i}", text="Text", event=event,
+                        event_part=event.parts[i % 4], topics=[topics[i % 5], topics[(i + 1) % 5]],
+                        state=("raised", "addressed", "evaluated", "closed")[i % 4],
+                        state_changed_at=utcnow() - dt.timedelta(days=i))
+        demand.assignments = [Assignment(body=bodies[i % 5], role="lead"),
+                              Assignment(body=bodies[(i + 1) % 5], role="involved")]
+        db.session.add(demand)
+        for kind in ("created", "update", "statement"):
+            db.session.add(TimelineEntry(demand=demand, kind=kind, body=bodies[i % 5], text="x"))
+    db.session.commit()
+
+
+def count_statements(db, client, path: str) -> int:
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200, path
+    return len(statements)
+
+
+@pytest.fixture
+def counts_for(app, db, client):
+    def measure(n: int) -> dict[str, int]:
+        db.session.remove()
+        db.drop_all()
+        db.create_all()
+        build(db, n)
+        db.session.remove()
+        return {path: count_statements(db, client, path) for path in PAGES}
+
+    return measure
+
+
+def test_statement_counts_do_not_grow_with_the_data(counts_for):
+    small = counts_for(10)
+    large = counts_for(100)
+    assert small == large
+    over = {path: n for path, n in large.items() if n > BUDGET}
+    assert not over, f"over the budget of {BUDGET} statements: {over}"
