@@ -164,8 +164,8 @@ def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
     rows = db.session.execute(
         sa.union_all(
             sa.select(sa.literal("topic").label("kind"), Topic.slug, Topic.name.label("label"),
-                      sa.literal("").label("name"), sa.null().label("date")),
-            sa.select(sa.literal("body"), Body.slug, Body.short_name, Body.name, sa.null()),
+                      sa.literal("").label("name"), sa.cast(sa.null(), sa.Date).label("date")),
+            sa.select(sa.literal("body"), Body.slug, Body.short_name, Body.name, sa.cast(sa.null(), sa.Date)),
             sa.select(sa.literal("event"), Event.slug, Event.title, sa.literal(""), Event.date),
         ).order_by(sa.literal_column("kind"), label)
     ).all()
