@@ -58,11 +58,30 @@ def _where(f: DemandFilter, include_internal: bool, with_state: bool = True) -> 
     if f.event:
         clauses.append(Demand.event.has(Event.slug == f.event))
     if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(
-            sa.or_(Demand.title.ilike(pattern, escape="\\"), Demand.text.ilike(pattern, escape="\\"))
-        )
+        clauses.append(_search(f.q))
     return clauses
+
+
+# PostgreSQL searches with the German text-search configuration (stems: "Bezahlkarten" finds
+# "Bezahlkarte"), backed by the GIN index of the same expression (see the migrations); SQLite
+# matches substrings.
+GERMAN = sa.literal_column("'german'::regconfig")
+SEARCH_DOCUMENT = sa.func.to_tsvector(
+    GERMAN, Demand.title.op("||")(sa.literal_column("' '")).op("||")(Demand.text)
+)
+
+
+def _search(q: str):
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    substring = sa.or_(
+        Demand.title.ilike(pattern, escape="\\"), Demand.text.ilike(pattern, escape="\\")
+    )
+    if db.engine.dialect.name != "postgresql":
+        return substring
+    return sa.or_(
+        SEARCH_DOCUMENT.op("@@")(sa.func.websearch_to_tsquery(GERMAN, q)),
+        Demand.title.ilike(pattern, escape="\\"),
+    )
 
 
 def demand_options():
