@@ -4,7 +4,7 @@ PORT ?= 5000
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,10 @@ lint: $(VENV)/.test
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Refresh the translation catalogues after changing user-facing strings, then translate what is new
+# in tracker/translations/en/LC_MESSAGES/messages.po and run this again to compile.
+translations: $(VENV)/.test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --sort-by-file --omit-header -o tracker/translations/messages.pot .
+	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations -l en --no-fuzzy-matching
+	$(BIN)/pybabel compile -d tracker/translations -l en --statistics

@@ -189,3 +189,46 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+# Helpers for the workflow, CLI and staff tests ------------------------------------------------
+
+
+def put_in_state(demand, state, outcome=None):
+    """Set ``demand`` straight into ``state`` (as if it got there earlier), bypassing the workflow."""
+    demand.state = state
+    demand.outcome = outcome if outcome is not None else ("rejected" if state == "closed" else None)
+    _db.session.commit()
+    return demand
+
+
+def timeline(demand, kind=None):
+    """Return the demand's timeline entries (of ``kind``), read fresh from the database."""
+    from tracker.models import TimelineEntry
+
+    stmt = sa.select(TimelineEntry).where(TimelineEntry.demand_id == demand.id)
+    if kind:
+        stmt = stmt.where(TimelineEntry.kind == kind)
+    return _db.session.scalars(stmt.order_by(TimelineEntry.id)).all()
+
+
+def count(model):
+    """Return how many rows ``model`` has."""
+    return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture
+def request_ctx(app):
+    """A request context, for services whose messages are translated (they need a locale)."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def empty_app(tmp_path, empty_database_url, app_config):
+    """An app on an empty database without any tables (for migrations and ``bootstrap``)."""
+    app = make_app(tmp_path, empty_database_url, **app_config)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()

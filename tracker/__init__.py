@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import flask_babel
 from flask import Flask, request, session
 
 from . import config
@@ -51,6 +52,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # Choose the locale afresh for every request, also where requests share an app context.
+    app.before_request(flask_babel.refresh)
     login_manager.init_app(app)
     limiter.init_app(app)
 

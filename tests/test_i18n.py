@@ -1,0 +1,85 @@
+"""Languages: German by default, English complete, the compiled catalogue up to date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from conftest import csrf_token, make_body, make_demand
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "tracker/translations/en/LC_MESSAGES/messages.po"
+MO = PO.with_suffix(".mo")
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    """Extract every user-facing string from the code and templates, as pybabel does."""
+    pot = tmp_path_factory.mktemp("pot") / "messages.pot"
+    subprocess.run(
+        [Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l",
+         "-k", "lazy_gettext", "-k", "ngettext:1,2", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with pot.open("rb") as f:
+        return read_po(f)
+
+
+def test_every_message_has_an_english_translation(extracted):
+    with PO.open("rb") as f:
+        english = read_po(f)
+    missing = []
+    for message in extracted:
+        if not message.id:
+            continue
+        translated = english.get(message.id)
+        strings = translated.string if translated else None
+        if not strings or (isinstance(strings, tuple) and not all(strings)) or translated.fuzzy:
+            missing.append(message.id if isinstance(message.id, str) else message.id[0])
+    assert not missing, f"{len(missing)} messages lack English (run `make translations`): {missing[:10]}"
+
+
+def test_compiled_catalogue_is_up_to_date():
+    def key(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    with PO.open("rb") as f:
+        source = {key(m.id): key(m.string) for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    with MO.open("rb") as f:
+        compiled = {key(m.id): key(m.string) for m in read_mo(f) if m.id}
+    assert compiled == source, "messages.mo is stale: run `make translations`"
+
+
+def test_german_is_the_default_and_dates_are_german(app, client):
+    demand = make_demand(bodies=[make_body()])
+    html = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
+    assert '<html lang="de">' in html and "Zuständig" in html
+    assert dt.date.today().strftime("%d.%m.%Y") in html or "Arbeitstag" in html
+
+
+def test_browser_preference_and_choice(app, client):
+    make_demand()
+    html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in html and "Demands" in html
+    page = client.get("/").get_data(as_text=True)
+    response = client.post("/sprache", data={"locale": "de", "next": "/stellen/",
+                                             "csrf_token": csrf_token(page)},
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 302 and response.headers["Location"] == "/stellen/"
+    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="de">' in html, "the user's choice wins over the browser's"
+
+
+def test_unknown_language_and_foreign_redirect(client):
+    page = client.get("/").get_data(as_text=True)
+    token = csrf_token(page)
+    assert client.post("/sprache", data={"locale": "fr", "csrf_token": token}).status_code == 400
+    response = client.post("/sprache", data={"locale": "en", "next": "//evil.example",
+                                             "csrf_token": token})
+    assert response.headers["Location"] == "/"
