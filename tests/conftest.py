@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+from functools import cache
 import uuid
 from pathlib import Path
 
+import flask_babel
 import pytest
 import sqlalchemy as sa
 
@@ -59,7 +62,7 @@ def _pg_schema_url(postgres):
 
 def make_app(tmp_path, database_url: str, **config):
     """Create an app for tests on ``database_url``."""
-    return create_app(
+    app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
@@ -70,6 +73,20 @@ def make_app(tmp_path, database_url: str, **config):
             **config,
         }
     )
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+    return app
+
+
+def _fresh_request_globals():
+    """Forget what the last request cached on ``g`` (user, locale), as a new request would.
+
+    The fixtures keep one app context open for the whole test and Flask reuses it for every
+    request of the test client, so ``g`` would otherwise carry the user and locale over.
+    """
+    from flask import g
+
+    g.pop("_login_user", None)
+    flask_babel.refresh()
 
 
 @pytest.fixture
@@ -78,15 +95,25 @@ def app_config():
     return {}
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory):
+    """One SQLite file with the schema, copied for each test (faster than create_all each time)."""
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _db.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(tmp_path, _pg_schema_url, app_config):
+def app(tmp_path, _pg_schema_url, app_config, request):
     if _pg_schema_url is None:
-        app = make_app(tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}", **app_config)
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        app = make_app(tmp_path, f"sqlite:///{path}", **app_config)
         with app.app_context():
-            _db.create_all()
             yield app
             _db.session.remove()
-            _db.drop_all()
             _db.engine.dispose()
         return
     app = make_app(tmp_path, _pg_schema_url, **app_config)
@@ -114,9 +141,20 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def make_user(email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff"):
-    user = User(email=email, name=name, role=role)
-    user.set_password(password)
+@cache
+def _hash_of_default_password() -> str:
+    user = User()
+    user.set_password(PASSWORD)
+    return user.password_hash
+
+
+def make_user(email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff",
+              active=True):
+    user = User(email=email, name=name, role=role, active=active)
+    if password == PASSWORD:  # a real scrypt hash, computed once: hashing is slow on purpose
+        user.password_hash = _hash_of_default_password()
+    else:
+        user.set_password(password)
     _db.session.add(user)
     _db.session.commit()
     return user

@@ -57,7 +57,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import answer, api, auth, cli, errors, follow, public, security, staff, templating
+    from . import (
+        answer,
+        api,
+        auth,
+        cli,
+        errors,
+        feeds,
+        follow,
+        public,
+        reports,
+        security,
+        staff,
+        templating,
+    )
 
     templating.init_app(app)
     security.init_app(app)
@@ -69,4 +82,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(answer.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(follow.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(reports.bp)
     return app

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
+from . import cli_exchange
 from .extensions import db
 from .models import User
 
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(outbox_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(serve_command)
+    cli_exchange.init_app(app)
 
 
 @click.command("seed")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from . import LOCALES
 from .extensions import db
 from .models import Assignment, Body, Demand, Event, TimelineEntry
-from .services import queries
+from .services import queries, statistics
 
 bp = Blueprint("public", __name__)
 
@@ -103,7 +103,8 @@ def body(slug: str):
     """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
     item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
     rows = queries.body_demands(item, include_internal=_staff())
-    return render_template("public/body.html", body=item, rows=rows)
+    figures = statistics.body_figures(item)
+    return render_template("public/body.html", body=item, rows=rows, figures=figures)
 
 
 @bp.get("/veranstaltungen/")

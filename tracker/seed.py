@@ -32,6 +32,13 @@ def _upsert(model, slug: str, **values):
 def seed(data: dict | None = None) -> dict[str, int]:
     """Create or update the event, topics, bodies, contacts and demands; return counts added."""
     data = data or load_data()
+    with db.session.no_autoflush:  # rows are linked up before the first flush
+        added = _seed(data)
+    db.session.commit()
+    return added
+
+
+def _seed(data: dict) -> dict[str, int]:
     added = {"demands": 0}
     ev = data["event"]
     event = _upsert(
@@ -43,7 +50,10 @@ def seed(data: dict | None = None) -> dict[str, int]:
     db.session.flush()
     parts = {p.slug: p for p in event.parts}
     for position, part in enumerate(ev.get("parts", [])):
-        row = parts.get(part["slug"]) or EventPart(event=event, slug=part["slug"])
+        row = parts.get(part["slug"])
+        if row is None:
+            row = EventPart(event=event, slug=part["slug"])
+            db.session.add(row)
         row.kind, row.title = part["kind"], part["title"]
         row.description, row.position = part.get("description", ""), position
         parts[part["slug"]] = row
@@ -88,7 +98,6 @@ def seed(data: dict | None = None) -> dict[str, int]:
             )
         )
         added["demands"] += 1
-    db.session.commit()
     return added
 
 

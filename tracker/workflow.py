@@ -184,12 +184,14 @@ def mermaid(current: str | None = None) -> str:
         transitions=[
             {"trigger": t.trigger, "source": list(t.source), "dest": t.dest} for t in TRANSITIONS
         ],
-        initial=current or STATES[0].name,
+        initial=STATES[0].name,  # the start marker points where every demand starts
         graph_engine="mermaid",
         auto_transitions=False,
         show_conditions=False,
     )
-    text = graph.get_graph().draw(None)
+    if current:
+        graph.set_state(current)
+    text = graph.get_graph(force_new=True).draw(None)
     for state in STATES:  # show the users' names for the states
         text = text.replace(f'state "{state.name}" as', f'state "{state.label}" as')
     return text.replace("State Machine", str(_l("Ablauf einer Forderung")))

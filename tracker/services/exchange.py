@@ -197,10 +197,10 @@ def _check_rows(text: str) -> tuple[list[_Row], list[str]]:
                           num=MAX_IMPORT_ROWS)
                     ]
             line = reader.line_num + 1
-    except csv.Error as error:
+    except csv.Error:
         return [], [
-            _("Zeile %(line)d: die Datei ist kein gültiges CSV (%(error)s).",
-              line=reader.line_num or 1, error=str(error))
+            _("Zeile %(line)d: kein gültiges CSV (Anführungszeichen nicht geschlossen oder Feld "
+              "zu lang).", line=reader.line_num or 1)
         ]
     if header is None:
         return [], [_("Die Datei ist leer.")]
@@ -236,64 +236,63 @@ def _check_rows(text: str) -> tuple[list[_Row], list[str]]:
 def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row, list[str]]:
     """Check one data row against the database; return it and its errors."""
     errors: list[str] = []
-
-    def error(message: str, **values) -> None:
-        errors.append(_("Zeile %(line)d: ", line=line) + _(message, **values))
-
     if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-        error("mehr Felder (%(found)d) als Spalten in der Kopfzeile (%(expected)d)",
-              found=len(cells), expected=len(header))
+        errors.append(_("Zeile %(line)d: mehr Felder (%(found)d) als Spalten in der Kopfzeile "
+                        "(%(expected)d)", line=line, found=len(cells), expected=len(header)))
     value = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
     row = _Row(line)
 
     title, text = value.get("titel", ""), value.get("text", "")
     if not title:
-        error("der Titel fehlt")
+        errors.append(_("Zeile %(line)d: der Titel fehlt", line=line))
     elif len(title) > MAX_TITLE:
-        error("der Titel ist zu lang (höchstens %(num)d Zeichen)", num=MAX_TITLE)
+        errors.append(_("Zeile %(line)d: der Titel ist zu lang (höchstens %(num)d Zeichen)",
+                        line=line, num=MAX_TITLE))
     if not text:
-        error("der Text fehlt")
+        errors.append(_("Zeile %(line)d: der Text fehlt", line=line))
     elif len(text) > MAX_TEXT:
-        error("der Text ist zu lang (höchstens %(num)d Zeichen)", num=MAX_TEXT)
+        errors.append(_("Zeile %(line)d: der Text ist zu lang (höchstens %(num)d Zeichen)",
+                        line=line, num=MAX_TEXT))
 
     public_word = value.get("oeffentlich", "").lower()
-    if public_word in TRUE_WORDS or not public_word:
-        is_public = True
-    elif public_word in FALSE_WORDS:
-        is_public = False
-    else:
-        is_public = True
-        error("„%(value)s“ in „oeffentlich“ ist weder „ja“ noch „nein“", value=value["oeffentlich"])
+    is_public = public_word not in FALSE_WORDS
+    if public_word and public_word not in TRUE_WORDS | FALSE_WORDS:
+        errors.append(_("Zeile %(line)d: „%(value)s“ in der Spalte „oeffentlich“ ist weder "
+                        "„ja“ noch „nein“", line=line, value=value["oeffentlich"]))
 
     lead, involved = _slugs(value.get("federfuehrend", "")), _slugs(value.get("beteiligt", ""))
     for slug in (*lead, *involved):
         if slug not in bodies:
-            error("unbekannte Stelle „%(slug)s“", slug=slug)
+            errors.append(_("Zeile %(line)d: unbekannte Stelle „%(slug)s“", line=line, slug=slug))
     for slug in sorted(set(lead) & set(involved)):
-        error("die Stelle „%(slug)s“ ist federführend und beteiligt zugleich", slug=slug)
+        errors.append(_("Zeile %(line)d: die Stelle „%(slug)s“ ist federführend und beteiligt "
+                        "zugleich", line=line, slug=slug))
     if involved and not lead:
-        error("mindestens eine Stelle muss federführend sein")
+        errors.append(_("Zeile %(line)d: mindestens eine Stelle muss federführend sein",
+                        line=line))
 
     for slug in _slugs(value.get("themen", "")):
         if slug in topics:
             row.topics.append(topics[slug])
         else:
-            error("unbekanntes Thema „%(slug)s“", slug=slug)
+            errors.append(_("Zeile %(line)d: unbekanntes Thema „%(slug)s“", line=line, slug=slug))
 
     event_slug, part_slug = value.get("veranstaltung", "").lower(), value.get("teil", "").lower()
     event = part = None
     if event_slug:
         event = events.get(event_slug)
         if event is None:
-            error("unbekannte Veranstaltung „%(slug)s“", slug=event_slug)
+            errors.append(_("Zeile %(line)d: unbekannte Veranstaltung „%(slug)s“",
+                            line=line, slug=event_slug))
     if part_slug:
         if not event_slug:
-            error("ein Teil („%(slug)s“) braucht die Veranstaltung", slug=part_slug)
+            errors.append(_("Zeile %(line)d: der Teil „%(slug)s“ braucht die Veranstaltung "
+                            "(Spalte „veranstaltung“)", line=line, slug=part_slug))
         elif event is not None:
             part = parts.get((event.id, part_slug))
             if part is None:
-                error("die Veranstaltung „%(event)s“ hat keinen Teil „%(slug)s“",
-                      event=event_slug, slug=part_slug)
+                errors.append(_("Zeile %(line)d: die Veranstaltung „%(event)s“ hat keinen Teil "
+                                "„%(slug)s“", line=line, event=event_slug, slug=part_slug))
 
     if not errors:
         row.fields = {
@@ -340,8 +339,11 @@ def _tables(with_secrets: bool) -> list[sa.Table]:
 
 
 def _python_type(column: sa.Column) -> type | None:
+    kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
     try:
-        return column.type.python_type
+        return kind.python_type
     except NotImplementedError:
         return None
 
@@ -485,9 +487,13 @@ def import_data(data: Any) -> ImportResult:
         try:
             for table in tables:
                 rows = _table_rows(table, given[table.name], without_password)
-                if rows:
-                    # Core inserts: ids as given, and no ORM events (the timeline only grows).
-                    db.session.execute(table.insert(), rows)
+                # Core inserts: ids as given, and no ORM events (the timeline only grows).
+                # Rows are grouped by their fields, as one executemany needs the same in each.
+                groups: dict[tuple[str, ...], list[dict]] = {}
+                for row in rows:
+                    groups.setdefault(tuple(sorted(row)), []).append(row)
+                for group in groups.values():
+                    db.session.execute(table.insert(), group)
                 counts[table.name] = len(rows)
             _reset_sequences(tables)
             db.session.commit()

@@ -65,6 +65,8 @@ def queue(
     """Add a message unless one with ``key`` exists; return it, or None if it existed."""
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
+    # One line (a line break in a header is refused at sending time) that fits the column.
+    subject = " ".join(subject.split())[:300]
     message = OutboxMessage(
         key=key, kind=kind, to=list(to), cc=list(cc or []), subject=subject, text=text,
         html=html, body_id=body_id, expires_at=expires_at, data=data or {},

@@ -31,8 +31,12 @@ def answer_token(body: Body) -> str:
 
 
 def expiry_date() -> dt.date:
-    """Return the last day a token made today is valid."""
-    return today() + dt.timedelta(days=current_app.config["ANSWER_LINK_DAYS"])
+    """Return the last day a token made today is valid for the whole day.
+
+    A token lives ANSWER_LINK_DAYS x 24 hours from the moment it is signed, so on the day
+    ANSWER_LINK_DAYS from now it dies at the time of day it was made: promise the day before.
+    """
+    return today() + dt.timedelta(days=max(current_app.config["ANSWER_LINK_DAYS"] - 1, 0))
 
 
 def body_id_from(token: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -57,9 +58,9 @@ class UpdateForm(FlaskForm):
 
 
 ROLE_CHOICES = [
-    ("", _l("nicht zuständig")),
-    ("lead", _l("federführend")),
-    ("involved", _l("beteiligt")),
+    SelectChoice("", _l("nicht zuständig")),
+    SelectChoice("lead", _l("federführend")),
+    SelectChoice("involved", _l("beteiligt")),
 ]
 
 
@@ -89,7 +90,8 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
         validators = [DataRequired(REQUIRED)] if note.required else [Optional()]
         validators.append(Length(max=10000))
         if note.choices:
-            fields[note.name] = RadioField(note.label, choices=list(note.choices), validators=validators)
+            choices = [SelectChoice(value, label) for value, label in note.choices]
+            fields[note.name] = RadioField(note.label, choices=choices, validators=validators)
         elif note.multiline:
             fields[note.name] = TextAreaField(note.label, validators=validators)
         else:
@@ -106,18 +108,18 @@ class BodyForm(FlaskForm):
     kind = SelectField(
         _l("Art"),
         choices=[
-            ("ministry", _l("Ministerium")),
-            ("authority", _l("Behörde")),
-            ("other", _l("andere Stelle")),
+            SelectChoice("ministry", _l("Ministerium")),
+            SelectChoice("authority", _l("Behörde")),
+            SelectChoice("other", _l("andere Stelle")),
         ],
     )
     description = TextAreaField(_l("Beschreibung"), validators=[Optional(), Length(max=5000)])
 
 
 LEVEL_CHOICES = [
-    (1, _l("Sachbearbeitung")),
-    (2, _l("Referatsleitung")),
-    (3, _l("Staatssekretär*in / Leitung")),
+    SelectChoice(1, _l("Sachbearbeitung")),
+    SelectChoice(2, _l("Referatsleitung")),
+    SelectChoice(3, _l("Staatssekretär*in / Leitung")),
 ]
 
 
@@ -138,7 +140,7 @@ class UserForm(FlaskForm):
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
     )
-    role = SelectField(_l("Rolle"), choices=[("staff", _l("Mitarbeiter*in")), ("admin", _l("Administrator*in"))])
+    role = SelectField(_l("Rolle"), choices=[SelectChoice("staff", _l("Mitarbeiter*in")), SelectChoice("admin", _l("Administrator*in"))])
     password = PasswordField(
         _l("Passwort (mindestens 12 Zeichen)"),
         validators=[Optional(), Length(min=12, max=200, message=_l("Mindestens 12 Zeichen."))],

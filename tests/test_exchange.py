@@ -1,0 +1,592 @@
+"""Open data in and out: the CSV export, the CSV import (service, staff page, CLI), JSON round trip."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import PASSWORD, csrf_token, make_body, make_demand, make_user
+from tracker.models import (
+    Assignment,
+    Body,
+    Contact,
+    Demand,
+    Event,
+    EventPart,
+    JobRun,
+    ReminderPause,
+    TimelineEntry,
+    Topic,
+    User,
+    utcnow,
+)
+from tracker.services import api_tokens, exchange, outbox, reminders, statements, subscriptions
+from tracker.services import demands as demand_service
+from tracker.services.progress import progress
+
+HEADER = "titel;text;federfuehrend;beteiligt;themen;veranstaltung;teil;oeffentlich"
+
+
+# --------------------------------------------------------------------------- CSV export
+
+
+def read_csv(response) -> list[list[str]]:
+    """Check the file is what Excel in Germany expects and return its rows."""
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="forderungen-')
+    assert response.data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM"
+    text = response.data.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+@pytest.fixture
+def listed(app, event):
+    ms = make_body()
+    mi = make_body(slug="mi", name="Innenministerium")
+    topic = db_topic("bezahlkarte")
+    part = event.parts[0]
+    card = make_demand("Bezahlkarte evaluieren", bodies=[ms, mi], topics=[topic],
+                       event_id=event.id, event_part_id=part.id)
+    demand_service.advance(card, "address", None, card.version, {})
+    dialogue = make_demand("Dialogkultur", bodies=[mi])
+    dialogue.state_changed_at = utcnow() - dt.timedelta(days=200)
+    from tracker.extensions import db
+
+    db.session.commit()
+    make_demand("Interne Nachbereitung", is_public=False, bodies=[ms])
+    formula = make_demand("=HYPERLINK(\"http://evil.example\";\"klick\")", bodies=[ms])
+    return {"card": card, "dialogue": dialogue, "formula": formula, "ms": ms, "mi": mi}
+
+
+def db_topic(slug):
+    from tracker.extensions import db
+
+    return db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
+
+
+def test_csv_export_columns_and_content(client, listed):
+    rows = read_csv(client.get("/forderungen.csv"))
+    assert rows[0] == ["id", "titel", "zustand", "seit", "zieldatum", "ueberfaellig",
+                       "federfuehrend", "beteiligt", "themen", "veranstaltung", "url"]
+    by_title = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert "Interne Nachbereitung" not in by_title
+    card = by_title["Bezahlkarte evaluieren"]
+    p = progress(listed["card"])
+    assert card == {
+        "id": str(listed["card"].id),
+        "titel": "Bezahlkarte evaluieren",
+        "zustand": "aufgegriffen",
+        "seit": p.since.isoformat(),
+        "zieldatum": p.target.isoformat(),
+        "ueberfaellig": "nein",
+        "federfuehrend": "Sozialministerium",
+        "beteiligt": "Innenministerium",
+        "themen": "Bezahlkarte",
+        "veranstaltung": "Fachtag Migration – Podium",
+        "url": f"http://tracker.test/forderungen/{listed['card'].id}",
+    }
+    dialogue = by_title["Dialogkultur"]
+    assert dialogue["zustand"] == "erhoben" and dialogue["ueberfaellig"] == "ja"
+    assert dialogue["federfuehrend"] == "Innenministerium" and dialogue["beteiligt"] == ""
+
+
+def test_csv_export_english_locale_still_german_labels(client, listed):
+    rows = read_csv(client.get("/forderungen.csv", headers={"Accept-Language": "en"}))
+    assert {row[2] for row in rows[1:]} == {"aufgegriffen", "erhoben"}
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("", {"Bezahlkarte evaluieren", "Dialogkultur", "=HYPERLINK"}),
+        ("?body=mi", {"Bezahlkarte evaluieren", "Dialogkultur"}),
+        ("?state=addressed", {"Bezahlkarte evaluieren"}),
+        ("?state=open&topic=bezahlkarte", {"Bezahlkarte evaluieren"}),
+        ("?q=dialog", {"Dialogkultur"}),
+        ("?event=fachtag", {"Bezahlkarte evaluieren"}),
+        ("?state=closed", set()),
+        ("?state=unsinn&page=7", {"Bezahlkarte evaluieren", "Dialogkultur", "=HYPERLINK"}),
+    ],
+)
+def test_csv_export_filters_like_the_overview(client, listed, query, titles):
+    rows = read_csv(client.get("/forderungen.csv" + query))
+    found = {row[1].lstrip("'").split("(")[0] for row in rows[1:]}
+    assert found == titles
+
+
+def test_csv_export_guards_against_formulas(client, listed):
+    rows = read_csv(client.get("/forderungen.csv"))
+    (cell,) = [row[1] for row in rows[1:] if "HYPERLINK" in row[1]]
+    assert cell == "'=HYPERLINK(\"http://evil.example\";\"klick\")"
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [("=1+1", "'=1+1"), ("+49 30", "'+49 30"), ("-5", "'-5"), ("@SUMME(A1)", "'@SUMME(A1)"),
+     ("\tx", "'\tx"), ("Bezahlkarte", "Bezahlkarte"), ("a=b", "a=b"), (17, 17), ("", "")],
+)
+def test_safe_cell(value, safe):
+    assert exchange.safe_cell(value) == safe
+
+
+def test_overview_links_the_csv_with_its_filters(client, listed):
+    html = client.get("/?body=mi&state=open&page=2").get_data(as_text=True)
+    assert "Als CSV herunterladen" in html
+    assert 'href="/forderungen.csv?state=open&amp;body=mi"' in html
+    assert 'href="/forderungen.csv"' in client.get("/").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- CSV import
+
+
+@pytest.fixture
+def known(app, event):
+    """Bodies, topics and the Fachtag event that import files may refer to."""
+    make_body()
+    make_body(slug="mi", name="Innenministerium")
+    from tracker.extensions import db
+
+    db.session.add(Topic(slug="gesundheit", name="Gesundheit"))
+    db.session.commit()
+    return event
+
+
+def count_demands(db) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Demand.id)))
+
+
+GOOD = (
+    HEADER + "\n"
+    "Bezahlkarte gemeinsam evaluieren;Die Bezahlkarte mit der Zivilgesellschaft auswerten.;"
+    "ms;mi;bezahlkarte,gesundheit;fachtag;podium;ja\n"
+    '"Dialog; regelmäßig";"Mehrzeiliger\nText";mi;;;;;nein\n'
+    "Ohne Stelle;Noch niemandem zugeordnet.;;;;;;\n"
+)
+
+
+def test_import_creates_demands_through_the_service(app, db, known, staff):
+    created, errors = exchange.import_demands_csv(GOOD, staff)
+    assert errors == []
+    assert [d.title for d in created] == [
+        "Bezahlkarte gemeinsam evaluieren", "Dialog; regelmäßig", "Ohne Stelle"
+    ]
+    first, second, third = created
+    assert first.state == "raised" and first.is_public
+    assert {(a.body.slug, a.role) for a in first.assignments} == {("ms", "lead"), ("mi", "involved")}
+    assert sorted(t.slug for t in first.topics) == ["bezahlkarte", "gesundheit"]
+    assert first.event.slug == "fachtag" and first.event_part.slug == "podium"
+    assert [(e.kind, e.author_id) for e in first.timeline] == [
+        ("created", staff.id), ("assigned", staff.id)
+    ]
+    assert second.text == "Mehrzeiliger\nText" and not second.is_public
+    assert [e.kind for e in second.timeline] == ["created", "assigned"]
+    assert not second.timeline[0].is_public
+    assert third.assignments == [] and [e.kind for e in third.timeline] == ["created"]
+
+
+def test_import_accepts_header_variants_and_commas(app, db, known):
+    text = "Titel,Text,Federführend,Öffentlich\r\nA,B,ms,Nein\r\n"
+    created, errors = exchange.import_demands_csv(text, None)
+    assert errors == [] and len(created) == 1
+    assert not created[0].is_public and created[0].lead_bodies[0].slug == "ms"
+
+
+ROW_OK = "Gute Zeile;Text;ms;;;;;ja"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("Titel;Text;xy;;;;;", "Zeile 3: unbekannte Stelle „xy“"),
+        ("Titel;Text;ms;xy;;;;", "Zeile 3: unbekannte Stelle „xy“"),
+        ("Titel;Text;;mi;;;;", "Zeile 3: mindestens eine Stelle muss federführend sein"),
+        ("Titel;Text;ms;ms;;;;", "Zeile 3: die Stelle „ms“ ist federführend und beteiligt zugleich"),
+        ("Titel;Text;ms;;wohnen;;;", "Zeile 3: unbekanntes Thema „wohnen“"),
+        ("Titel;Text;ms;;;sommerfest;;", "Zeile 3: unbekannte Veranstaltung „sommerfest“"),
+        ("Titel;Text;ms;;;fachtag;workshop-9;",
+         "Zeile 3: die Veranstaltung „fachtag“ hat keinen Teil „workshop-9“"),
+        ("Titel;Text;ms;;;;podium;", "Zeile 3: der Teil „podium“ braucht die Veranstaltung"),
+        (";Text;ms;;;;;", "Zeile 3: der Titel fehlt"),
+        ("Titel;;ms;;;;;", "Zeile 3: der Text fehlt"),
+        ("T" * 301 + ";Text;;;;;;", "Zeile 3: der Titel ist zu lang (höchstens 300 Zeichen)"),
+        ("Titel;" + "x" * 20001 + ";;;;;;", "Zeile 3: der Text ist zu lang"),
+        ("Titel;Text;ms;;;;;vielleicht",
+         "Zeile 3: „vielleicht“ in der Spalte „oeffentlich“ ist weder „ja“ noch „nein“"),
+        ("Titel;Text;ms;;;;;ja;zu viel", "Zeile 3: mehr Felder (9) als Spalten in der Kopfzeile (8)"),
+        ('"Titel;Text;ms;;;;;ja', "kein gültiges CSV"),
+    ],
+)
+def test_import_reports_each_error_and_imports_nothing(app, db, known, row, message):
+    text = f"{HEADER}\n{ROW_OK}\n{row}\n{ROW_OK}\n"
+    created, errors = exchange.import_demands_csv(text, None)
+    assert created == []
+    assert any(message in e for e in errors), errors
+    assert count_demands(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Die Datei ist leer."),
+        ("\n\n", "Die Datei ist leer."),
+        (HEADER + "\n", "Die Datei enthält keine Forderungen (nur die Kopfzeile)."),
+        ("titel;text;stelle\nA;B;ms\n", "Zeile 1: unbekannte Spalte „stelle“"),
+        ("titel;federfuehrend\nA;ms\n", "Zeile 1: die Spalte „text“ fehlt."),
+        ("titel;text;titel\nA;B;C\n", "Zeile 1: die Spalte „titel“ steht mehrfach da."),
+    ],
+)
+def test_import_checks_the_file_as_a_whole(app, db, known, text, message):
+    created, errors = exchange.import_demands_csv(text, None)
+    assert created == [] and any(e.startswith(message) for e in errors), errors
+
+
+def test_import_reports_every_bad_row_with_its_line(app, db, known):
+    text = f"{HEADER}\n{ROW_OK}\n\nTitel;Text;xy;;;;;\n\"Mehr-\nzeilig\";Text;;;wohnen;;;\n"
+    created, errors = exchange.import_demands_csv(text, None)
+    assert created == [] and count_demands(db) == 0
+    assert errors == ["Zeile 4: unbekannte Stelle „xy“", "Zeile 5: unbekanntes Thema „wohnen“"]
+
+
+def test_import_refuses_too_many_rows(app, db, known):
+    text = HEADER + "\n" + (ROW_OK + "\n") * (exchange.MAX_IMPORT_ROWS + 1)
+    created, errors = exchange.import_demands_csv(text, None)
+    assert created == [] and "Zu viele Zeilen" in errors[0] and count_demands(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "result"),
+    [
+        ("titel;text\nÄ;ö\n".encode(), "titel;text\nÄ;ö\n"),
+        ("titel;text\nÄ;ö\n".encode("utf-8-sig"), "titel;text\nÄ;ö\n"),
+        ("titel;text\nÄ;ö\n".encode("utf-16"), "titel;text\nÄ;ö\n"),
+        (b"", "Die Datei ist leer."),
+        (b"  \n", "Die Datei ist leer."),
+        ("titel;text\nÄ;ö\n".encode("latin-1"), "nicht UTF-8-kodiert"),
+        (b"PK\x03\x04\x00\x00binary", "keine Textdatei"),
+        (b"x" * (exchange.MAX_IMPORT_BYTES + 1), "zu groß"),
+    ],
+)
+def test_decode_upload(app, data, result):
+    try:
+        assert exchange.decode_upload(data) == result
+    except exchange.ExchangeError as error:
+        assert result in str(error)
+
+
+def _upload(client, content: bytes, filename="forderungen.csv", token=None):
+    page = client.get("/verwaltung/import").get_data(as_text=True)
+    return client.post(
+        "/verwaltung/import",
+        data={"csrf_token": token or csrf_token(page), "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_import_page_imports_a_good_file(client, auth, db, known, staff):
+    auth.login()
+    page = client.get("/verwaltung/import")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'type="file"' in html and 'enctype="multipart/form-data"' in html
+    assert "<code>podium</code>" in html and "<code>ms</code>" in html
+    response = _upload(client, GOOD.encode("utf-8-sig"))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/verwaltung/")
+    assert "3 Forderungen importiert." in client.get("/verwaltung/").get_data(as_text=True)
+    assert count_demands(db) == 3
+    entry = db.session.scalar(sa.select(TimelineEntry).order_by(TimelineEntry.id))
+    assert entry.author_id == staff.id
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (f"{HEADER}\n{ROW_OK}\nTitel;Text;xy;;;;;\n".encode(), "Zeile 3: unbekannte Stelle „xy“"),
+        ("titel;text\nÄ;ö\n".encode("cp1252"), "nicht UTF-8-kodiert"),
+        (b"", "Die Datei ist leer."),
+        (b"\x00\x01\x02\x03", "keine Textdatei"),
+        (HEADER.encode() + b"\n", "nur die Kopfzeile"),
+    ],
+)
+def test_import_page_shows_errors_and_imports_nothing(client, auth, db, known, staff, content,
+                                                     message):
+    auth.login()
+    response = _upload(client, content)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count_demands(db) == 0
+
+
+def test_import_page_without_a_file(client, auth, known, staff):
+    auth.login()
+    page = client.get("/verwaltung/import").get_data(as_text=True)
+    response = client.post("/verwaltung/import", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 422
+    assert "Bitte eine CSV-Datei auswählen." in response.get_data(as_text=True)
+
+
+def test_import_page_huge_file_is_a_german_error(client, auth, db, known, staff):
+    auth.login()
+    page = client.get("/verwaltung/import").get_data(as_text=True)
+    # built by hand: the test client would spool a body this large to an unclosed temporary file
+    body = (
+        b"--grenze\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+        + csrf_token(page).encode()
+        + b"\r\n--grenze\r\nContent-Disposition: form-data; name=\"file\"; "
+        b"filename=\"riesig.csv\"\r\nContent-Type: text/csv\r\n\r\ntitel;text\n"
+        + b"x" * (2 * 1024 * 1024)
+        + b"\r\n--grenze--\r\n"
+    )
+    response = client.post("/verwaltung/import", data=body,
+                           content_type="multipart/form-data; boundary=grenze")
+    assert response.status_code == 413
+    assert "zu groß" in response.get_data(as_text=True).lower()
+    assert count_demands(db) == 0
+
+
+def test_import_page_needs_login_and_csrf(client, auth, db, known, staff):
+    assert client.get("/verwaltung/import").status_code == 302
+    auth.login()
+    response = _upload(client, GOOD.encode(), token="falsch")
+    assert response.status_code == 400 and count_demands(db) == 0
+
+
+def test_import_csv_command(runner, db, known, staff, tmp_path):
+    path = tmp_path / "forderungen.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(args=["import-csv", str(path), "--user", staff.email])
+    assert result.exit_code == 0, result.output
+    assert "3 Forderungen importiert." in result.output
+    assert count_demands(db) == 3
+    demand = db.session.scalar(sa.select(Demand).order_by(Demand.id))
+    assert demand.timeline[0].author_id == staff.id
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (f"{HEADER}\nTitel;Text;xy;;;;;\n".encode(), [], "Zeile 2: unbekannte Stelle „xy“"),
+        ("titel;text\nÄ;ö\n".encode("latin-1"), [], "nicht UTF-8-kodiert"),
+        (b"", [], "Die Datei ist leer."),
+        (GOOD.encode(), ["--user", "niemand@example.org"], "Unbekannte*r Benutzer*in"),
+    ],
+)
+def test_import_csv_command_errors(runner, db, known, tmp_path, content, args, message):
+    path = tmp_path / "forderungen.csv"
+    path.write_bytes(content)
+    result = runner.invoke(args=["import-csv", str(path), *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert count_demands(db) == 0
+
+
+def test_import_csv_command_missing_file(runner, app, tmp_path):
+    result = runner.invoke(args=["import-csv", str(tmp_path / "fehlt.csv")])
+    assert result.exit_code == 1 and "lässt sich nicht lesen" in result.output
+
+
+# --------------------------------------------------------------------------- JSON round trip
+
+
+def build_varied_data(db):
+    """Fill every table with something: transitions, statements, outbox, subscriptions, runs."""
+    event = Event(slug="fachtag", title="Fachtag Migration", date=dt.date(2025, 6, 18),
+                  organiser="LIGA", location="Magdeburg", description="Mit Podium")
+    event.parts.append(EventPart(slug="podium", kind="panel", title="Podium", position=0))
+    event.parts.append(EventPart(slug="ws-1", kind="workshop", title="Gesundheit", position=1))
+    topics = [Topic(slug="bezahlkarte", name="Bezahlkarte"), Topic(slug="dublin", name="Dublin")]
+    db.session.add_all([event, *topics])
+    db.session.commit()
+    admin = make_user(email="admin@example.org", role="admin", name="Ada Admin")
+    staff = make_user()
+    retired = make_user(email="alt@example.org", name="Ehemalig")
+    retired.active = False
+    ms = make_body(contacts=(("Referat", "ref@ms.example.org", 1),
+                             ("Abteilungsleitung", "al@ms.example.org", 2)))
+    mi = make_body(slug="mi", name="Innenministerium", contacts=())
+    ms.pauses.append(ReminderPause(starts_on=dt.date(2025, 8, 1), ends_on=dt.date(2025, 8, 31),
+                                   reason="Sommerpause"))
+    db.session.commit()
+    api_tokens.create_token(staff, "Skript")
+
+    card = make_demand("Bezahlkarte evaluieren", bodies=[ms, mi], user=staff, topics=topics,
+                       event_id=event.id, event_part_id=event.parts[0].id)
+    demand_service.advance(card, "address", staff, card.version, {"note": "Gespräch"})
+    demand_service.advance(card, "evaluate", admin, card.version,
+                           {"summary": "Ausgewertet", "participants": "LIGA, MS"})
+    demand_service.advance(card, "close", admin, card.version,
+                           {"outcome": "partly_implemented", "note": "Teilweise"})
+    demand_service.advance(card, "reopen", staff, card.version, {"reason": "Neue Lage"})
+    demand_service.edit_demand(card, staff, card.version, text="Neuer Text „mit Anführung“")
+    demand_service.add_update(card, staff, "Intern", is_public=False)
+    assignment = db.session.get(Assignment, (card.id, ms.id))
+    statements.add_statement(ms, assignment, "Wir prüfen das.", author="Frau Beispiel",
+                             reports_addressed=True)
+    statements.confirm_in_progress(ms, assignment)
+    internal = make_demand("Interne Nachbereitung", is_public=False, bodies=[mi], user=admin)
+    demand_service.advance(internal, "close", None, internal.version, {"outcome": "obsolete"})
+    make_demand("Ohne Stelle")
+    subscriptions.subscribe(card, "leser@example.org")
+    outbox.queue("test:1", kind="digest", to=["ref@ms.example.org"], cc=["al@ms.example.org"],
+                 subject="Erinnerung", text="Text", html="<p>Text</p>", body_id=ms.id,
+                 expires_at=utcnow() + dt.timedelta(days=3), data={"week": "2025-W30"})
+    db.session.commit()
+    reminders.claim("weekly", "2025-W30")
+    reminders.finish("weekly", "2025-W30", "2 digests")
+    db.session.remove()
+
+
+def wipe(db):
+    db.session.remove()
+    db.drop_all()
+    db.create_all()
+
+
+def export(runner, path, *options) -> str:
+    result = runner.invoke(args=["export", str(path), *options])
+    assert result.exit_code == 0, result.output
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("with_hashes", [False, True])
+def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, with_hashes):
+    build_varied_data(db)
+    options = ["--with-password-hashes"] if with_hashes else []
+    first = export(runner, tmp_path / "first.json", *options)
+    data = json.loads(first)
+    tables = data["tables"]
+    for name in ("events", "event_parts", "topics", "bodies", "contacts", "reminder_pauses",
+                 "users", "demands", "demand_topics", "assignments", "timeline_entries",
+                 "outbox", "job_runs", "subscriptions"):
+        assert tables[name], f"{name} is exported"
+    assert ("api_tokens" in tables) is with_hashes
+    assert all(("password_hash" in u) is with_hashes for u in tables["users"])
+    kinds = {e["kind"] for e in tables["timeline_entries"]}
+    assert {"created", "assigned", "transition", "edited", "update", "statement",
+            "confirmation"} <= kinds
+    assert first == exchange.dump_json(data), "sorted keys, fixed layout"
+    max_ids = {name: max(r["id"] for r in rows) for name, rows in tables.items()
+               if rows and "id" in rows[0]}
+
+    wipe(db)
+    result = runner.invoke(args=["import", str(tmp_path / "first.json")])
+    assert result.exit_code == 0, result.output
+    if with_hashes:
+        assert "neues" not in result.output
+    else:
+        assert "admin@example.org" in result.output and "staff@example.org" in result.output
+
+    second = export(runner, tmp_path / "second.json", *options)
+    assert second == first
+
+    # new rows get fresh ids after the imported ones (PostgreSQL: sequences were reset)
+    db.session.remove()
+    demand = make_demand("Nach dem Import")
+    assert demand.id == max_ids["demands"] + 1
+    assert demand.timeline[0].id == max_ids["timeline_entries"] + 1
+    topic = Topic(slug="neu", name="Neu")
+    db.session.add(topic)
+    db.session.commit()
+    assert topic.id == max_ids["topics"] + 1
+
+    login = auth.login()
+    if with_hashes:
+        assert login.status_code == 302, "the old password still works"
+    else:
+        assert login.status_code != 302, "without hashes nobody can log in with the old password"
+
+
+def test_import_keeps_ids_and_history(runner, db, tmp_path):
+    build_varied_data(db)
+    before = json.loads(export(runner, tmp_path / "x.json"))
+    wipe(db)
+    assert runner.invoke(args=["import", str(tmp_path / "x.json")]).exit_code == 0
+    card = db.session.scalar(sa.select(Demand).where(Demand.title == "Bezahlkarte evaluieren"))
+    rows = [r for r in before["tables"]["timeline_entries"] if r["demand_id"] == card.id]
+    assert [e.id for e in card.timeline] == [r["id"] for r in rows]
+    assert card.state == "raised" and card.version > 1
+    statement = next(e for e in card.timeline if e.kind == "statement")
+    assert statement.body.slug == "ms" and statement.author_name == "Frau Beispiel"
+    ms = db.session.scalar(sa.select(Body).where(Body.slug == "ms"))
+    assert [c.escalation_level for c in ms.contacts] == [1, 2]
+    assert ms.pauses[0].reason == "Sommerpause"
+    assert db.session.scalar(sa.select(JobRun)).result == "2 digests"
+    user = db.session.scalar(sa.select(User).where(User.email == "staff@example.org"))
+    assert not user.check_password(PASSWORD)
+    # the timeline stays append-only after an import
+    entry = card.timeline[0]
+    entry.text = "geändert"
+    with pytest.raises(ValueError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_import_refuses_a_database_that_is_not_empty(runner, db, tmp_path):
+    build_varied_data(db)
+    export(runner, tmp_path / "x.json")
+    before = db.session.scalar(sa.select(sa.func.count(TimelineEntry.id)))
+    result = runner.invoke(args=["import", str(tmp_path / "x.json")])
+    assert result.exit_code == 1
+    assert "Die Datenbank ist nicht leer" in result.output
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{kaputt", "keine lesbare JSON-Datei"),
+        (b"\xff\xfe\x00", "keine lesbare JSON-Datei"),
+        (b"[]", "keine Export-Datei des Forderungstrackers"),
+        (b'{"format": "forderungstracker-export", "version": 99, "tables": {}}',
+         "Unbekannte Version 99"),
+        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"katzen": []}}',
+         "Unbekannte Tabellen in der Export-Datei: katzen"),
+        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+         b'[{"id": 1, "slug": "a", "name": "A", "farbe": "rot"}]}}',
+         "Tabelle „topics“: unbekannte Felder farbe."),
+        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+         b'[{"id": "eins", "slug": "a", "name": "A"}]}}',
+         "Tabelle „topics“, Eintrag 1: „id“ hat einen ungültigen Wert."),
+    ],
+)
+def test_import_rejects_bad_files(runner, db, tmp_path, content, message):
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_import_is_all_or_nothing(runner, db, tmp_path):
+    build_varied_data(db)
+    data = json.loads(export(runner, tmp_path / "x.json"))
+    data["tables"]["timeline_entries"][-1]["created_at"] = "gestern"
+    (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
+    dangling = json.loads(json.dumps(data))
+    dangling["tables"]["timeline_entries"][-1]["created_at"] = data["tables"]["timeline_entries"][0][
+        "created_at"]
+    dangling["tables"]["assignments"].append({**dangling["tables"]["assignments"][0]})
+    (tmp_path / "duplicate.json").write_text(json.dumps(dangling), encoding="utf-8")
+    wipe(db)
+    result = runner.invoke(args=["import", str(tmp_path / "bad.json")])
+    assert result.exit_code == 1 and "„created_at“ hat einen ungültigen Wert" in result.output
+    result = runner.invoke(args=["import", str(tmp_path / "duplicate.json")])
+    assert result.exit_code == 1 and "nichts wurde importiert" in result.output
+    db.session.remove()
+    assert exchange.row_counts() == {}
+
+
+def test_export_to_stdout(runner, db):
+    make_body()
+    result = runner.invoke(args=["export", "-"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["format"] == "forderungstracker-export"
+    assert [b["slug"] for b in data["tables"]["bodies"]] == ["ms"]
+    assert data["tables"]["contacts"][0]["email"] == "ref@ms.example.org"
+    assert db.session.scalar(sa.select(sa.func.count(Contact.id))) == 1

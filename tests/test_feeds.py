@@ -1,0 +1,169 @@
+"""Feeds: Atom 1.0 of public changes, iCal of target dates, the links to them on the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import icalendar
+import pytest
+
+from conftest import make_body, make_demand
+from tracker.services import demands as demand_service
+from tracker.services.progress import progress
+
+NS = {"a": "http://www.w3.org/2005/Atom"}
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def data(app):
+    ms = make_body()
+    mi = make_body(slug="mi", name="Innenministerium")
+    other = make_body(slug="bamf", name="BAMF Außenstelle")
+    card = make_demand("Bezahlkarte evaluieren", bodies=[ms, mi])
+    demand_service.advance(card, "address", None, card.version, {"note": "Erstes Gespräch"})
+    demand_service.add_update(card, None, "Vertraulicher Zwischenstand", is_public=False)
+    demand_service.add_update(card, None, "Termin im Ministerium steht", is_public=True)
+    dialogue = make_demand("Dialogkultur", bodies=[mi])
+    internal = make_demand("Interne Nachbereitung", is_public=False, bodies=[ms])
+    closed = make_demand("Erledigte Forderung", bodies=[ms])
+    demand_service.advance(closed, "close", None, closed.version, {"outcome": "rejected"})
+    elsewhere = make_demand("Nur beim BAMF", bodies=[other])
+    return {"ms": ms, "mi": mi, "card": card, "dialogue": dialogue, "internal": internal,
+            "closed": closed, "elsewhere": elsewhere}
+
+
+def parse_atom(response) -> ET.Element:
+    """Parse an Atom response and check what RFC 4287 requires of a feed and its entries."""
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == ATOM + "feed"
+    for name in ("id", "title", "updated"):
+        assert (root.findtext(f"a:{name}", namespaces=NS) or "").strip(), name
+    self_links = [link for link in root.findall("a:link", NS) if link.get("rel") == "self"]
+    assert len(self_links) == 1 and self_links[0].get("href", "").startswith("http://tracker.test/")
+    feed_author = root.find("a:author/a:name", NS)
+    assert feed_author is not None and feed_author.text
+    dt.datetime.fromisoformat(root.findtext("a:updated", namespaces=NS))
+    ids = set()
+    for entry in root.findall("a:entry", NS):
+        for name in ("id", "title", "updated", "content"):
+            assert entry.find(f"a:{name}", NS) is not None, name
+        assert entry.findtext("a:id", namespaces=NS) not in ids, "entry ids are unique"
+        ids.add(entry.findtext("a:id", namespaces=NS))
+        updated = dt.datetime.fromisoformat(entry.findtext("a:updated", namespaces=NS))
+        assert updated.tzinfo is not None
+        link = entry.find("a:link", NS)
+        assert link is not None and link.get("href", "").startswith("http://tracker.test/forderungen/")
+        assert link.get("rel", "alternate") == "alternate"
+    return root
+
+
+def titles(root: ET.Element) -> list[str]:
+    return [e.findtext("a:title", namespaces=NS) for e in root.findall("a:entry", NS)]
+
+
+def contents(root: ET.Element) -> str:
+    return "\n".join(e.findtext("a:content", namespaces=NS) or "" for e in root.findall("a:entry", NS))
+
+
+def test_all_changes_is_atom_without_internal_entries(client, data):
+    root = parse_atom(client.get("/feed.atom"))
+    assert root.find("a:link[@rel='self']", NS).get("href") == "http://tracker.test/feed.atom"
+    found = titles(root)
+    assert any("Bezahlkarte evaluieren" in t for t in found)
+    assert any("Dialogkultur" in t for t in found)
+    assert not any("Interne Nachbereitung" in t for t in found)
+    assert "Vertraulicher Zwischenstand" not in contents(root)
+    assert "Termin im Ministerium steht" in contents(root)
+    assert "erhoben → aufgegriffen – Bezahlkarte evaluieren" in found
+    assert "Ergebnis: abgelehnt" in contents(root)
+    times = [e.findtext("a:updated", namespaces=NS) for e in root.findall("a:entry", NS)]
+    assert times == sorted(times, reverse=True), "newest first"
+
+
+def test_feed_keeps_the_newest_fifty(client, data):
+    for number in range(55):
+        demand_service.add_update(data["dialogue"], None, f"Stand {number}", is_public=True)
+    root = parse_atom(client.get("/feed.atom"))
+    entries = root.findall("a:entry", NS)
+    assert len(entries) == 50
+    assert entries[0].findtext("a:content", namespaces=NS) == "Stand 54"
+
+
+def test_body_feed_has_only_its_demands(client, data):
+    root = parse_atom(client.get("/stellen/mi/feed.atom"))
+    found = " ".join(titles(root))
+    assert "Bezahlkarte evaluieren" in found and "Dialogkultur" in found
+    assert "Erledigte Forderung" not in found and "Nur beim BAMF" not in found
+    root = parse_atom(client.get("/stellen/ms/feed.atom"))
+    found = " ".join(titles(root))
+    assert "Erledigte Forderung" in found and "Interne Nachbereitung" not in found
+    assert root.find("a:link[@rel='self']", NS).get("href") == "http://tracker.test/stellen/ms/feed.atom"
+
+
+def test_demand_feed(client, data):
+    card = data["card"]
+    root = parse_atom(client.get(f"/forderungen/{card.id}/feed.atom"))
+    assert all(t.endswith("– Bezahlkarte evaluieren") for t in titles(root))
+    assert len(titles(root)) == 4  # created, assigned, addressed, public update
+    assert "Sozialministerium (federführend), Innenministerium (beteiligt)" in contents(root)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/forderungen/{internal}/feed.atom", "/forderungen/9999/feed.atom",
+     "/stellen/unbekannt/feed.atom", "/stellen/unbekannt/termine.ics"],
+)
+def test_unknown_or_internal_is_404(client, data, auth, url):
+    assert client.get(url.format(internal=data["internal"].id)).status_code == 404
+
+
+def test_internal_demand_feed_is_404_for_staff_too(client, data, auth, staff):
+    auth.login()
+    assert client.get(f"/forderungen/{data['internal'].id}/feed.atom").status_code == 404
+
+
+def test_empty_feed_is_still_valid(client, app):
+    root = parse_atom(client.get("/feed.atom"))
+    assert root.findall("a:entry", NS) == []
+
+
+def test_calendar_has_one_event_per_open_public_demand(client, data):
+    response = client.get("/stellen/ms/termine.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    cal = icalendar.Calendar.from_ical(response.data)
+    assert str(cal["version"]) == "2.0" and cal.get("prodid")
+    events = list(cal.walk("VEVENT"))
+    # ms: the card (open); not the internal one, not the closed one
+    assert len(events) == 1
+    (event,) = events
+    card = data["card"]
+    assert event.decoded("dtstart") == progress(card).target
+    assert not isinstance(event.decoded("dtstart"), dt.datetime), "an all-day event"
+    assert event.decoded("dtend") == progress(card).target + dt.timedelta(days=1)
+    assert "Bezahlkarte evaluieren" in str(event["summary"])
+    assert str(event["url"]) == f"http://tracker.test/forderungen/{card.id}"
+    assert event.get("uid") and event.get("dtstamp")
+
+    cal = icalendar.Calendar.from_ical(client.get("/stellen/mi/termine.ics").data)
+    dates = {str(e["summary"]): e.decoded("dtstart") for e in cal.walk("VEVENT")}
+    assert dates == {
+        "Zieltermin: Bezahlkarte evaluieren": progress(card).target,
+        "Zieltermin: Dialogkultur": progress(data["dialogue"]).target,
+    }
+
+
+def test_pages_link_their_feeds(client, data):
+    index = client.get("/").get_data(as_text=True)
+    assert '<link rel="alternate" type="application/atom+xml"' in index
+    assert 'href="/feed.atom"' in index and "Änderungen als Feed" in index
+    demand = client.get(f"/forderungen/{data['card'].id}").get_data(as_text=True)
+    assert f'href="/forderungen/{data["card"].id}/feed.atom"' in demand
+    assert '<link rel="alternate" type="application/atom+xml"' in demand
+    body = client.get("/stellen/ms").get_data(as_text=True)
+    assert '<link rel="alternate" type="application/atom+xml"' in body
+    assert 'href="/stellen/ms/feed.atom"' in body and 'href="/stellen/ms/termine.ics"' in body
+    assert "Zieltermine als Kalender (iCal)" in body

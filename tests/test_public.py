@@ -1,0 +1,288 @@
+"""Public pages: overview with filters and chart, a demand, bodies, events, health, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+
+from conftest import csrf_token, make_body, make_demand, put_in_state
+from tracker.extensions import db
+from tracker.models import Topic, utcnow
+from tracker.services import demands as demand_service
+
+
+def titles(page: str) -> list[str]:
+    """Return the demand titles listed on the overview."""
+    found = re.findall(r'class="demand-item__title"><a href="[^"]+">([^<]*)</a>', page)
+    return [html.unescape(t) for t in found]
+
+
+def chart(page: str) -> dict[str, int]:
+    """Return the counts of the chart's table (state label -> number, plus 'zusammen')."""
+    rows = re.findall(r'<tr><th scope="row">(?:<a [^>]+>)?([^<]+)(?:</a>)?</th><td>(\d+)</td></tr>', page)
+    return {label: int(n) for label, n in rows}
+
+
+@pytest.fixture
+def data(app, event):
+    ms = make_body()
+    mi = make_body(slug="mi", name="Innenministerium")
+    topic = db.session.query(Topic).filter_by(slug="bezahlkarte").one()
+    card = make_demand(
+        "Bezahlkarte evaluieren",
+        text="Die Bezahlkarte gemeinsam mit der Zivilgesellschaft evaluieren.",
+        bodies=[ms, mi],
+        topics=[topic],
+        event_id=event.id,
+        event_part_id=event.parts[0].id,
+    )
+    dialog = put_in_state(make_demand("Dialogkultur stärken", bodies=[ms]), "addressed")
+    health = put_in_state(make_demand("Gesundheitsversorgung sichern", bodies=[mi]), "closed")
+    internal = make_demand(
+        "Interne Nachbereitung", is_public=False, bodies=[ms], event_id=event.id,
+        event_part_id=event.parts[0].id,
+    )
+    return {"ms": ms, "mi": mi, "card": card, "dialog": dialog, "health": health,
+            "internal": internal, "event": event}
+
+
+ALL_PUBLIC = ["Bezahlkarte evaluieren", "Dialogkultur stärken", "Gesundheitsversorgung sichern"]
+
+
+def test_overview_lists_public_demands_only(client, data):
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert titles(page) == ALL_PUBLIC
+    assert "Interne Nachbereitung" not in page
+    assert "Was ist aus unseren Forderungen geworden?" in page
+    assert "3 Forderungen" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("state=raised", ["Bezahlkarte evaluieren"]),
+        ("state=addressed", ["Dialogkultur stärken"]),
+        ("state=evaluated", []),
+        ("state=closed", ["Gesundheitsversorgung sichern"]),
+        ("state=open", ["Bezahlkarte evaluieren", "Dialogkultur stärken"]),
+        ("state=bogus", ALL_PUBLIC),
+        ("topic=bezahlkarte", ["Bezahlkarte evaluieren"]),
+        ("topic=unbekannt", []),
+        ("body=ms", ["Bezahlkarte evaluieren", "Dialogkultur stärken"]),
+        ("body=mi", ["Bezahlkarte evaluieren", "Gesundheitsversorgung sichern"]),
+        ("event=fachtag", ["Bezahlkarte evaluieren"]),
+        ("q=dialog", ["Dialogkultur stärken"]),
+        ("q=ZIVILGESELLSCHAFT", ["Bezahlkarte evaluieren"]),
+        ("q=Nachbereitung", []),  # internal demands are not found either
+        ("q=100%25", []),
+        ("q=_", []),
+        ("body=ms&state=addressed", ["Dialogkultur stärken"]),
+        ("body=mi&q=gesundheit", ["Gesundheitsversorgung sichern"]),
+    ],
+)
+def test_overview_filters(client, data, query, expected):
+    page = client.get(f"/?{query}").get_data(as_text=True)
+    assert titles(page) == expected
+    assert "Interne Nachbereitung" not in page
+    if not expected:
+        assert "Keine Forderung passt zu diesen Filtern." in page
+
+
+@pytest.mark.parametrize(
+    ("query", "counts"),
+    [
+        ("", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 1, "zusammen": 3}),
+        ("body=ms", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 0,
+                     "zusammen": 2}),
+        # the chart counts all states of the other filters, so it still shows where to go
+        ("state=closed", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 1,
+                          "zusammen": 3}),
+        ("q=nichts-passt", {"erhoben": 0, "aufgegriffen": 0, "evaluiert": 0, "abgeschlossen": 0,
+                            "zusammen": 0}),
+    ],
+)
+def test_overview_bar_chart_counts(client, data, query, counts):
+    page = client.get(f"/?{query}").get_data(as_text=True)
+    assert chart(page) == counts
+    title = re.search(r'<title id="chart-title">([^<]*)</title>', page).group(1)
+    assert f"erhoben {counts['erhoben']}, aufgegriffen {counts['aufgegriffen']}" in title
+
+
+def test_overview_survives_odd_arguments(client, data):
+    for query in ("page=0", "page=-3", "page=abc", "page=999", "q=" + "x" * 5000, "state=%00"):
+        assert client.get(f"/?{query}").status_code == 200
+
+
+def test_demand_page_shows_text_bodies_state_and_public_timeline(client, auth, data, staff):
+    card = data["card"]
+    demand_service.add_update(card, staff, "Das Ministerium prüft.", is_public=True)
+    demand_service.add_update(card, staff, "Vertraulich: Referatsleitung zögert.", is_public=False)
+
+    page = client.get(f"/forderungen/{card.id}").get_data(as_text=True)
+    assert "<h1>Bezahlkarte evaluieren</h1>" in page
+    assert "Die Bezahlkarte gemeinsam mit der Zivilgesellschaft evaluieren." in page
+    assert "Sozialministerium" in page and "Innenministerium" in page
+    assert "(federführend)" in page and "(beteiligt)" in page
+    assert 'class="badge badge--raised">erhoben<' in page
+    assert "Das Ministerium prüft." in page
+    assert "Vertraulich" not in page
+    assert "Fachtag Migration" in page and "Podium" in page
+    assert 'aria-current="step"' in page  # the diagram marks where it stands
+
+    auth.login()
+    page = client.get(f"/forderungen/{card.id}").get_data(as_text=True)
+    assert "Das Ministerium prüft." in page
+    assert "Vertraulich: Referatsleitung zögert." in page
+    assert "intern" in page
+
+
+def test_demand_page_shows_each_transition(client, data, staff, request_ctx):
+    card = data["card"]
+    demand_service.advance(card, "address", staff, card.version, {"note": "Aufgegriffen im MS."})
+    page = client.get(f"/forderungen/{card.id}").get_data(as_text=True)
+    assert "erhoben → aufgegriffen" in page
+    assert "Aufgegriffen im MS." in page
+    assert 'class="badge badge--addressed">aufgegriffen<' in page
+
+
+def test_internal_demand_is_404_for_the_public_and_visible_to_staff(client, auth, data, staff):
+    url = f"/forderungen/{data['internal'].id}"
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "Interne Nachbereitung" not in response.get_data(as_text=True)
+    auth.login()
+    response = client.get(url)
+    assert response.status_code == 200 and "Interne Nachbereitung" in response.get_data(as_text=True)
+
+
+def test_bodies_page_counts_public_demands_by_state(client, data):
+    page = client.get("/stellen/").get_data(as_text=True)
+    assert "Zuständige Stellen" in page
+    rows = dict(re.findall(r'<a href="/stellen/([\w-]+)">[^<]+</a></th>\s*((?:<td class="num">\d+</td>)+)', page))
+    counts = {slug: [int(n) for n in re.findall(r"\d+", cells)] for slug, cells in rows.items()}
+    # raised, addressed, evaluated, closed; the internal demand of ms is not counted
+    assert counts == {"ms": [1, 1, 0, 0], "mi": [1, 0, 0, 1]}
+
+
+def test_body_page_marks_overdue_demands(client, data):
+    old = make_demand("Seit Langem liegen geblieben", bodies=[data["ms"]])
+    old.state_changed_at = utcnow() - dt.timedelta(days=200)
+    db.session.commit()
+
+    page = client.get("/stellen/ms").get_data(as_text=True)
+    assert "<h1>Sozialministerium</h1>" in page
+    overdue_rows = re.findall(r'<tr class="row--overdue">\s*<td><a href="[^"]+">([^<]+)</a>', page)
+    assert overdue_rows == ["Seit Langem liegen geblieben"]
+    assert "Arbeitstage überfällig" in page
+    assert "Bezahlkarte evaluieren" in page and "Dialogkultur stärken" in page
+    assert "Interne Nachbereitung" not in page
+    assert re.search(r"<strong>1</strong> überfällig", page)
+
+
+def test_event_page_lists_its_public_demands_by_part(client, data):
+    page = client.get("/veranstaltungen/fachtag").get_data(as_text=True)
+    assert "<h1>Fachtag Migration</h1>" in page
+    assert "Podium" in page and "Bezahlkarte evaluieren" in page
+    assert "Interne Nachbereitung" not in page
+    assert "Fachtag Migration" in client.get("/veranstaltungen/").get_data(as_text=True)
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_workflow_page_shows_the_declared_states(client):
+    page = client.get("/ablauf").get_data(as_text=True)
+    assert "Wie eine Forderung verfolgt wird" in page
+    for label in ("erhoben", "aufgegriffen", "evaluiert", "abgeschlossen"):
+        assert f'<span class="diagram__name">{label}</span>' in page
+    assert "stateDiagram-v2" in page and "[*] --&gt; raised" in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forderungen/999999",
+        "/forderungen/abc",
+        "/forderungen/-1",
+        "/stellen/gibt-es-nicht",
+        "/veranstaltungen/gibt-es-nicht",
+        "/nirgendwo",
+    ],
+)
+def test_unknown_pages_are_404_in_german(client, data, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Nicht gefunden" in page and "Diese Seite gibt es nicht (mehr)." in page
+
+
+@pytest.mark.parametrize("url", ["/", "/forderungen/{id}", "/stellen/", "/stellen/ms",
+                                 "/veranstaltungen/fachtag", "/ablauf", "/healthz"])
+def test_post_to_a_get_page_is_405(client, data, url):
+    response = client.post(url.format(id=data["card"].id))
+    assert response.status_code == 405
+    assert "Methode nicht erlaubt" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/", "/forderungen/{id}", "/stellen/ms", "/ablauf",
+                                 "/forderungen/999999", "/anmelden"])
+def test_security_headers(client, data, url):
+    response = client.get(url.format(id=data["card"].id))
+    headers = response.headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in headers  # http in the tests
+
+
+def test_pages_are_german_by_default(client, data):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "Zum Inhalt springen" in page and "Forderungen" in page
+
+
+def test_language_switch_to_english(client, data):
+    page = client.get("/").get_data(as_text=True)
+    response = client.post(
+        "/sprache", data={"locale": "en", "next": "/ablauf", "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/ablauf"
+    with client.session_transaction() as session:
+        assert session["locale"] == "en"
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and "What has become of our demands?" in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example.org/", "https://evil.example.org/", ""])
+def test_language_switch_never_redirects_elsewhere(client, target):
+    page = client.get("/").get_data(as_text=True)
+    response = client.post(
+        "/sprache", data={"locale": "de", "next": target, "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("locale", ["fr", "", "de-DE", "x" * 500])
+def test_language_switch_refuses_unknown_locales(client, locale):
+    page = client.get("/").get_data(as_text=True)
+    response = client.post("/sprache", data={"locale": locale, "csrf_token": csrf_token(page)})
+    assert response.status_code == 400
+    with client.session_transaction() as session:
+        assert "locale" not in session
+
+
+def test_browser_language_is_followed(client):
+    page = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "What has become of our demands?" in page
+    page = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Was ist aus unseren Forderungen geworden?" in page

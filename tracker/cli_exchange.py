@@ -1,0 +1,123 @@
+"""Commands for open data: import demands from CSV, export and import the whole database as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from .extensions import db
+from .models import User
+from .services import exchange
+
+
+def init_app(app: Flask) -> None:
+    """Register the import and export commands."""
+    app.cli.add_command(import_csv_command)
+    app.cli.add_command(export_command)
+    app.cli.add_command(import_command)
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise click.ClickException(
+            _("Die Datei %(path)s lässt sich nicht lesen: %(error)s", path=path,
+              error=error.strerror or error)
+        ) from None
+
+
+@click.command("import-csv")
+@click.argument("file")
+@click.option("--user", "email", default="", help="Record the demands as created by this staff user.")
+def import_csv_command(file: str, email: str) -> None:
+    """Import demands from a CSV file (nothing is imported if any row has an error)."""
+    with force_locale("de"):
+        user = None
+        if email:
+            user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+            if user is None:
+                raise click.ClickException(_("Unbekannte*r Benutzer*in %(email)s.", email=email))
+        try:
+            text = exchange.decode_upload(_read(file))
+        except exchange.ExchangeError as error:
+            raise click.ClickException(str(error)) from None
+        created, errors = exchange.import_demands_csv(text, user)
+        if errors:
+            for message in errors:
+                click.echo(message, err=True)
+            raise click.ClickException(
+                ngettext("%(num)d Fehler – es wurde nichts importiert.",
+                         "%(num)d Fehler – es wurde nichts importiert.", len(errors))
+            )
+        click.echo(ngettext("%(num)d Forderung importiert.", "%(num)d Forderungen importiert.",
+                            len(created)))
+        for demand in created:
+            click.echo(f"  {demand.id}: {demand.title}")
+
+
+@click.command("export")
+@click.argument("file")
+@click.option(
+    "--with-password-hashes",
+    is_flag=True,
+    help="Include the users' password hashes and the API token hashes (keep the file secret).",
+)
+def export_command(file: str, with_password_hashes: bool) -> None:
+    """Export the whole database as JSON (FILE or - for standard output)."""
+    with force_locale("de"):
+        text = exchange.dump_json(exchange.export_data(with_password_hashes))
+        if file == "-":
+            click.echo(text, nl=False)
+            return
+        try:
+            Path(file).write_text(text, encoding="utf-8", newline="\n")
+        except OSError as error:
+            raise click.ClickException(
+                _("Die Datei %(path)s lässt sich nicht schreiben: %(error)s", path=file,
+                  error=error.strerror or error)
+            ) from None
+        counts = exchange.row_counts()
+        click.echo(_("Exportiert nach %(path)s: %(counts)s.", path=file,
+                     counts=", ".join(f"{name} {count}" for name, count in counts.items())
+                     or _("keine Daten")))
+        if not with_password_hashes:
+            click.echo(_("Ohne Passwort-Hashes: nach dem Import braucht jedes Konto ein neues "
+                         "Passwort (oder mit --with-password-hashes exportieren)."))
+
+
+@click.command("import")
+@click.argument("file")
+def import_command(file: str) -> None:
+    """Import a JSON export into an empty database, keeping all ids."""
+    with force_locale("de"):
+        try:
+            data = json.loads(_read(file).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise click.ClickException(
+                _("%(path)s ist keine lesbare JSON-Datei (UTF-8).", path=file)
+            ) from None
+        try:
+            result = exchange.import_data(data)
+        except exchange.ExchangeError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(_("Importiert: %(counts)s.",
+                     counts=", ".join(f"{n} {c}" for n, c in result.counts.items() if c)
+                     or _("keine Daten")))
+        if result.users_without_password:
+            click.echo(
+                _("Diese Konten haben ein zufälliges, unbekanntes Passwort und brauchen ein neues "
+                  "(unter /verwaltung/benutzer/ setzen; ein neues Admin-Konto legt „tracker users "
+                  "add E-MAIL --admin“ an): %(emails)s",
+                  emails=", ".join(result.users_without_password))
+            )

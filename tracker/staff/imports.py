@@ -1,0 +1,64 @@
+"""Staff page to import demands from a CSV file: everything or, with a report of the errors, nothing."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..extensions import db
+from ..models import Body, Event, Topic
+from ..services import exchange
+from . import bp
+
+INVALID = 422
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV-Datei"), validators=[FileRequired(_l("Bitte eine CSV-Datei auswählen."))]
+    )
+
+
+def _render(form: ImportForm, errors: list[str] | None = None, status: int = 200):
+    """Render the import page with the slugs that can be used in the file."""
+    return render_template(
+        "staff/import.html",
+        form=form,
+        errors=errors or [],
+        columns=exchange.IMPORT_COLUMNS,
+        bodies=db.session.scalars(sa.select(Body).order_by(Body.slug)).all(),
+        topics=db.session.scalars(sa.select(Topic).order_by(Topic.slug)).all(),
+        events=db.session.scalars(sa.select(Event).order_by(Event.date.desc())).all(),
+    ), status
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_demands():
+    """Import demands from an uploaded CSV file after checking every row."""
+    try:
+        form = ImportForm()
+        submitted = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        form = ImportForm(formdata=None)
+        limit = exchange.MAX_IMPORT_BYTES // 1024
+        return _render(form, [_l("Die Datei ist zu groß (höchstens %(num)d KB).", num=limit)], 413)
+    if not submitted:
+        return _render(form, status=INVALID if form.is_submitted() else 200)
+    try:
+        text = exchange.decode_upload(form.file.data.read(exchange.MAX_IMPORT_BYTES + 1))
+    except exchange.ExchangeError as error:
+        return _render(form, [str(error)], INVALID)
+    created, errors = exchange.import_demands_csv(text, current_user)
+    if errors:
+        return _render(form, errors, INVALID)
+    flash(
+        ngettext("%(num)d Forderung importiert.", "%(num)d Forderungen importiert.", len(created)),
+        "success",
+    )
+    return redirect(url_for("staff.index"))
