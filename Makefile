@@ -29,6 +29,11 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check tracker tests migrations bench
 	$(BIN)/ruff format --check tracker tests bench
 
+# Benchmarks against a bare-Flask baseline (README.md, "Benchmarks"); not part of `make test`.
+# BENCH_ARGS="--quick" for a short run, "--postgres" for PostgreSQL.
+bench: $(VENV)/.test
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache
 

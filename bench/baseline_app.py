@@ -2,10 +2,11 @@
 
 For every benchmarked URL it runs the SQL the tracker emits (captured with a
 ``before_cursor_execute`` listener, see ``bench/run.py --show-sql``) by hand through sqlite3 or
-psycopg, and renders a minimal Jinja template (compiled once, from a DictLoader) listing the same
-data. Where the tracker computes figures in Python (working days, overdue, medians, month-end
-states), the baseline computes the same figures in plain Python with a prefix-sum table of working
-days. It is what "the least this page could cost in Flask" looks like, to compare against.
+psycopg, and renders a minimal Jinja template (bench/baseline_templates/, compiled once)
+listing the same data. Where the tracker computes figures in Python (working days, overdue,
+medians, month-end states), the baseline computes the same figures in plain Python with a
+prefix-sum table of working days. It is what "the least this page could cost in Flask" looks
+like, to compare against.
 
     BENCH_DATABASE_URL=sqlite:////path/to/data.sqlite3 \
         .venv/bin/gunicorn -w 2 -b 127.0.0.1:8001 --chdir bench 'baseline_app:create_app()'
@@ -19,73 +20,37 @@ import json
 import os
 import statistics as pystats
 from collections import defaultdict
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, g, render_template, request
-from jinja2 import DictLoader
+from jinja2 import FileSystemLoader
 
 BERLIN = ZoneInfo("Europe/Berlin")
 STATES = ("raised", "addressed", "evaluated", "closed")
 OPEN_STATES = ("raised", "addressed", "evaluated")
-LABELS = {"raised": "erhoben", "addressed": "aufgegriffen", "evaluated": "evaluiert",
-          "closed": "abgeschlossen"}
+LABELS = {
+    "raised": "erhoben",
+    "addressed": "aufgegriffen",
+    "evaluated": "evaluiert",
+    "closed": "abgeschlossen",
+}
 TARGETS = {"raised": 20, "addressed": 60, "evaluated": 40, "closed": None}
-TRIGGERS = {"raised": ["address", "close"], "addressed": ["evaluate", "close"],
-            "evaluated": ["close"], "closed": ["reopen"]}
+TRIGGERS = {
+    "raised": ["address", "close"],
+    "addressed": ["evaluate", "close"],
+    "evaluated": ["close"],
+    "closed": ["reopen"],
+}
 STEPS = (("raised", "addressed"), ("addressed", "evaluated"))
 PAGE_SIZE = 50
 BASE_URL = "http://127.0.0.1:5000"
 
-TEMPLATES = {
-    "base.html": """<!doctype html><html lang="de"><head><meta charset="utf-8">
-<title>{% block title %}{% endblock %} – Forderungstracker</title></head><body><main>
-{% block content %}{% endblock %}</main></body></html>""",
-    "index.html": """{% extends 'base.html' %}{% block title %}Forderungen{% endblock %}
-{% block content %}<h1>Forderungen</h1>
-<table>{% for state, count in counts.items() %}<tr><th>{{ labels[state] }}</th><td>{{ count }}</td></tr>{% endfor %}
-<tr><th>zusammen</th><td>{{ total }}</td></tr></table>
-<form><input name="q" value="{{ q }}">
-<select name="topic">{% for slug, label in topics %}<option value="{{ slug }}">{{ label }}</option>{% endfor %}</select>
-<select name="body">{% for slug, label in bodies %}<option value="{{ slug }}">{{ label }}</option>{% endfor %}</select>
-<select name="event">{% for slug, label, date in events %}<option value="{{ slug }}">{{ date }} – {{ label }}</option>{% endfor %}</select>
-</form>
-<h2>{{ matching }} Forderungen</h2><ul>
-{% for d in demands %}<li><h3><a href="/forderungen/{{ d.id }}">{{ d.title }}</a></h3>
-<p>{{ labels[d.state] }} · seit {{ d.waited }} Arbeitstagen{% if d.overdue %} · {{ d.overdue }} überfällig{% endif %}</p>
-<p>{% for b in d.bodies %}{{ b.label }}{% if b.role == 'lead' %} (federführend){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</p>
-<p>{% for t in d.topics %}<a href="/?topic={{ t.slug }}">{{ t.name }}</a> {% endfor %}</p></li>
-{% endfor %}</ul><p>Seite {{ page }} von {{ pages }}</p>{% endblock %}""",
-    "demand.html": """{% extends 'base.html' %}{% block title %}{{ d.title }}{% endblock %}
-{% block content %}<h1>{{ d.title }}</h1><p>{{ labels[d.state] }} · seit {{ d.waited }} Arbeitstagen</p>
-<div>{{ d.text }}</div><h2>Chronik</h2><ol>
-{% for e in timeline %}<li><time>{{ e.created_at }}</time> <strong>{{ e.kind }}</strong>
-{% if e.from_state %}{{ labels[e.from_state] }} → {{ labels[e.to_state] }}{% endif %}
-{% if e.body %}{{ e.body }}{% endif %} {{ e.author_name }}{% if e.text %}<div>{{ e.text }}</div>{% endif %}</li>
-{% endfor %}</ol><h2>Zuständig</h2><ul>
-{% for b in d.bodies %}<li><a href="/stellen/{{ b.slug }}">{{ b.name }}</a> ({{ b.role }})</li>{% endfor %}</ul>
-{% if event %}<p>{{ event.title }}, {{ event.date }}{% if d.part %} – {{ d.part }}{% endif %}</p>{% endif %}
-<p>{% for t in d.topics %}<a href="/?topic={{ t.slug }}">{{ t.name }}</a> {% endfor %}</p>{% endblock %}""",
-    "body.html": """{% extends 'base.html' %}{% block title %}{{ body.name }}{% endblock %}
-{% block content %}<h1>{{ body.name }}</h1><p>{{ body.description }}</p>
-<p>{{ figures.demands }} Forderungen, {{ figures.open }} offen, {{ figures.overdue }} überfällig,
-{{ figures.answered }} mit Stellungnahme, Median bis aufgegriffen {{ figures.median_to_addressed }}</p>
-{% for state in states %}<h2>{{ labels[state] }}</h2><table>
-{% for d in by_state[state] %}<tr><td><a href="/forderungen/{{ d.id }}">{{ d.title }}</a></td>
-<td>{{ d.role }}</td><td>seit {{ d.waited }} Arbeitstagen{% if d.overdue %} · überfällig{% endif %}</td></tr>
-{% endfor %}</table>{% endfor %}{% endblock %}""",
-    "statistics.html": """{% extends 'base.html' %}{% block title %}Statistik{% endblock %}
-{% block content %}<h1>Statistik</h1>
-<p>{{ overall.demands }} Forderungen, {{ overall.open }} offen, {{ overall.overdue }} überfällig,
-Median {{ overall.median_to_addressed }} / {{ overall.median_to_evaluated }}, {{ overall.answered }} beantwortet</p>
-<table>{% for month, counts in by_month %}<tr><th>{{ month }}</th>
-{% for state in states %}<td>{{ counts[state] }}</td>{% endfor %}</tr>{% endfor %}</table>
-<table>{% for body, f in bodies %}<tr><th><a href="/stellen/{{ body.slug }}">{{ body.label }}</a></th>
-<td>{{ f.demands }}</td><td>{{ f.open }}</td><td>{{ f.overdue }}</td><td>{{ f.median_to_addressed }}</td>
-<td>{{ f.median_to_evaluated }}</td><td>{{ f.answered }}</td></tr>{% endfor %}</table>{% endblock %}""",
-}
+TEMPLATES = Path(__file__).resolve().parent / "baseline_templates"
 
 
 # --- working days: one prefix-sum table instead of counting day by day ---------------------------
+
 
 def _workday_table(first: dt.date = dt.date(2015, 1, 1), last: dt.date = dt.date(2035, 12, 31)):
     import holidays
@@ -133,6 +98,7 @@ def standing(state: str, changed_at, today: dt.date) -> tuple[int, int]:
 
 # --- the database, by hand ---------------------------------------------------------------------
 
+
 class Database:
     """One connection per worker process; SQL written with '?' placeholders."""
 
@@ -141,8 +107,9 @@ class Database:
         if self.postgres:
             import psycopg
 
-            self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
-                                        autocommit=True)
+            self.conn = psycopg.connect(
+                url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+            )
             self.true = "true"
         else:
             import sqlite3
@@ -187,7 +154,7 @@ def placeholders(values) -> str:
 # --- the queries the tracker runs ----------------------------------------------------------------
 
 DEMAND_COLUMNS = (
-    "demands.id, demands.\"key\", demands.title, demands.text, demands.event_id, "
+    'demands.id, demands."key", demands.title, demands.text, demands.event_id, '
     "demands.event_part_id, demands.state, demands.state_changed_at, demands.outcome, "
     "demands.is_public, demands.created_at, demands.updated_at, demands.version"
 )
@@ -202,30 +169,39 @@ def _filters(args) -> tuple[list[str], list, list[str], list]:
     """Return the WHERE clauses without and with the state filter, as the tracker builds them."""
     clauses, params = ["demands.is_public IS {TRUE}"], []
     if args.get("topic"):
-        clauses.append("EXISTS (SELECT 1 FROM demand_topics, topics WHERE demands.id = "
-                       "demand_topics.demand_id AND topics.id = demand_topics.topic_id "
-                       "AND topics.slug = ?)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM demand_topics, topics WHERE demands.id = "
+            "demand_topics.demand_id AND topics.id = demand_topics.topic_id "
+            "AND topics.slug = ?)"
+        )
         params.append(args["topic"][:80])
     if args.get("body"):
-        clauses.append("EXISTS (SELECT 1 FROM assignments WHERE demands.id = assignments.demand_id "
-                       "AND (EXISTS (SELECT 1 FROM bodies WHERE bodies.id = assignments.body_id "
-                       "AND bodies.slug = ?)))")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM assignments WHERE demands.id = assignments.demand_id "
+            "AND (EXISTS (SELECT 1 FROM bodies WHERE bodies.id = assignments.body_id "
+            "AND bodies.slug = ?)))"
+        )
         params.append(args["body"][:80])
     if args.get("event"):
-        clauses.append("EXISTS (SELECT 1 FROM events WHERE events.id = demands.event_id "
-                       "AND events.slug = ?)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM events WHERE events.id = demands.event_id AND events.slug = ?)"
+        )
         params.append(args["event"][:80])
     q = args.get("q", "").strip()[:200]
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         if db().postgres:
-            clauses.append("(to_tsvector('german'::regconfig, demands.title || ' ' || demands.text)"
-                           " @@ websearch_to_tsquery('german'::regconfig, ?) "
-                           "OR demands.title ILIKE ? ESCAPE '\\')")
+            clauses.append(
+                "(to_tsvector('german'::regconfig, demands.title || ' ' || demands.text)"
+                " @@ websearch_to_tsquery('german'::regconfig, ?) "
+                "OR demands.title ILIKE ? ESCAPE '\\')"
+            )
             params += [q, pattern]
         else:
-            clauses.append("(lower(demands.title) LIKE lower(?) ESCAPE '\\' "
-                           "OR lower(demands.text) LIKE lower(?) ESCAPE '\\')")
+            clauses.append(
+                "(lower(demands.title) LIKE lower(?) ESCAPE '\\' "
+                "OR lower(demands.text) LIKE lower(?) ESCAPE '\\')"
+            )
             params += [pattern, pattern]
     state = args.get("state", "")
     with_state, state_params = list(clauses), list(params)
@@ -252,42 +228,73 @@ def _attach(demands: list[dict]) -> None:
         "bodies_1.short_name, bodies_1.kind, bodies_1.description FROM assignments "
         "LEFT OUTER JOIN bodies AS bodies_1 ON bodies_1.id = assignments.body_id "
         f"WHERE assignments.demand_id IN ({placeholders(ids)}) "
-        "ORDER BY assignments.role DESC, assignments.body_id", ids,
+        "ORDER BY assignments.role DESC, assignments.body_id",
+        ids,
     ):
-        by_id[demand_id]["bodies"].append({"slug": slug, "name": name, "label": short or name,
-                                           "role": role, "confirmed_at": confirmed})
+        by_id[demand_id]["bodies"].append(
+            {
+                "slug": slug,
+                "name": name,
+                "label": short or name,
+                "role": role,
+                "confirmed_at": confirmed,
+            }
+        )
     for demand_id, _tid, slug, name in db().all(
         "SELECT demand_topics.demand_id, topics.id, topics.slug, topics.name FROM demand_topics "
         "JOIN topics ON topics.id = demand_topics.topic_id "
-        f"WHERE demand_topics.demand_id IN ({placeholders(ids)}) ORDER BY topics.name", ids,
+        f"WHERE demand_topics.demand_id IN ({placeholders(ids)}) ORDER BY topics.name",
+        ids,
     ):
         by_id[demand_id]["topics"].append({"slug": slug, "name": name})
 
 
 def _demand(row, today: dt.date) -> dict:
     waited, overdue = standing(row[6], row[7], today)
-    return {"id": row[0], "title": row[2], "text": row[3], "event_id": row[4], "state": row[6],
-            "state_changed_at": row[7], "outcome": row[8], "is_public": row[9],
-            "created_at": row[10], "updated_at": row[11], "version": row[12],
-            "part_slug": row[15] if len(row) > 15 else None,
-            "part": row[17] if len(row) > 17 else None, "waited": waited, "overdue": overdue}
+    return {
+        "id": row[0],
+        "title": row[2],
+        "text": row[3],
+        "event_id": row[4],
+        "state": row[6],
+        "state_changed_at": row[7],
+        "outcome": row[8],
+        "is_public": row[9],
+        "created_at": row[10],
+        "updated_at": row[11],
+        "version": row[12],
+        "part_slug": row[15] if len(row) > 15 else None,
+        "part": row[17] if len(row) > 17 else None,
+        "waited": waited,
+        "overdue": overdue,
+    }
 
 
 def _overview(args, page: int, per_page: int):
     today = dt.datetime.now(BERLIN).date()
     clauses, params, with_state, state_params = _filters(args)
-    counts = dict(db().all(
-        f"SELECT demands.state, count(*) AS count_1 FROM demands WHERE {' AND '.join(clauses)} "
-        "GROUP BY demands.state", params))
+    counts = dict(
+        db().all(
+            f"SELECT demands.state, count(*) AS count_1 FROM demands WHERE {' AND '.join(clauses)} "
+            "GROUP BY demands.state",
+            params,
+        )
+    )
     counts = {s: counts.get(s, 0) for s in STATES}
     state = args.get("state", "")
-    matching = (sum(counts[s] for s in OPEN_STATES) if state == "open"
-                else counts[state] if state in STATES else sum(counts.values()))
+    matching = (
+        sum(counts[s] for s in OPEN_STATES)
+        if state == "open"
+        else counts[state]
+        if state in STATES
+        else sum(counts.values())
+    )
     rows = db().all(
         f"SELECT {DEMAND_COLUMNS}, {PART_COLUMNS} FROM demands LEFT OUTER JOIN event_parts AS "
         "event_parts_1 ON event_parts_1.id = demands.event_part_id "
         f"WHERE {' AND '.join(with_state)} ORDER BY demands.id LIMIT ? OFFSET ?",
-        [*state_params, per_page, (page - 1) * per_page])
+        [*state_params, per_page, (page - 1) * per_page],
+    )
     demands = [_demand(r, today) for r in rows]
     _attach(demands)
     return counts, matching, demands
@@ -295,7 +302,7 @@ def _overview(args, page: int, per_page: int):
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    app.jinja_loader = DictLoader(TEMPLATES)
+    app.jinja_loader = FileSystemLoader(TEMPLATES)
 
     @app.get("/")
     def index():
@@ -306,14 +313,22 @@ def create_app() -> Flask:
             "date FROM topics UNION ALL SELECT ? AS anon_1, bodies.slug, bodies.short_name, "
             "bodies.name, CAST(NULL AS DATE) AS anon_2 FROM bodies UNION ALL SELECT ? AS anon_3, "
             "events.slug, events.title, ? AS anon_4, events.date FROM events ORDER BY kind, label",
-            ("topic", "", "body", "event", ""))
+            ("topic", "", "body", "event", ""),
+        )
         return render_template(
-            "index.html", counts=counts, total=sum(counts.values()), labels=LABELS,
-            q=request.args.get("q", ""), demands=demands, matching=matching, page=page,
+            "index.html",
+            counts=counts,
+            total=sum(counts.values()),
+            labels=LABELS,
+            q=request.args.get("q", ""),
+            demands=demands,
+            matching=matching,
+            page=page,
             pages=max(-(-matching // PAGE_SIZE), 1),
             topics=[(r[1], r[2]) for r in choices if r[0] == "topic"],
-            bodies=sorted(((r[1], r[2] or r[3]) for r in choices if r[0] == "body"),
-                          key=lambda b: b[1]),
+            bodies=sorted(
+                ((r[1], r[2] or r[3]) for r in choices if r[0] == "body"), key=lambda b: b[1]
+            ),
             events=[(r[1], r[2], r[4]) for r in choices if r[0] == "event"],
         )
 
@@ -323,42 +338,66 @@ def create_app() -> Flask:
         row = db().one(
             f"SELECT {DEMAND_COLUMNS}, {PART_COLUMNS} FROM demands LEFT OUTER JOIN event_parts AS "
             "event_parts_1 ON event_parts_1.id = demands.event_part_id WHERE demands.id = ?",
-            (demand_id,))
+            (demand_id,),
+        )
         if row is None or not row[9]:
             abort(404)
         d = _demand(row, today)
         _attach([d])
         event = None
         if d["event_id"]:
-            e = db().one("SELECT events.id, events.slug, events.title, events.date, "
-                         "events.organiser, events.location, events.description FROM events "
-                         "WHERE events.id IN (?)", (d["event_id"],))
+            e = db().one(
+                "SELECT events.id, events.slug, events.title, events.date, "
+                "events.organiser, events.location, events.description FROM events "
+                "WHERE events.id IN (?)",
+                (d["event_id"],),
+            )
             event = {"slug": e[1], "title": e[2], "date": e[3]}
         entries = db().all(
             "SELECT timeline_entries.id, timeline_entries.demand_id, timeline_entries.kind, "
-            "timeline_entries.created_at, timeline_entries.author_id, timeline_entries.author_name, "
-            "timeline_entries.body_id, timeline_entries.is_public, timeline_entries.\"trigger\", "
+            "timeline_entries.created_at, timeline_entries.author_id, "
+            "timeline_entries.author_name, "
+            'timeline_entries.body_id, timeline_entries.is_public, timeline_entries."trigger", '
             "timeline_entries.from_state, timeline_entries.to_state, timeline_entries.text, "
             "timeline_entries.data FROM timeline_entries WHERE timeline_entries.demand_id = ? AND "
             "timeline_entries.is_public IS {TRUE} "
-            "ORDER BY timeline_entries.created_at DESC, timeline_entries.id DESC", (demand_id,))
+            "ORDER BY timeline_entries.created_at DESC, timeline_entries.id DESC",
+            (demand_id,),
+        )
         body_ids = sorted({e[6] for e in entries if e[6] is not None})
         names = {}
         if body_ids:
-            names = {r[0]: r[3] or r[2] for r in db().all(
-                "SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
-                f"bodies.description FROM bodies WHERE bodies.id IN ({placeholders(body_ids)})",
-                body_ids)}
-        timeline = [{"created_at": e[3], "kind": e[2], "author_name": e[5],
-                     "body": names.get(e[6]), "from_state": e[9], "to_state": e[10],
-                     "text": e[11], "data": e[12]} for e in entries]
+            names = {
+                r[0]: r[3] or r[2]
+                for r in db().all(
+                    "SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
+                    f"bodies.description FROM bodies WHERE bodies.id IN ({placeholders(body_ids)})",
+                    body_ids,
+                )
+            }
+        timeline = [
+            {
+                "created_at": e[3],
+                "kind": e[2],
+                "author_name": e[5],
+                "body": names.get(e[6]),
+                "from_state": e[9],
+                "to_state": e[10],
+                "text": e[11],
+                "data": e[12],
+            }
+            for e in entries
+        ]
         return render_template("demand.html", d=d, event=event, timeline=timeline, labels=LABELS)
 
     @app.get("/stellen/<slug>")
     def body(slug: str):
         today = dt.datetime.now(BERLIN).date()
-        b = db().one("SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
-                     "bodies.description FROM bodies WHERE bodies.slug = ?", (slug,))
+        b = db().one(
+            "SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
+            "bodies.description FROM bodies WHERE bodies.slug = ?",
+            (slug,),
+        )
         if b is None:
             abort(404)
         rows = db().all(
@@ -366,7 +405,8 @@ def create_app() -> Flask:
             "assignments ON assignments.demand_id = demands.id LEFT OUTER JOIN event_parts AS "
             "event_parts_1 ON event_parts_1.id = demands.event_part_id "
             "WHERE assignments.body_id = ? AND demands.is_public IS {TRUE} ORDER BY demands.id",
-            (b[0],))
+            (b[0],),
+        )
         demands = []
         for r in rows:
             d = _demand(r[:13] + r[14:], today)
@@ -376,12 +416,20 @@ def create_app() -> Flask:
         by_state = defaultdict(list)
         for d in demands:
             by_state[d["state"]].append(d)
-        records = _records("AND (EXISTS (SELECT 1 FROM assignments WHERE demands.id = "
-                           "assignments.demand_id AND assignments.body_id = ?))", (b[0],))
+        records = _records(
+            "AND (EXISTS (SELECT 1 FROM assignments WHERE demands.id = "
+            "assignments.demand_id AND assignments.body_id = ?))",
+            (b[0],),
+        )
         figures = _figures(records, today, body_id=b[0])
         return render_template(
-            "body.html", body={"name": b[2], "description": b[5]}, by_state=by_state,
-            states=STATES, labels=LABELS, figures=figures)
+            "body.html",
+            body={"name": b[2], "description": b[5]},
+            by_state=by_state,
+            states=STATES,
+            labels=LABELS,
+            figures=figures,
+        )
 
     @app.get("/statistik")
     def statistics():
@@ -391,18 +439,26 @@ def create_app() -> Flask:
         assigned = defaultdict(list)
         for demand_id, body_id in db().all(
             "SELECT assignments.demand_id, assignments.body_id FROM assignments JOIN demands ON "
-            "demands.id = assignments.demand_id WHERE demands.is_public IS {TRUE}"):
+            "demands.id = assignments.demand_id WHERE demands.is_public IS {TRUE}"
+        ):
             if demand_id in by_id:
                 assigned[body_id].append(by_id[demand_id])
         ids = list(assigned)
         bodies = db().all(
             "SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
-            f"bodies.description FROM bodies WHERE bodies.id IN ({placeholders(ids)})", ids)
+            f"bodies.description FROM bodies WHERE bodies.id IN ({placeholders(ids)})",
+            ids,
+        )
         return render_template(
-            "statistics.html", states=STATES, overall=_figures(records, today),
+            "statistics.html",
+            states=STATES,
+            overall=_figures(records, today),
             by_month=_by_month(records, today),
-            bodies=[({"slug": r[1], "label": r[3] or r[2]}, _figures(assigned[r[0]], today, r[0]))
-                    for r in sorted(bodies, key=lambda r: r[2])])
+            bodies=[
+                ({"slug": r[1], "label": r[3] or r[2]}, _figures(assigned[r[0]], today, r[0]))
+                for r in sorted(bodies, key=lambda r: r[2])
+            ],
+        )
 
     @app.get("/api/v1/demands")
     def api_demands():
@@ -416,9 +472,14 @@ def create_app() -> Flask:
         event_ids = sorted({d["event_id"] for d in demands if d["event_id"]})
         events = {}
         if event_ids:
-            events = {r[0]: r[1] for r in db().all(
-                "SELECT events.id, events.slug FROM events "
-                f"WHERE events.id IN ({placeholders(event_ids)})", event_ids)}
+            events = {
+                r[0]: r[1]
+                for r in db().all(
+                    "SELECT events.id, events.slug FROM events "
+                    f"WHERE events.id IN ({placeholders(event_ids)})",
+                    event_ids,
+                )
+            }
         pages = max(-(-matching // per_page), 1)
 
         def link(n):
@@ -427,33 +488,52 @@ def create_app() -> Flask:
         def iso(value):
             return as_datetime(value).isoformat() if value is not None else None
 
-        items = [{
-            "id": d["id"], "title": d["title"], "text": d["text"], "state": d["state"],
-            "state_label": LABELS[d["state"]], "state_since": iso(d["state_changed_at"]),
-            "waited_workdays": d["waited"], "overdue": d["overdue"] > 0,
-            "overdue_workdays": d["overdue"], "outcome": d["outcome"],
-            "is_public": bool(d["is_public"]), "version": d["version"],
-            "topics": [t["slug"] for t in d["topics"]],
-            "bodies": [{"slug": b["slug"], "name": b["name"], "role": b["role"]}
-                       for b in d["bodies"]],
-            "event": events.get(d["event_id"]), "event_part": d["part_slug"],
-            "created_at": iso(d["created_at"]), "updated_at": iso(d["updated_at"]),
-            "allowed_triggers": TRIGGERS[d["state"]],
-            "url": f"{BASE_URL}/forderungen/{d['id']}",
-        } for d in demands]
+        items = [
+            {
+                "id": d["id"],
+                "title": d["title"],
+                "text": d["text"],
+                "state": d["state"],
+                "state_label": LABELS[d["state"]],
+                "state_since": iso(d["state_changed_at"]),
+                "waited_workdays": d["waited"],
+                "overdue": d["overdue"] > 0,
+                "overdue_workdays": d["overdue"],
+                "outcome": d["outcome"],
+                "is_public": bool(d["is_public"]),
+                "version": d["version"],
+                "topics": [t["slug"] for t in d["topics"]],
+                "bodies": [
+                    {"slug": b["slug"], "name": b["name"], "role": b["role"]} for b in d["bodies"]
+                ],
+                "event": events.get(d["event_id"]),
+                "event_part": d["part_slug"],
+                "created_at": iso(d["created_at"]),
+                "updated_at": iso(d["updated_at"]),
+                "allowed_triggers": TRIGGERS[d["state"]],
+                "url": f"{BASE_URL}/forderungen/{d['id']}",
+            }
+            for d in demands
+        ]
         links = {"self": link(page), "first": link(1), "last": link(pages)}
         if page < pages:
             links["next"] = link(page + 1)
         if page > 1:
             links["prev"] = link(page - 1)
-        body = {"items": items, "page": page, "per_page": per_page, "total": matching,
-                "links": links}
+        body = {
+            "items": items,
+            "page": page,
+            "per_page": per_page,
+            "total": matching,
+            "links": links,
+        }
         return Response(json.dumps(body), mimetype="application/json")
 
     return app
 
 
 # --- the figures of the statistics and body pages ------------------------------------------------
+
 
 def _records(extra: str = "", params=()) -> list[dict]:
     rows = db().all(
@@ -462,16 +542,23 @@ def _records(extra: str = "", params=()) -> list[dict]:
         "timeline_entries.to_state, timeline_entries.body_id FROM demands LEFT OUTER JOIN "
         "timeline_entries ON timeline_entries.demand_id = demands.id AND "
         "(timeline_entries.kind IN (?, ?) OR timeline_entries.kind = ? AND "
-        "timeline_entries.is_public IS {TRUE}) WHERE demands.is_public IS {TRUE} " + extra +
-        " ORDER BY demands.id, timeline_entries.created_at, timeline_entries.id",
-        ("created", "transition", "statement", *params))
+        "timeline_entries.is_public IS {TRUE}) WHERE demands.is_public IS {TRUE} "
+        + extra
+        + " ORDER BY demands.id, timeline_entries.created_at, timeline_entries.id",
+        ("created", "transition", "statement", *params),
+    )
     records: dict[int, dict] = {}
     for demand_id, state, changed, created, kind, at, source, dest, body_id in rows:
         r = records.get(demand_id)
         if r is None:
-            r = records[demand_id] = {"id": demand_id, "state": state, "changed": changed,
-                                      "start": as_datetime(created), "transitions": [],
-                                      "answered_by": set()}
+            r = records[demand_id] = {
+                "id": demand_id,
+                "state": state,
+                "changed": changed,
+                "start": as_datetime(created),
+                "transitions": [],
+                "answered_by": set(),
+            }
         if kind == "created":
             r["start"] = as_datetime(at)
         elif kind == "transition":
@@ -500,15 +587,21 @@ def _figures(records: list[dict], today: dt.date, body_id: int | None = None) ->
     for r in records:
         for step, days in _durations(r).items():
             samples[step].append(days)
-    answered = sum(bool(r["answered_by"] if body_id is None else body_id in r["answered_by"])
-                   for r in records)
+    answered = sum(
+        bool(r["answered_by"] if body_id is None else body_id in r["answered_by"]) for r in records
+    )
 
     def median(values):
         return float(pystats.median(values)) if values else None
 
-    return {"demands": len(records), "open": len(open_records), "overdue": overdue,
-            "median_to_addressed": median(samples[STEPS[0]]),
-            "median_to_evaluated": median(samples[STEPS[1]]), "answered": answered}
+    return {
+        "demands": len(records),
+        "open": len(open_records),
+        "overdue": overdue,
+        "median_to_addressed": median(samples[STEPS[0]]),
+        "median_to_evaluated": median(samples[STEPS[1]]),
+        "answered": answered,
+    }
 
 
 def _by_month(records: list[dict], today: dt.date) -> list:

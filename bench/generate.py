@@ -5,7 +5,8 @@ Two profiles:
 * ``pages`` (default): 10,000 demands, 50 bodies with contacts, 100,000 timeline entries,
   3 events with parts, 12 topics, 1 lead + 0-2 involved bodies per demand, states spread over the
   workflow with realistic ``state_changed_at`` dates (some overdue, some not).
-* ``weekly``: 1,000 bodies with 10 open public demands each (lead only), for the weekly digest.
+* ``weekly``: 1,000 bodies with 10 open public demands each (lead only), for the weekly digest
+  (``weekly-quick``: 200 bodies, for ``bench/run.py --quick``).
 
 The schema comes from the migrations (``flask_migrate.upgrade()`` inside ``create_app()``), the rows
 go in with SQLAlchemy bulk inserts (``db.session.execute(insert(Model), rows)``) with explicit ids.
@@ -39,6 +40,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # tests/pgserver.py
 PROFILES = {
     "pages": {"demands": 10_000, "bodies": 50, "timeline": 100_000, "weekly": False},
     "weekly": {"demands": 10_000, "bodies": 1_000, "timeline": 10_000, "weekly": True},
+    # the same shape, a fifth of the size, for ``bench/run.py --quick``
+    "weekly-quick": {"demands": 2_000, "bodies": 200, "timeline": 2_000, "weekly": True},
 }
 CHUNK = 10_000
 SEARCH_TERM = "Bezahlkarte"
@@ -60,31 +63,66 @@ TOPICS = [
 REAL_BODIES = [
     ("ms", "Ministerium für Arbeit, Soziales, Gesundheit und Gleichstellung", "MS", "ministry"),
     ("mi", "Ministerium für Inneres und Sport", "MI", "ministry"),
-    ("bamf-halberstadt", "Bundesamt für Migration und Flüchtlinge, Außenstelle Halberstadt",
-     "BAMF Halberstadt", "authority"),
+    (
+        "bamf-halberstadt",
+        "Bundesamt für Migration und Flüchtlinge, Außenstelle Halberstadt",
+        "BAMF Halberstadt",
+        "authority",
+    ),
     ("mj", "Ministerium für Justiz und Verbraucherschutz", "MJ", "ministry"),
     ("mb", "Ministerium für Bildung", "MB", "ministry"),
     ("mw", "Ministerium für Wirtschaft, Tourismus, Landwirtschaft und Forsten", "MW", "ministry"),
     ("lvwa", "Landesverwaltungsamt Sachsen-Anhalt", "LVwA", "authority"),
     ("stk", "Staatskanzlei und Ministerium für Kultur", "StK", "ministry"),
-    ("ba-rd", "Bundesagentur für Arbeit, Regionaldirektion Sachsen-Anhalt-Thüringen",
-     "BA Regionaldirektion", "authority"),
+    (
+        "ba-rd",
+        "Bundesagentur für Arbeit, Regionaldirektion Sachsen-Anhalt-Thüringen",
+        "BA Regionaldirektion",
+        "authority",
+    ),
     ("lsta", "Landesamt für Verbraucherschutz", "LAV", "authority"),
 ]
 PLACES = [
-    "Magdeburg", "Halle (Saale)", "Dessau-Roßlau", "Altmarkkreis Salzwedel", "Anhalt-Bitterfeld",
-    "Börde", "Burgenlandkreis", "Harz", "Jerichower Land", "Mansfeld-Südharz", "Saalekreis",
-    "Salzlandkreis", "Stendal", "Wittenberg", "Zerbst", "Köthen", "Naumburg", "Quedlinburg",
+    "Magdeburg",
+    "Halle (Saale)",
+    "Dessau-Roßlau",
+    "Altmarkkreis Salzwedel",
+    "Anhalt-Bitterfeld",
+    "Börde",
+    "Burgenlandkreis",
+    "Harz",
+    "Jerichower Land",
+    "Mansfeld-Südharz",
+    "Saalekreis",
+    "Salzlandkreis",
+    "Stendal",
+    "Wittenberg",
+    "Zerbst",
+    "Köthen",
+    "Naumburg",
+    "Quedlinburg",
 ]
 SUBJECTS = [
-    "die Bezahlkarte", "den Leistungsausschluss in Dublin-Fällen", "die Gesundheitsversorgung von "
-    "Geflüchteten", "Sozialleistungen für EU-Bürger*innen", "die Selbstfürsorge der Beratenden",
-    "rassistische Diskriminierung in Behörden", "Gesetzesänderungen im Aufenthaltsrecht",
-    "die Finanzierung der Migrationsberatung", "Sprachmittlung im Gesundheitswesen",
-    "den Zugang zu Integrationskursen", "die Wohnsitzauflage", "Arbeitsverbote",
-    "die Anerkennung ausländischer Berufsabschlüsse", "die Unterbringung in Gemeinschaftsunterkünften",
-    "die Erstaufnahmeeinrichtung", "Abschiebungen aus Schulen und Kitas", "den Familiennachzug",
-    "psychosoziale Versorgung", "die Ausländerbehörden", "die Einbürgerung",
+    "die Bezahlkarte",
+    "den Leistungsausschluss in Dublin-Fällen",
+    "die Gesundheitsversorgung von Geflüchteten",
+    "Sozialleistungen für EU-Bürger*innen",
+    "die Selbstfürsorge der Beratenden",
+    "rassistische Diskriminierung in Behörden",
+    "Gesetzesänderungen im Aufenthaltsrecht",
+    "die Finanzierung der Migrationsberatung",
+    "Sprachmittlung im Gesundheitswesen",
+    "den Zugang zu Integrationskursen",
+    "die Wohnsitzauflage",
+    "Arbeitsverbote",
+    "die Anerkennung ausländischer Berufsabschlüsse",
+    "die Unterbringung in Gemeinschaftsunterkünften",
+    "die Erstaufnahmeeinrichtung",
+    "Abschiebungen aus Schulen und Kitas",
+    "den Familiennachzug",
+    "psychosoziale Versorgung",
+    "die Ausländerbehörden",
+    "die Einbürgerung",
 ]
 ACTIONS = [
     "{s} gemeinsam mit der Zivilgesellschaft evaluieren",
@@ -150,9 +188,15 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
     rows: dict[str, list[dict]] = {}
 
     rows["users"] = [
-        {"id": i, "email": f"referentin{i}@example.org", "name": f"Referentin {i}",
-         "password_hash": generate_password_hash("bench", method="pbkdf2:sha256:1000"),
-         "role": "admin" if i == 1 else "staff", "active": True, "created_at": now}
+        {
+            "id": i,
+            "email": f"referentin{i}@example.org",
+            "name": f"Referentin {i}",
+            "password_hash": generate_password_hash("bench", method="pbkdf2:sha256:1000"),
+            "role": "admin" if i == 1 else "staff",
+            "active": True,
+            "created_at": now,
+        }
         for i in range(1, 6)
     ]
     user_names = {u["id"]: u["name"] for u in rows["users"]}
@@ -161,19 +205,31 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
     parts_of: dict[int, list[int]] = {}
     event_dates = [dt.date(2025, 6, 18), dt.date(2024, 11, 6), dt.date(2026, 3, 12)]
     for e, date in enumerate(event_dates, start=1):
-        rows["events"].append({
-            "id": e, "slug": f"fachtag-{date.isoformat()}", "title": f"Fachtag Migration {date.year}",
-            "date": date, "organiser": "Fachausschuss Migration der LIGA", "location": "Magdeburg",
-            "description": _text(rng, 2, 3),
-        })
+        rows["events"].append(
+            {
+                "id": e,
+                "slug": f"fachtag-{date.isoformat()}",
+                "title": f"Fachtag Migration {date.year}",
+                "date": date,
+                "organiser": "Fachausschuss Migration der LIGA",
+                "location": "Magdeburg",
+                "description": _text(rng, 2, 3),
+            }
+        )
         kinds = ["input", "panel", "workshop", "workshop", "workshop", "workshop"]
         for position, kind in enumerate(kinds):
             pid = len(rows["event_parts"]) + 1
-            rows["event_parts"].append({
-                "id": pid, "event_id": e, "slug": f"{kind}-{position}", "kind": kind,
-                "title": f"{kind.capitalize()} {position}: {rng.choice(SUBJECTS)}",
-                "description": _text(rng, 1, 2), "position": position,
-            })
+            rows["event_parts"].append(
+                {
+                    "id": pid,
+                    "event_id": e,
+                    "slug": f"{kind}-{position}",
+                    "kind": kind,
+                    "title": f"{kind.capitalize()} {position}: {rng.choice(SUBJECTS)}",
+                    "description": _text(rng, 1, 2),
+                    "position": position,
+                }
+            )
             parts_of.setdefault(e, []).append(pid)
 
     rows["topics"] = [{"id": i, "slug": s, "name": n} for i, (s, n) in enumerate(TOPICS, start=1)]
@@ -187,15 +243,28 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
             kind = rng.choice(["authority", "authority", "other"])
             slug = f"auslaenderbehoerde-{b:04d}"
             name, short = f"Ausländerbehörde {place} ({b})", f"ABH {place} {b}"
-        rows["bodies"].append({"id": b, "slug": slug, "name": name, "short_name": short,
-                               "kind": kind, "description": _text(rng, 1, 2)})
+        rows["bodies"].append(
+            {
+                "id": b,
+                "slug": slug,
+                "name": name,
+                "short_name": short,
+                "kind": kind,
+                "description": _text(rng, 1, 2),
+            }
+        )
         levels = [1] * rng.randint(1, 2) + ([2] if rng.random() < 0.7 else [])
         levels += [3] if rng.random() < 0.4 else []
         for n, level in enumerate(levels):
-            rows["contacts"].append({
-                "id": len(rows["contacts"]) + 1, "body_id": b, "name": f"Referat {n + 1}",
-                "email": f"referat{n + 1}@{slug}.example.org", "escalation_level": level,
-            })
+            rows["contacts"].append(
+                {
+                    "id": len(rows["contacts"]) + 1,
+                    "body_id": b,
+                    "name": f"Referat {n + 1}",
+                    "email": f"referat{n + 1}@{slug}.example.org",
+                    "escalation_level": level,
+                }
+            )
     body_slugs = {r["id"]: r["slug"] for r in rows["bodies"]}
 
     # Some bodies are asked much more often than others (weights 1/(rank+5)).
@@ -212,13 +281,21 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
         age_days = min(730.0, rng.expovariate(1 / 200)) + 2
         created = now - dt.timedelta(days=age_days, seconds=rng.randint(0, 86399))
         # how far along its life the demand entered its current state
-        share = {"raised": 0.0 if rng.random() < 0.85 else rng.uniform(0.5, 0.95),
-                 "addressed": rng.uniform(0.1, 0.8), "evaluated": rng.uniform(0.4, 0.9),
-                 "closed": rng.uniform(0.5, 0.98)}[state]
+        share = {
+            "raised": 0.0 if rng.random() < 0.85 else rng.uniform(0.5, 0.95),
+            "addressed": rng.uniform(0.1, 0.8),
+            "evaluated": rng.uniform(0.4, 0.9),
+            "closed": rng.uniform(0.5, 0.98),
+        }[state]
         changed = created + (now - created) * share
-        path = {"raised": [], "addressed": ["address"], "evaluated": ["address", "evaluate"],
-                "closed": rng.choice([["close"], ["address", "close"],
-                                      ["address", "evaluate", "close"]])}[state]
+        path = {
+            "raised": [],
+            "addressed": ["address"],
+            "evaluated": ["address", "evaluate"],
+            "closed": rng.choice(
+                [["close"], ["address", "close"], ["address", "evaluate", "close"]]
+            ),
+        }[state]
         if state == "raised" and share:
             path = ["close", "reopen"]
         outcome = None
@@ -229,14 +306,23 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
         subject = SUBJECTS[d % len(SUBJECTS)] if weekly else rng.choice(SUBJECTS)
         title = rng.choice(ACTIONS).format(s=subject)
         title = title[0].upper() + title[1:]
-        rows["demands"].append({
-            "id": d, "key": f"bench-{d}", "title": title, "text": _text(rng, 3, 6),
-            "event_id": event_id, "event_part_id": part_id, "state": state,
-            "state_changed_at": changed,
-            "outcome": outcome,
-            "is_public": True if weekly else rng.random() < 0.92,
-            "created_at": created, "updated_at": changed, "version": 1,
-        })
+        rows["demands"].append(
+            {
+                "id": d,
+                "key": f"bench-{d}",
+                "title": title,
+                "text": _text(rng, 3, 6),
+                "event_id": event_id,
+                "event_part_id": part_id,
+                "state": state,
+                "state_changed_at": changed,
+                "outcome": outcome,
+                "is_public": True if weekly else rng.random() < 0.92,
+                "created_at": created,
+                "updated_at": changed,
+                "version": 1,
+            }
+        )
         for t in rng.sample(range(1, len(TOPICS) + 1), rng.randint(1, 3)):
             rows["demand_topics"].append({"demand_id": d, "topic_id": t})
         if weekly:
@@ -248,23 +334,38 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
                 other = rng.choice(body_ids)
                 assigned.setdefault(other, "involved")
         for b, role in assigned.items():
-            confirmed = (_between(rng, changed, now) if role == "lead" and state != "closed"
-                         and rng.random() < 0.2 else None)
-            rows["assignments"].append({"demand_id": d, "body_id": b, "role": role,
-                                        "confirmed_at": confirmed})
+            confirmed = (
+                _between(rng, changed, now)
+                if role == "lead" and state != "closed" and rng.random() < 0.2
+                else None
+            )
+            rows["assignments"].append(
+                {"demand_id": d, "body_id": b, "role": role, "confirmed_at": confirmed}
+            )
         # the entries every demand has: created, assigned, the transitions to its state
         author = rng.randint(1, 5)
         entries = [
             {"kind": "created", "created_at": created, "to_state": "raised", "is_public": True},
-            {"kind": "assigned", "created_at": created + dt.timedelta(minutes=5), "is_public": True,
-             "data": {"after": {body_slugs[b]: r for b, r in assigned.items()}}},
+            {
+                "kind": "assigned",
+                "created_at": created + dt.timedelta(minutes=5),
+                "is_public": True,
+                "data": {"after": {body_slugs[b]: r for b, r in assigned.items()}},
+            },
         ]
         previous = "raised"
         for i, trigger in enumerate(path):
-            dest = {"address": "addressed", "evaluate": "evaluated", "close": "closed",
-                    "reopen": "raised"}[trigger]
-            at = changed if i == len(path) - 1 else _between(
-                rng, created + dt.timedelta(hours=1), changed)
+            dest = {
+                "address": "addressed",
+                "evaluate": "evaluated",
+                "close": "closed",
+                "reopen": "raised",
+            }[trigger]
+            at = (
+                changed
+                if i == len(path) - 1
+                else _between(rng, created + dt.timedelta(hours=1), changed)
+            )
             data = {}
             if trigger == "evaluate":
                 data = {"summary": _text(rng, 1, 2), "participants": "MS, MI, LIGA"}
@@ -272,9 +373,17 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
                 data = {"outcome": outcome or "rejected"}
             elif trigger == "reopen":
                 data = {"reason": _text(rng, 1, 1)}
-            entries.append({"kind": "transition", "created_at": at, "trigger": trigger,
-                            "from_state": previous, "to_state": dest, "is_public": True,
-                            "data": data})
+            entries.append(
+                {
+                    "kind": "transition",
+                    "created_at": at,
+                    "trigger": trigger,
+                    "from_state": previous,
+                    "to_state": dest,
+                    "is_public": True,
+                    "data": data,
+                }
+            )
             previous = dest
         for e in entries:
             e.setdefault("author_id", author)
@@ -298,31 +407,48 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
         entry = {"kind": kind, "created_at": at, "is_public": True, "data": {}}
         if kind == "update":
             author = rng.randint(1, 5)
-            entry.update(author_id=author, author_name=user_names[author], text=_text(rng, 1, 3),
-                         is_public=rng.random() < 0.85)
+            entry.update(
+                author_id=author,
+                author_name=user_names[author],
+                text=_text(rng, 1, 3),
+                is_public=rng.random() < 0.85,
+            )
         elif kind == "statement":
             entry.update(body_id=body, author_name="Referat 1", text=_text(rng, 1, 4))
         elif kind == "confirmation":
             entry.update(body_id=body, author_name="Referat 1")
         else:
             week = at.isocalendar()
-            entry.update(body_id=body, author_name="Erinnerungsdienst", is_public=False,
-                         text=f"Wöchentliche Erinnerung an referat1@{body_slugs[body]}.example.org",
-                         data={"week": f"{week[0]}-W{week[1]:02d}", "outbox_id": None})
+            entry.update(
+                body_id=body,
+                author_name="Erinnerungsdienst",
+                is_public=False,
+                text=f"Wöchentliche Erinnerung an referat1@{body_slugs[body]}.example.org",
+                data={"week": f"{week[0]}-W{week[1]:02d}", "outbox_id": None},
+            )
         structural[d - 1].append(entry)
 
     rows["timeline_entries"] = []
     for d, entries in enumerate(structural, start=1):
         entries.sort(key=lambda e: e["created_at"])
         for e in entries:
-            rows["timeline_entries"].append({
-                "id": len(rows["timeline_entries"]) + 1, "demand_id": d, "kind": e["kind"],
-                "created_at": e["created_at"], "author_id": e.get("author_id"),
-                "author_name": e.get("author_name", ""), "body_id": e.get("body_id"),
-                "is_public": e["is_public"], "trigger": e.get("trigger"),
-                "from_state": e.get("from_state"), "to_state": e.get("to_state"),
-                "text": e.get("text", ""), "data": e.get("data", {}),
-            })
+            rows["timeline_entries"].append(
+                {
+                    "id": len(rows["timeline_entries"]) + 1,
+                    "demand_id": d,
+                    "kind": e["kind"],
+                    "created_at": e["created_at"],
+                    "author_id": e.get("author_id"),
+                    "author_name": e.get("author_name", ""),
+                    "body_id": e.get("body_id"),
+                    "is_public": e["is_public"],
+                    "trigger": e.get("trigger"),
+                    "from_state": e.get("from_state"),
+                    "to_state": e.get("to_state"),
+                    "text": e.get("text", ""),
+                    "data": e.get("data", {}),
+                }
+            )
         rows["demands"][d - 1]["updated_at"] = max(e["created_at"] for e in entries)
 
     return rows, _sample(rows)
@@ -347,15 +473,28 @@ def _sample(rows: dict) -> dict:
     median_body = ranked[len(ranked) // 2]
     slug = next(b["slug"] for b in rows["bodies"] if b["id"] == median_body)
     return {
-        "demand_id": demand["id"], "demand_public_entries": per_demand.get(demand["id"], 0),
-        "body_slug": slug, "body_public_demands": per_body[median_body],
-        "largest_body_public_demands": max(per_body.values()), "q": SEARCH_TERM,
+        "demand_id": demand["id"],
+        "demand_public_entries": per_demand.get(demand["id"], 0),
+        "body_slug": slug,
+        "body_public_demands": per_body[median_body],
+        "largest_body_public_demands": max(per_body.values()),
+        "q": SEARCH_TERM,
         "counts": {name: len(r) for name, r in rows.items()},
     }
 
 
-INSERT_ORDER = ["users", "events", "event_parts", "topics", "bodies", "contacts", "demands",
-                "demand_topics", "assignments", "timeline_entries"]
+INSERT_ORDER = [
+    "users",
+    "events",
+    "event_parts",
+    "topics",
+    "bodies",
+    "contacts",
+    "demands",
+    "demand_topics",
+    "assignments",
+    "timeline_entries",
+]
 
 
 def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides) -> dict:
@@ -367,18 +506,37 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
     os.environ["TRACKER_DATABASE_URL"] = url
     from tracker import create_app
     from tracker.extensions import db
-    from tracker.models import (Assignment, Body, Contact, Demand, Event, EventPart,
-                                TimelineEntry, Topic, User, demand_topics)
+    from tracker.models import (
+        Assignment,
+        Body,
+        Contact,
+        Demand,
+        Event,
+        EventPart,
+        TimelineEntry,
+        Topic,
+        User,
+        demand_topics,
+    )
 
     params = {**PROFILES[profile], **overrides}
     started = time.perf_counter()
-    rows, meta = build_rows(params["demands"], params["bodies"], params["timeline"],
-                            params["weekly"], seed)
+    rows, meta = build_rows(
+        params["demands"], params["bodies"], params["timeline"], params["weekly"], seed
+    )
     built = time.perf_counter()
-    targets = {"users": User, "events": Event, "event_parts": EventPart, "topics": Topic,
-               "bodies": Body, "contacts": Contact, "demands": Demand,
-               "demand_topics": demand_topics, "assignments": Assignment,
-               "timeline_entries": TimelineEntry}
+    targets = {
+        "users": User,
+        "events": Event,
+        "event_parts": EventPart,
+        "topics": Topic,
+        "bodies": Body,
+        "contacts": Contact,
+        "demands": Demand,
+        "demand_topics": demand_topics,
+        "assignments": Assignment,
+        "timeline_entries": TimelineEntry,
+    }
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-generate"})
     with app.app_context():
         flask_migrate.upgrade()
@@ -393,9 +551,12 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
         if db.engine.dialect.name == "postgresql":  # explicit ids: move the sequences on
             for name in INSERT_ORDER:
                 if name not in ("demand_topics", "assignments"):
-                    db.session.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                        f"(SELECT max(id) FROM {name}))"))
+                    db.session.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                            f"(SELECT max(id) FROM {name}))"
+                        )
+                    )
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -404,10 +565,14 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
             db.session.execute(sa.text("ANALYZE"))
             db.session.commit()
         db.engine.dispose()
-    meta.update(profile=profile, params=params, seed=seed,
-                generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                build_seconds=round(built - started, 2),
-                insert_seconds=round(time.perf_counter() - built, 2))
+    meta.update(
+        profile=profile,
+        params=params,
+        seed=seed,
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        build_seconds=round(built - started, 2),
+        insert_seconds=round(time.perf_counter() - built, 2),
+    )
     return meta
 
 
@@ -418,7 +583,7 @@ def ensure_sqlite(profile: str = "pages", log=print) -> tuple[Path, dict]:
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text())
-    for old in RESULTS.glob(f"data-{profile}-*"):
+    for old in RESULTS.glob(f"data-{profile}-{'?' * 10}.*"):
         old.unlink()
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
@@ -433,8 +598,11 @@ def ensure_sqlite(profile: str = "pages", log=print) -> tuple[Path, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="pages")
-    parser.add_argument("--postgres", action="store_true",
-                        help="start a throwaway PostgreSQL (tests/pgserver.py), fill it, stop it")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL (tests/pgserver.py), fill it, stop it",
+    )
     parser.add_argument("--seed", type=int, default=20250618)
     args = parser.parse_args()
     if args.postgres:

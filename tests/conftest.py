@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import flask_babel
+import jinja2
 import pytest
 import sqlalchemy as sa
 
@@ -74,7 +76,25 @@ def make_app(tmp_path, database_url: str, **config):
         }
     )
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+    app.jinja_env.bytecode_cache = _TEMPLATES  # compile each template once per session
     return app
+
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Keep compiled templates across the apps of a session (keyed by name and source)."""
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _MemoryBytecodeCache()
 
 
 def _fresh_request_globals():
@@ -105,6 +125,10 @@ def _sqlite_template(tmp_path_factory):
     return path
 
 
+def _no_fsync(dbapi_connection, _record):
+    dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
 @pytest.fixture
 def app(tmp_path, _pg_schema_url, app_config, request):
     if _pg_schema_url is None:
@@ -112,6 +136,8 @@ def app(tmp_path, _pg_schema_url, app_config, request):
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         app = make_app(tmp_path, f"sqlite:///{path}", **app_config)
         with app.app_context():
+            # a throwaway file: no need to wait for the disk on every commit
+            sa.event.listen(_db.engine, "connect", _no_fsync)
             yield app
             _db.session.remove()
             _db.engine.dispose()
@@ -219,6 +245,15 @@ class Auth:
             "/anmelden", data={"email": email, "password": password, "csrf_token": csrf_token(page)}
         )
 
+    def login_as(self, user):
+        """Log ``user`` in through the session, skipping the (slow on purpose) password check.
+
+        Tests of the login itself use ``login``; everything else may take this short cut.
+        """
+        with self.client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+
     def logout(self):
         page = self.client.get("/abmelden").get_data(as_text=True)
         return self.client.post("/abmelden", data={"csrf_token": csrf_token(page)})
@@ -265,8 +300,19 @@ def request_ctx(app):
 @pytest.fixture
 def empty_app(tmp_path, empty_database_url, app_config):
     """An app on an empty database without any tables (for migrations and ``bootstrap``)."""
+    # Alembic's env.py configures logging from alembic.ini, which disables every logger that
+    # exists by then; put them back so that later tests still see their log records.
+    loggers = {name: logger.disabled for name, logger in logging.root.manager.loggerDict.items()
+               if isinstance(logger, logging.Logger)}
+    root_level = logging.root.level
     app = make_app(tmp_path, empty_database_url, **app_config)
     with app.app_context():
         yield app
         _db.session.remove()
         _db.engine.dispose()
+    for name, disabled in loggers.items():
+        logging.getLogger(name).disabled = disabled
+    logging.root.setLevel(root_level)
+    for handler in list(logging.root.handlers):
+        if type(handler) is logging.StreamHandler:  # alembic.ini's console handler
+            logging.root.removeHandler(handler)

@@ -88,7 +88,7 @@ class MailServer:
         return [m for m in self.messages if str(m["X-Tracker-Key"]).startswith(prefix)]
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[EmailMessage]:
-        """Wait until at least ``count`` messages arrived (delivery is synchronous; this is a guard)."""
+        """Wait until ``count`` messages arrived (delivery is synchronous: only a guard)."""
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.01)

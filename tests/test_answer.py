@@ -6,11 +6,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from conftest import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from smtp import mailserver, parts  # noqa: F401
 
-from conftest import csrf_token, make_body, make_demand, make_user
 from tracker.models import Assignment, OutboxMessage, TimelineEntry
 from tracker.services import outbox, tokens
 
@@ -24,7 +24,7 @@ def app_config():
 
 @pytest.fixture
 def world(app, db):
-    """Two bodies: the Sozialministerium's open, internal and closed demands, and the Innenministerium's."""
+    """The Sozialministerium's open, internal and closed demands; the Innenministerium's one."""
     ms = make_body()
     mi = make_body("mi", "Innenministerium", contacts=(("Büro", "buero@mi.example.org", 1),))
     open_raised = make_demand("Bezahlkarte evaluieren", bodies=[ms])
@@ -265,10 +265,14 @@ def test_each_statement_queues_a_staff_notice(client, db, world):
     for demand, text in ((world["raised"], "Erste"), (world["addressed"], "Zweite"),
                          (world["raised"], "Dritte")):
         assert _statement(client, token, demand, text, csrf).status_code == 302
-    notices = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
-                                 .order_by(OutboxMessage.id)).all()
+    notices = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.kind == "staff_notice")
+        .order_by(OutboxMessage.id)
+    ).all()
     assert len(notices) == 3
-    assert [n.text.count(t) for n, t in zip(notices, ("Erste", "Zweite", "Dritte"), strict=True)] == [1, 1, 1]
+    texts = ("Erste", "Zweite", "Dritte")
+    assert [n.text.count(t) for n, t in zip(notices, texts, strict=True)] == [1, 1, 1]
     assert all(n.body_id == world["ms"].id for n in notices)
     # reports_addressed is ignored on a demand that is not 'raised' any more
     entries = db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.kind == "statement")
@@ -298,7 +302,9 @@ def test_staff_notice_without_staff_email_goes_to_active_users(app, client, db, 
         ("   \n  ", "Bitte eine Stellungnahme eingeben."),
     ],
 )
-def test_invalid_statement_is_refused_in_german_and_writes_nothing(client, db, world, text, message):
+def test_invalid_statement_is_refused_in_german_and_writes_nothing(
+    client, db, world, text, message
+):
     token = _valid(world)
     csrf = csrf_token(_token_page(client, token))
     before = _written(db)
@@ -320,8 +326,8 @@ def test_statement_of_exactly_5000_characters_is_accepted(client, db, world):
 def test_too_long_author_is_refused(client, db, world):
     token = _valid(world)
     before = _written(db)
-    response = _statement(client, token, world["raised"], "Text", csrf_token(_token_page(client, token)),
-                          author="n" * 201)
+    csrf = csrf_token(_token_page(client, token))
+    response = _statement(client, token, world["raised"], "Text", csrf, author="n" * 201)
     assert response.status_code == 422
     assert _written(db) == before
 
@@ -352,9 +358,11 @@ def test_confirmation_once_a_day(client, db, world):
     body_page = client.get("/stellen/ms").get_data(as_text=True)
     assert "zuletzt bestätigt:" in body_page
 
-    entries = db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.kind == "confirmation")).all()
+    entries = db.session.scalars(
+        sa.select(TimelineEntry).where(TimelineEntry.kind == "confirmation")).all()
     assert len(entries) == 1 and entries[0].is_public and entries[0].body_id == world["ms"].id
-    notices = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")).all()
+    notices = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")).all()
     assert len(notices) == 1 and "unverändert in Bearbeitung" in notices[0].text
 
     # the second click the same day adds nothing

@@ -1,4 +1,4 @@
-"""Open data in and out: the CSV export, the CSV import (service, staff page, CLI), JSON round trip."""
+"""Open data in and out: CSV export, CSV import (service, staff page, CLI), JSON round trip."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import PASSWORD, csrf_token, make_body, make_demand, make_user
+
 from tracker.models import (
     Assignment,
     Body,
@@ -51,8 +51,13 @@ def listed(app, event):
     mi = make_body(slug="mi", name="Innenministerium")
     topic = db_topic("bezahlkarte")
     part = event.parts[0]
-    card = make_demand("Bezahlkarte evaluieren", bodies=[ms, mi], topics=[topic],
-                       event_id=event.id, event_part_id=part.id)
+    card = make_demand(
+        "Bezahlkarte evaluieren",
+        bodies=[ms, mi],
+        topics=[topic],
+        event_id=event.id,
+        event_part_id=part.id,
+    )
     demand_service.advance(card, "address", None, card.version, {})
     dialogue = make_demand("Dialogkultur", bodies=[mi])
     dialogue.state_changed_at = utcnow() - dt.timedelta(days=200)
@@ -60,7 +65,7 @@ def listed(app, event):
 
     db.session.commit()
     make_demand("Interne Nachbereitung", is_public=False, bodies=[ms])
-    formula = make_demand("=HYPERLINK(\"http://evil.example\";\"klick\")", bodies=[ms])
+    formula = make_demand('=HYPERLINK("http://evil.example";"klick")', bodies=[ms])
     return {"card": card, "dialogue": dialogue, "formula": formula, "ms": ms, "mi": mi}
 
 
@@ -72,8 +77,19 @@ def db_topic(slug):
 
 def test_csv_export_columns_and_content(client, listed):
     rows = read_csv(client.get("/forderungen.csv"))
-    assert rows[0] == ["id", "titel", "zustand", "seit", "zieldatum", "ueberfaellig",
-                       "federfuehrend", "beteiligt", "themen", "veranstaltung", "url"]
+    assert rows[0] == [
+        "id",
+        "titel",
+        "zustand",
+        "seit",
+        "zieldatum",
+        "ueberfaellig",
+        "federfuehrend",
+        "beteiligt",
+        "themen",
+        "veranstaltung",
+        "url",
+    ]
     by_title = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert "Interne Nachbereitung" not in by_title
     card = by_title["Bezahlkarte evaluieren"]
@@ -120,16 +136,35 @@ def test_csv_export_filters_like_the_overview(client, listed, query, titles):
     assert found == titles
 
 
+def test_csv_export_has_every_row_beyond_one_page(client, app, monkeypatch):
+    from tracker import feeds
+
+    monkeypatch.setattr(feeds, "CSV_PAGE", 2)
+    for number in range(5):
+        make_demand(f"Forderung {number}")
+    rows = read_csv(client.get("/forderungen.csv"))
+    assert [row[1] for row in rows[1:]] == [f"Forderung {n}" for n in range(5)]
+
+
 def test_csv_export_guards_against_formulas(client, listed):
     rows = read_csv(client.get("/forderungen.csv"))
     (cell,) = [row[1] for row in rows[1:] if "HYPERLINK" in row[1]]
-    assert cell == "'=HYPERLINK(\"http://evil.example\";\"klick\")"
+    assert cell == '\'=HYPERLINK("http://evil.example";"klick")'
 
 
 @pytest.mark.parametrize(
     ("value", "safe"),
-    [("=1+1", "'=1+1"), ("+49 30", "'+49 30"), ("-5", "'-5"), ("@SUMME(A1)", "'@SUMME(A1)"),
-     ("\tx", "'\tx"), ("Bezahlkarte", "Bezahlkarte"), ("a=b", "a=b"), (17, 17), ("", "")],
+    [
+        ("=1+1", "'=1+1"),
+        ("+49 30", "'+49 30"),
+        ("-5", "'-5"),
+        ("@SUMME(A1)", "'@SUMME(A1)"),
+        ("\tx", "'\tx"),
+        ("Bezahlkarte", "Bezahlkarte"),
+        ("a=b", "a=b"),
+        (17, 17),
+        ("", ""),
+    ],
 )
 def test_safe_cell(value, safe):
     assert exchange.safe_cell(value) == safe
@@ -174,15 +209,19 @@ def test_import_creates_demands_through_the_service(app, db, known, staff):
     created, errors = exchange.import_demands_csv(GOOD, staff)
     assert errors == []
     assert [d.title for d in created] == [
-        "Bezahlkarte gemeinsam evaluieren", "Dialog; regelmäßig", "Ohne Stelle"
+        "Bezahlkarte gemeinsam evaluieren",
+        "Dialog; regelmäßig",
+        "Ohne Stelle",
     ]
     first, second, third = created
     assert first.state == "raised" and first.is_public
-    assert {(a.body.slug, a.role) for a in first.assignments} == {("ms", "lead"), ("mi", "involved")}
+    roles = {(a.body.slug, a.role) for a in first.assignments}
+    assert roles == {("ms", "lead"), ("mi", "involved")}
     assert sorted(t.slug for t in first.topics) == ["bezahlkarte", "gesundheit"]
     assert first.event.slug == "fachtag" and first.event_part.slug == "podium"
     assert [(e.kind, e.author_id) for e in first.timeline] == [
-        ("created", staff.id), ("assigned", staff.id)
+        ("created", staff.id),
+        ("assigned", staff.id),
     ]
     assert second.text == "Mehrzeiliger\nText" and not second.is_public
     assert [e.kind for e in second.timeline] == ["created", "assigned"]
@@ -206,19 +245,29 @@ ROW_OK = "Gute Zeile;Text;ms;;;;;ja"
         ("Titel;Text;xy;;;;;", "Zeile 3: unbekannte Stelle „xy“"),
         ("Titel;Text;ms;xy;;;;", "Zeile 3: unbekannte Stelle „xy“"),
         ("Titel;Text;;mi;;;;", "Zeile 3: mindestens eine Stelle muss federführend sein"),
-        ("Titel;Text;ms;ms;;;;", "Zeile 3: die Stelle „ms“ ist federführend und beteiligt zugleich"),
+        (
+            "Titel;Text;ms;ms;;;;",
+            "Zeile 3: die Stelle „ms“ ist federführend und beteiligt zugleich",
+        ),
         ("Titel;Text;ms;;wohnen;;;", "Zeile 3: unbekanntes Thema „wohnen“"),
         ("Titel;Text;ms;;;sommerfest;;", "Zeile 3: unbekannte Veranstaltung „sommerfest“"),
-        ("Titel;Text;ms;;;fachtag;workshop-9;",
-         "Zeile 3: die Veranstaltung „fachtag“ hat keinen Teil „workshop-9“"),
+        (
+            "Titel;Text;ms;;;fachtag;workshop-9;",
+            "Zeile 3: die Veranstaltung „fachtag“ hat keinen Teil „workshop-9“",
+        ),
         ("Titel;Text;ms;;;;podium;", "Zeile 3: der Teil „podium“ braucht die Veranstaltung"),
         (";Text;ms;;;;;", "Zeile 3: der Titel fehlt"),
         ("Titel;;ms;;;;;", "Zeile 3: der Text fehlt"),
         ("T" * 301 + ";Text;;;;;;", "Zeile 3: der Titel ist zu lang (höchstens 300 Zeichen)"),
         ("Titel;" + "x" * 20001 + ";;;;;;", "Zeile 3: der Text ist zu lang"),
-        ("Titel;Text;ms;;;;;vielleicht",
-         "Zeile 3: „vielleicht“ in der Spalte „oeffentlich“ ist weder „ja“ noch „nein“"),
-        ("Titel;Text;ms;;;;;ja;zu viel", "Zeile 3: mehr Felder (9) als Spalten in der Kopfzeile (8)"),
+        (
+            "Titel;Text;ms;;;;;vielleicht",
+            "Zeile 3: „vielleicht“ in der Spalte „oeffentlich“ ist weder „ja“ noch „nein“",
+        ),
+        (
+            "Titel;Text;ms;;;;;ja;zu viel",
+            "Zeile 3: mehr Felder (9) als Spalten in der Kopfzeile (8)",
+        ),
         ('"Titel;Text;ms;;;;;ja', "kein gültiges CSV"),
     ],
 )
@@ -247,7 +296,7 @@ def test_import_checks_the_file_as_a_whole(app, db, known, text, message):
 
 
 def test_import_reports_every_bad_row_with_its_line(app, db, known):
-    text = f"{HEADER}\n{ROW_OK}\n\nTitel;Text;xy;;;;;\n\"Mehr-\nzeilig\";Text;;;wohnen;;;\n"
+    text = f'{HEADER}\n{ROW_OK}\n\nTitel;Text;xy;;;;;\n"Mehr-\nzeilig";Text;;;wohnen;;;\n'
     created, errors = exchange.import_demands_csv(text, None)
     assert created == [] and count_demands(db) == 0
     assert errors == ["Zeile 4: unbekannte Stelle „xy“", "Zeile 5: unbekanntes Thema „wohnen“"]
@@ -292,7 +341,8 @@ def test_import_page_imports_a_good_file(client, auth, db, known, staff):
     auth.login()
     page = client.get("/verwaltung/import")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and 'type="file"' in html and 'enctype="multipart/form-data"' in html
+    assert page.status_code == 200 and 'type="file"' in html
+    assert 'enctype="multipart/form-data"' in html
     assert "<code>podium</code>" in html and "<code>ms</code>" in html
     response = _upload(client, GOOD.encode("utf-8-sig"))
     assert response.status_code == 302 and response.headers["Location"].endswith("/verwaltung/")
@@ -312,8 +362,9 @@ def test_import_page_imports_a_good_file(client, auth, db, known, staff):
         (HEADER.encode() + b"\n", "nur die Kopfzeile"),
     ],
 )
-def test_import_page_shows_errors_and_imports_nothing(client, auth, db, known, staff, content,
-                                                     message):
+def test_import_page_shows_errors_and_imports_nothing(
+    client, auth, db, known, staff, content, message
+):
     auth.login()
     response = _upload(client, content)
     assert response.status_code == 422
@@ -334,15 +385,16 @@ def test_import_page_huge_file_is_a_german_error(client, auth, db, known, staff)
     page = client.get("/verwaltung/import").get_data(as_text=True)
     # built by hand: the test client would spool a body this large to an unclosed temporary file
     body = (
-        b"--grenze\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+        b'--grenze\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
         + csrf_token(page).encode()
-        + b"\r\n--grenze\r\nContent-Disposition: form-data; name=\"file\"; "
-        b"filename=\"riesig.csv\"\r\nContent-Type: text/csv\r\n\r\ntitel;text\n"
+        + b'\r\n--grenze\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="riesig.csv"\r\nContent-Type: text/csv\r\n\r\ntitel;text\n'
         + b"x" * (2 * 1024 * 1024)
         + b"\r\n--grenze--\r\n"
     )
-    response = client.post("/verwaltung/import", data=body,
-                           content_type="multipart/form-data; boundary=grenze")
+    response = client.post(
+        "/verwaltung/import", data=body, content_type="multipart/form-data; boundary=grenze"
+    )
     assert response.status_code == 413
     assert "zu groß" in response.get_data(as_text=True).lower()
     assert count_demands(db) == 0
@@ -394,8 +446,14 @@ def test_import_csv_command_missing_file(runner, app, tmp_path):
 
 def build_varied_data(db):
     """Fill every table with something: transitions, statements, outbox, subscriptions, runs."""
-    event = Event(slug="fachtag", title="Fachtag Migration", date=dt.date(2025, 6, 18),
-                  organiser="LIGA", location="Magdeburg", description="Mit Podium")
+    event = Event(
+        slug="fachtag",
+        title="Fachtag Migration",
+        date=dt.date(2025, 6, 18),
+        organiser="LIGA",
+        location="Magdeburg",
+        description="Mit Podium",
+    )
     event.parts.append(EventPart(slug="podium", kind="panel", title="Podium", position=0))
     event.parts.append(EventPart(slug="ws-1", kind="workshop", title="Gesundheit", position=1))
     topics = [Topic(slug="bezahlkarte", name="Bezahlkarte"), Topic(slug="dublin", name="Dublin")]
@@ -405,35 +463,64 @@ def build_varied_data(db):
     staff = make_user()
     retired = make_user(email="alt@example.org", name="Ehemalig")
     retired.active = False
-    ms = make_body(contacts=(("Referat", "ref@ms.example.org", 1),
-                             ("Abteilungsleitung", "al@ms.example.org", 2)))
+    ms = make_body(
+        contacts=(
+            ("Referat", "ref@ms.example.org", 1),
+            ("Abteilungsleitung", "al@ms.example.org", 2),
+        )
+    )
     mi = make_body(slug="mi", name="Innenministerium", contacts=())
-    ms.pauses.append(ReminderPause(starts_on=dt.date(2025, 8, 1), ends_on=dt.date(2025, 8, 31),
-                                   reason="Sommerpause"))
+    ms.pauses.append(
+        ReminderPause(
+            starts_on=dt.date(2025, 8, 1), ends_on=dt.date(2025, 8, 31), reason="Sommerpause"
+        )
+    )
     db.session.commit()
     api_tokens.create_token(staff, "Skript")
 
-    card = make_demand("Bezahlkarte evaluieren", bodies=[ms, mi], user=staff, topics=topics,
-                       event_id=event.id, event_part_id=event.parts[0].id)
+    card = make_demand(
+        "Bezahlkarte evaluieren",
+        bodies=[ms, mi],
+        user=staff,
+        topics=topics,
+        event_id=event.id,
+        event_part_id=event.parts[0].id,
+    )
     demand_service.advance(card, "address", staff, card.version, {"note": "Gespräch"})
-    demand_service.advance(card, "evaluate", admin, card.version,
-                           {"summary": "Ausgewertet", "participants": "LIGA, MS"})
-    demand_service.advance(card, "close", admin, card.version,
-                           {"outcome": "partly_implemented", "note": "Teilweise"})
+    demand_service.advance(
+        card,
+        "evaluate",
+        admin,
+        card.version,
+        {"summary": "Ausgewertet", "participants": "LIGA, MS"},
+    )
+    demand_service.advance(
+        card, "close", admin, card.version, {"outcome": "partly_implemented", "note": "Teilweise"}
+    )
     demand_service.advance(card, "reopen", staff, card.version, {"reason": "Neue Lage"})
     demand_service.edit_demand(card, staff, card.version, text="Neuer Text „mit Anführung“")
     demand_service.add_update(card, staff, "Intern", is_public=False)
     assignment = db.session.get(Assignment, (card.id, ms.id))
-    statements.add_statement(ms, assignment, "Wir prüfen das.", author="Frau Beispiel",
-                             reports_addressed=True)
+    statements.add_statement(
+        ms, assignment, "Wir prüfen das.", author="Frau Beispiel", reports_addressed=True
+    )
     statements.confirm_in_progress(ms, assignment)
     internal = make_demand("Interne Nachbereitung", is_public=False, bodies=[mi], user=admin)
     demand_service.advance(internal, "close", None, internal.version, {"outcome": "obsolete"})
     make_demand("Ohne Stelle")
     subscriptions.subscribe(card, "leser@example.org")
-    outbox.queue("test:1", kind="digest", to=["ref@ms.example.org"], cc=["al@ms.example.org"],
-                 subject="Erinnerung", text="Text", html="<p>Text</p>", body_id=ms.id,
-                 expires_at=utcnow() + dt.timedelta(days=3), data={"week": "2025-W30"})
+    outbox.queue(
+        "test:1",
+        kind="digest",
+        to=["ref@ms.example.org"],
+        cc=["al@ms.example.org"],
+        subject="Erinnerung",
+        text="Text",
+        html="<p>Text</p>",
+        body_id=ms.id,
+        expires_at=utcnow() + dt.timedelta(days=3),
+        data={"week": "2025-W30"},
+    )
     db.session.commit()
     reminders.claim("weekly", "2025-W30")
     reminders.finish("weekly", "2025-W30", "2 digests")
@@ -459,18 +546,41 @@ def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, w
     first = export(runner, tmp_path / "first.json", *options)
     data = json.loads(first)
     tables = data["tables"]
-    for name in ("events", "event_parts", "topics", "bodies", "contacts", "reminder_pauses",
-                 "users", "demands", "demand_topics", "assignments", "timeline_entries",
-                 "outbox", "job_runs", "subscriptions"):
+    for name in (
+        "events",
+        "event_parts",
+        "topics",
+        "bodies",
+        "contacts",
+        "reminder_pauses",
+        "users",
+        "demands",
+        "demand_topics",
+        "assignments",
+        "timeline_entries",
+        "outbox",
+        "job_runs",
+        "subscriptions",
+    ):
         assert tables[name], f"{name} is exported"
     assert ("api_tokens" in tables) is with_hashes
     assert all(("password_hash" in u) is with_hashes for u in tables["users"])
     kinds = {e["kind"] for e in tables["timeline_entries"]}
-    assert {"created", "assigned", "transition", "edited", "update", "statement",
-            "confirmation"} <= kinds
+    assert {
+        "created",
+        "assigned",
+        "transition",
+        "edited",
+        "update",
+        "statement",
+        "confirmation",
+    } <= kinds
     assert first == exchange.dump_json(data), "sorted keys, fixed layout"
-    max_ids = {name: max(r["id"] for r in rows) for name, rows in tables.items()
-               if rows and "id" in rows[0]}
+    max_ids = {
+        name: max(r["id"] for r in rows)
+        for name, rows in tables.items()
+        if rows and "id" in rows[0]
+    }
 
     wipe(db)
     result = runner.invoke(args=["import", str(tmp_path / "first.json")])
@@ -542,16 +652,24 @@ def test_import_refuses_a_database_that_is_not_empty(runner, db, tmp_path):
         (b"{kaputt", "keine lesbare JSON-Datei"),
         (b"\xff\xfe\x00", "keine lesbare JSON-Datei"),
         (b"[]", "keine Export-Datei des Forderungstrackers"),
-        (b'{"format": "forderungstracker-export", "version": 99, "tables": {}}',
-         "Unbekannte Version 99"),
-        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"katzen": []}}',
-         "Unbekannte Tabellen in der Export-Datei: katzen"),
-        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
-         b'[{"id": 1, "slug": "a", "name": "A", "farbe": "rot"}]}}',
-         "Tabelle „topics“: unbekannte Felder farbe."),
-        (b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
-         b'[{"id": "eins", "slug": "a", "name": "A"}]}}',
-         "Tabelle „topics“, Eintrag 1: „id“ hat einen ungültigen Wert."),
+        (
+            b'{"format": "forderungstracker-export", "version": 99, "tables": {}}',
+            "Unbekannte Version 99",
+        ),
+        (
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"katzen": []}}',
+            "Unbekannte Tabellen in der Export-Datei: katzen",
+        ),
+        (
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+            b'[{"id": 1, "slug": "a", "name": "A", "farbe": "rot"}]}}',
+            "Tabelle „topics“: unbekannte Felder farbe.",
+        ),
+        (
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+            b'[{"id": "eins", "slug": "a", "name": "A"}]}}',
+            "Tabelle „topics“, Eintrag 1: „id“ hat einen ungültigen Wert.",
+        ),
     ],
 )
 def test_import_rejects_bad_files(runner, db, tmp_path, content, message):
@@ -568,8 +686,8 @@ def test_import_is_all_or_nothing(runner, db, tmp_path):
     data["tables"]["timeline_entries"][-1]["created_at"] = "gestern"
     (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
     dangling = json.loads(json.dumps(data))
-    dangling["tables"]["timeline_entries"][-1]["created_at"] = data["tables"]["timeline_entries"][0][
-        "created_at"]
+    entries = dangling["tables"]["timeline_entries"]
+    entries[-1]["created_at"] = entries[0]["created_at"]
     dangling["tables"]["assignments"].append({**dangling["tables"]["assignments"][0]})
     (tmp_path / "duplicate.json").write_text(json.dumps(dangling), encoding="utf-8")
     wipe(db)

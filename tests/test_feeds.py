@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import icalendar
 import pytest
-
 from conftest import make_body, make_demand
+
 from tracker.services import demands as demand_service
 from tracker.services.progress import progress
 
@@ -30,8 +30,15 @@ def data(app):
     closed = make_demand("Erledigte Forderung", bodies=[ms])
     demand_service.advance(closed, "close", None, closed.version, {"outcome": "rejected"})
     elsewhere = make_demand("Nur beim BAMF", bodies=[other])
-    return {"ms": ms, "mi": mi, "card": card, "dialogue": dialogue, "internal": internal,
-            "closed": closed, "elsewhere": elsewhere}
+    return {
+        "ms": ms,
+        "mi": mi,
+        "card": card,
+        "dialogue": dialogue,
+        "internal": internal,
+        "closed": closed,
+        "elsewhere": elsewhere,
+    }
 
 
 def parse_atom(response) -> ET.Element:
@@ -56,7 +63,9 @@ def parse_atom(response) -> ET.Element:
         updated = dt.datetime.fromisoformat(entry.findtext("a:updated", namespaces=NS))
         assert updated.tzinfo is not None
         link = entry.find("a:link", NS)
-        assert link is not None and link.get("href", "").startswith("http://tracker.test/forderungen/")
+        assert link is not None and link.get("href", "").startswith(
+            "http://tracker.test/forderungen/"
+        )
         assert link.get("rel", "alternate") == "alternate"
     return root
 
@@ -66,7 +75,8 @@ def titles(root: ET.Element) -> list[str]:
 
 
 def contents(root: ET.Element) -> str:
-    return "\n".join(e.findtext("a:content", namespaces=NS) or "" for e in root.findall("a:entry", NS))
+    entries = root.findall("a:entry", NS)
+    return "\n".join(e.findtext("a:content", namespaces=NS) or "" for e in entries)
 
 
 def test_all_changes_is_atom_without_internal_entries(client, data):
@@ -101,7 +111,10 @@ def test_body_feed_has_only_its_demands(client, data):
     root = parse_atom(client.get("/stellen/ms/feed.atom"))
     found = " ".join(titles(root))
     assert "Erledigte Forderung" in found and "Interne Nachbereitung" not in found
-    assert root.find("a:link[@rel='self']", NS).get("href") == "http://tracker.test/stellen/ms/feed.atom"
+    assert (
+        root.find("a:link[@rel='self']", NS).get("href")
+        == "http://tracker.test/stellen/ms/feed.atom"
+    )
 
 
 def test_demand_feed(client, data):
@@ -114,8 +127,12 @@ def test_demand_feed(client, data):
 
 @pytest.mark.parametrize(
     "url",
-    ["/forderungen/{internal}/feed.atom", "/forderungen/9999/feed.atom",
-     "/stellen/unbekannt/feed.atom", "/stellen/unbekannt/termine.ics"],
+    [
+        "/forderungen/{internal}/feed.atom",
+        "/forderungen/9999/feed.atom",
+        "/stellen/unbekannt/feed.atom",
+        "/stellen/unbekannt/termine.ics",
+    ],
 )
 def test_unknown_or_internal_is_404(client, data, auth, url):
     assert client.get(url.format(internal=data["internal"].id)).status_code == 404

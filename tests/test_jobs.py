@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from conftest import make_body, make_demand
 from smtp import mailserver, smtp_app  # noqa: F401
 
-from conftest import make_body, make_demand
 from tracker import jobs
 from tracker.models import JobRun, OutboxMessage
 from tracker.services import reminders
@@ -207,3 +207,16 @@ def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, b
             scheduler.shutdown(wait=True)
     assert mailserver.keys() == _expected()
     assert db.session.scalar(sa.select(sa.func.count(JobRun.id))) == 1
+
+
+def test_a_failed_run_releases_its_claim_for_a_retry(app, db, bodies, monkeypatch):
+    def broken(on=None):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(reminders, "write_digests", broken)
+    with pytest.raises(RuntimeError):
+        jobs.weekly_digest()
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id))) == 0
+    monkeypatch.undo()
+    assert "digests written" in jobs.weekly_digest()
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) > 0

@@ -1,4 +1,4 @@
-"""The weekly digest, sent through a real SMTP server: content, links, escalation, pauses, once a week."""
+"""The weekly digest through a real SMTP server: content, links, escalation, pauses, once a week."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import make_body, make_demand
 from smtp import BASE_URL, mailserver, parts, smtp_app  # noqa: F401
 
-from conftest import make_body, make_demand
 from tracker.models import OutboxMessage, ReminderPause, TimelineEntry
 from tracker.services import outbox, reminders, tokens
 from tracker.workdays import today
@@ -99,7 +99,8 @@ def test_digest_content_per_body(smtp_app, client, db, mailserver, ms_with_two):
     # the links in the message resolve
     demand_links = re.findall(re.escape(BASE_URL) + r"(/forderungen/\d+)", text)
     assert demand_links == [f"/forderungen/{overdue.id}", f"/forderungen/{fresh.id}"]
-    assert re.findall(r'href="' + re.escape(BASE_URL) + r'(/forderungen/\d+)"', html) == demand_links
+    html_links = re.findall(r'href="' + re.escape(BASE_URL) + r'(/forderungen/\d+)"', html)
+    assert html_links == demand_links
     (answer_link,) = set(re.findall(re.escape(BASE_URL) + r"(/antwort/[^\s\"<]+)", text))
     assert re.findall(r'href="' + re.escape(BASE_URL) + r'(/antwort/[^"]+)"', html) == [answer_link]
     body_link = re.search(re.escape(BASE_URL) + r"(/stellen/[\w-]+)", text).group(1)
@@ -221,7 +222,8 @@ def test_paused_empty_and_internal_get_nothing(smtp_app, db, mailserver):  # noq
     ms = make_body()
     paused = make_body("mi", "Innenministerium", contacts=(("Büro", "buero@mi.example.org", 1),))
     done = make_body("mj", "Justizministerium", contacts=(("Büro", "buero@mj.example.org", 1),))
-    internal_only = make_body("mf", "Finanzministerium", contacts=(("Büro", "b@mf.example.org", 1),))
+    internal_only = make_body("mf", "Finanzministerium",
+                              contacts=(("Büro", "b@mf.example.org", 1),))
     silent = make_body("mk", "Kultusministerium", contacts=())
     make_body("mw", "Wirtschaftsministerium", contacts=(("Büro", "b@mw.example.org", 1),))  # none
 
@@ -307,7 +309,8 @@ def test_staff_reminders_page_shows_preview_and_log(
     listing = outbox_page.get_data(as_text=True)
     assert "2 offene Forderungen an Sozialministerium – Erinnerung KW 45" in listing
     assert "1 offene Forderung an Innenministerium – Erinnerung KW 45" in listing
-    row = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.key == "digest:ms:2025-W45"))
+    row = db.session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.key == "digest:ms:2025-W45"))
     detail = client.get(f"/verwaltung/postausgang/{row.id}")
     assert detail.status_code == 200
     assert "digest:ms:2025-W45" in detail.get_data(as_text=True)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from conftest import PASSWORD, count, csrf_token, make_body, make_demand, make_user, put_in_state
 from conftest import timeline as entries_of
@@ -55,7 +56,7 @@ class Staff:
 
 @pytest.fixture
 def logged_in(client, auth, staff):
-    auth.login()
+    auth.login_as(staff)
     return Staff(client)
 
 
@@ -158,8 +159,9 @@ def test_stale_form_is_refused_with_409_and_writes_nothing(logged_in, staff, bod
     db.session.expire_all()
     assert (demand.state, demand.version) == ("raised", version)
     assert len(entries_of(demand)) == before
-    # the reloaded page carries the new version and works
-    assert hidden(response.get_data(as_text=True), "address-version") == str(version)
+    assert "Zuständigkeit geändert" in response.get_data(as_text=True)  # shows what changed
+    # after reloading, the page carries the new version and the step goes through
+    assert hidden(logged_in.page(demand.id), "address-version") == str(version)
     assert logged_in.step(demand.id, "address", note="Jetzt.").status_code == 302
 
 
@@ -302,7 +304,7 @@ def test_create_and_edit_a_body(logged_in):
         ({"name": "Falsch", "slug": "-vorne", "kind": "ministry"},
          "Nur Kleinbuchstaben, Ziffern und Bindestriche."),
         ({"name": "", "slug": "leer", "kind": "ministry"}, "Bitte ausfüllen."),
-        ({"name": "Art", "slug": "art", "kind": "kirche"}, "Not a valid choice"),
+        ({"name": "Art", "slug": "art", "kind": "kirche"}, "Keine gültige Auswahl."),
         ({"name": "N" * 301, "slug": "lang", "kind": "ministry"}, "Name"),
         ({"name": "Lang", "slug": "s" * 81, "kind": "ministry"}, "Kürzel"),
     ],
@@ -351,7 +353,7 @@ def test_add_and_remove_contacts(logged_in, bodies):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Contact, contact.id) is None
-    assert count(Contact) == 1  # the one make_body created
+    assert count(Contact) == 2  # the ones make_body created
 
 
 @pytest.mark.parametrize(
@@ -363,7 +365,7 @@ def test_add_and_remove_contacts(logged_in, bodies):
          "Bitte eine gültige E-Mail-Adresse eingeben."),
         ({"name": "Referat", "email": "", "escalation_level": "1"}, "Bitte ausfüllen."),
         ({"name": "", "email": "ok@example.org", "escalation_level": "1"}, "Bitte ausfüllen."),
-        ({"name": "Referat", "email": "ok@example.org", "escalation_level": "9"}, "Not a valid choice"),
+        ({"name": "Referat", "email": "ok@example.org", "escalation_level": "9"}, "Keine gültige Auswahl."),
         ({"name": "Referat", "email": "ok@example.org", "escalation_level": "eins"}, "Eskalationsstufe"),
     ],
 )
@@ -398,7 +400,7 @@ def test_users_pages_are_for_admins_only(client, logged_in, staff, url):
 
 @pytest.fixture
 def as_admin(client, auth, admin):
-    auth.login(email=admin.email)
+    auth.login_as(admin)
     return client
 
 
@@ -431,7 +433,7 @@ def test_admin_creates_a_user_who_can_log_in(as_admin, auth, admin):
         ({"email": "kein-at", "password": "ein-langes-passwort"},
          "Bitte eine gültige E-Mail-Adresse eingeben."),
         ({"email": "neu@example.org", "password": "ein-langes-passwort", "role": "root"},
-         "Not a valid choice"),
+         "Keine gültige Auswahl."),
     ],
 )
 def test_user_validation(as_admin, data, message):
@@ -544,7 +546,7 @@ def test_odd_versions_are_stale_not_500(logged_in, version, status):
     ],
 )
 def test_huge_ids_are_404_not_500(client, auth, admin, url):
-    auth.login(email=admin.email)
+    auth.login_as(admin)
     assert client.get(url).status_code in (404, 405)
     page = client.get("/verwaltung/").get_data(as_text=True)
     assert client.post(url, data={"csrf_token": csrf_token(page)}).status_code in (404, 405)
@@ -578,7 +580,7 @@ def test_titles_are_escaped_everywhere(client, auth, logged_in, bodies, title):
     for url in (f"/forderungen/{demand.id}", "/", "/stellen/ms"):
         page = client.get(url).get_data(as_text=True)
         assert XSS not in page and "<img src=x" not in page
-        assert html.escape(title) in page, url
+        assert str(escape(title)) in page, url
 
 
 def test_timeline_rows_stay_append_only(logged_in):

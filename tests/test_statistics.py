@@ -201,7 +201,7 @@ def test_statistics_page(client, data):
     assert html.count("<h1") == 1
     assert re.search(r'<svg class="chart__svg" role="img" aria-labelledby="verlauf-svg-titel"', html)
     assert '<title id="verlauf-svg-titel">' in html
-    assert "<caption>Forderungen nach Zustand am Monatsende</caption>" in html
+    assert '<caption id="verlauf-tabelle">Forderungen nach Zustand am Monatsende</caption>' in html
     assert '<th scope="row">September 2025</th>' in html
     assert 'style="' not in html  # the CSP forbids inline styles
     assert "5,5" in html and "12,5" in html and "80" in html  # German number formats

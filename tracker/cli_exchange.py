@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from .extensions import db
 from .models import User
@@ -32,14 +31,17 @@ def _read(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as error:
         raise click.ClickException(
-            _("Die Datei %(path)s lässt sich nicht lesen: %(error)s", path=path,
-              error=error.strerror or error)
+            _(
+                "Die Datei %(path)s lässt sich nicht lesen: %(error)s",
+                path=path,
+                error=error.strerror or error,
+            )
         ) from None
 
 
 @click.command("import-csv")
 @click.argument("file")
-@click.option("--user", "email", default="", help="Record the demands as created by this staff user.")
+@click.option("--user", "email", default="", help="Record the demands as created by this user.")
 def import_csv_command(file: str, email: str) -> None:
     """Import demands from a CSV file (nothing is imported if any row has an error)."""
     with force_locale("de"):
@@ -57,11 +59,17 @@ def import_csv_command(file: str, email: str) -> None:
             for message in errors:
                 click.echo(message, err=True)
             raise click.ClickException(
-                ngettext("%(num)d Fehler – es wurde nichts importiert.",
-                         "%(num)d Fehler – es wurde nichts importiert.", len(errors))
+                ngettext(
+                    "%(num)d Fehler – es wurde nichts importiert.",
+                    "%(num)d Fehler – es wurde nichts importiert.",
+                    len(errors),
+                )
             )
-        click.echo(ngettext("%(num)d Forderung importiert.", "%(num)d Forderungen importiert.",
-                            len(created)))
+        click.echo(
+            ngettext(
+                "%(num)d Forderung importiert.", "%(num)d Forderungen importiert.", len(created)
+            )
+        )
         for demand in created:
             click.echo(f"  {demand.id}: {demand.title}")
 
@@ -76,7 +84,8 @@ def import_csv_command(file: str, email: str) -> None:
 def export_command(file: str, with_password_hashes: bool) -> None:
     """Export the whole database as JSON (FILE or - for standard output)."""
     with force_locale("de"):
-        text = exchange.dump_json(exchange.export_data(with_password_hashes))
+        data = exchange.export_data(with_password_hashes)
+        text = exchange.dump_json(data)
         if file == "-":
             click.echo(text, nl=False)
             return
@@ -84,16 +93,28 @@ def export_command(file: str, with_password_hashes: bool) -> None:
             Path(file).write_text(text, encoding="utf-8", newline="\n")
         except OSError as error:
             raise click.ClickException(
-                _("Die Datei %(path)s lässt sich nicht schreiben: %(error)s", path=file,
-                  error=error.strerror or error)
+                _(
+                    "Die Datei %(path)s lässt sich nicht schreiben: %(error)s",
+                    path=file,
+                    error=error.strerror or error,
+                )
             ) from None
-        counts = exchange.row_counts()
-        click.echo(_("Exportiert nach %(path)s: %(counts)s.", path=file,
-                     counts=", ".join(f"{name} {count}" for name, count in counts.items())
-                     or _("keine Daten")))
+        counts = {name: len(rows) for name, rows in data["tables"].items() if rows}
+        click.echo(
+            _(
+                "Exportiert nach %(path)s: %(counts)s.",
+                path=file,
+                counts=", ".join(f"{name} {count}" for name, count in counts.items())
+                or _("keine Daten"),
+            )
+        )
         if not with_password_hashes:
-            click.echo(_("Ohne Passwort-Hashes: nach dem Import braucht jedes Konto ein neues "
-                         "Passwort (oder mit --with-password-hashes exportieren)."))
+            click.echo(
+                _(
+                    "Ohne Passwort-Hashes: nach dem Import braucht jedes Konto ein neues "
+                    "Passwort (oder mit --with-password-hashes exportieren)."
+                )
+            )
 
 
 @click.command("import")
@@ -111,13 +132,19 @@ def import_command(file: str) -> None:
             result = exchange.import_data(data)
         except exchange.ExchangeError as error:
             raise click.ClickException(str(error)) from None
-        click.echo(_("Importiert: %(counts)s.",
-                     counts=", ".join(f"{n} {c}" for n, c in result.counts.items() if c)
-                     or _("keine Daten")))
+        click.echo(
+            _(
+                "Importiert: %(counts)s.",
+                counts=", ".join(f"{n} {c}" for n, c in result.counts.items() if c)
+                or _("keine Daten"),
+            )
+        )
         if result.users_without_password:
             click.echo(
-                _("Diese Konten haben ein zufälliges, unbekanntes Passwort und brauchen ein neues "
-                  "(unter /verwaltung/benutzer/ setzen; ein neues Admin-Konto legt „tracker users "
-                  "add E-MAIL --admin“ an): %(emails)s",
-                  emails=", ".join(result.users_without_password))
+                _(
+                    "Diese Konten haben ein zufälliges, unbekanntes Passwort und brauchen "
+                    "ein neues (unter /verwaltung/benutzer/ setzen; ein neues Admin-Konto "
+                    "legt „tracker users add E-MAIL --admin“ an): %(emails)s",
+                    emails=", ".join(result.users_without_password),
+                )
             )

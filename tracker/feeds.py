@@ -88,8 +88,11 @@ def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
         lines.append(entry.demand.text)
     elif entry.kind == "transition":
         if data.get("outcome"):
-            lines.append(_("Ergebnis:") + " " + str(workflow.OUTCOME_LABELS.get(data["outcome"],
-                                                                                 data["outcome"])))
+            lines.append(
+                _("Ergebnis:")
+                + " "
+                + str(workflow.OUTCOME_LABELS.get(data["outcome"], data["outcome"]))
+            )
         if data.get("participants"):
             lines.append(_("Beteiligt an der Evaluation:") + " " + data["participants"])
     elif entry.kind == "assigned":
@@ -130,17 +133,22 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     fg.generator("Forderungstracker")
     fg.updated(entries[0].created_at if entries else utcnow())
     slugs = {s for e in entries if e.kind == "assigned" for s in (e.data or {}).get("after", {})}
-    body_names = dict(
-        db.session.execute(sa.select(Body.slug, Body.name).where(Body.slug.in_(slugs))).all()
-    ) if slugs else {}
+    body_names = (
+        dict(db.session.execute(sa.select(Body.slug, Body.name).where(Body.slug.in_(slugs))).all())
+        if slugs
+        else {}
+    )
     for entry in entries:
         item = fg.add_entry(order="append")
         item.id(_tag(f"eintrag/{entry.id}"))
         item.title(_entry_title(entry))
         item.updated(entry.created_at)
         item.published(entry.created_at)
-        item.link(href=external_url("public.demand", demand_id=entry.demand_id), rel="alternate",
-                  type="text/html")
+        item.link(
+            href=external_url("public.demand", demand_id=entry.demand_id),
+            rel="alternate",
+            type="text/html",
+        )
         item.author({"name": _author(entry)})
         item.content(_content(entry, body_names), type="text")
     response = Response(fg.atom_str(pretty=True), content_type=ATOM)
@@ -211,10 +219,16 @@ def body_calendar(slug: str):
             continue
         url = external_url("public.demand", demand_id=demand.id)
         description = [
-            _("Zustand „%(state)s“ seit %(since)s.", state=workflow.state_label(demand.state),
-              since=format_date(p.since, "medium")),
-            _("Rolle von %(body)s: %(role)s", body=body.label,
-              role=_("federführend") if role == "lead" else _("beteiligt")),
+            _(
+                "Zustand „%(state)s“ seit %(since)s.",
+                state=workflow.state_label(demand.state),
+                since=format_date(p.since, "medium"),
+            ),
+            _(
+                "Rolle von %(body)s: %(role)s",
+                body=body.label,
+                role=_("federführend") if role == "lead" else _("beteiligt"),
+            ),
         ]
         if p.overdue:
             description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))
@@ -238,13 +252,10 @@ def body_calendar(slug: str):
 
 def _all_matching(f: queries.DemandFilter):
     """Yield every public demand matching ``f``, a page of rows at a time."""
-    page = 1
-    while True:
-        items = queries.list_demands(f, page=page, per_page=CSV_PAGE, total=0).items
-        yield from items
-        if len(items) < CSV_PAGE:
-            return
-        page += 1
+    first = queries.list_demands(f, page=1, per_page=CSV_PAGE)
+    yield from first.items
+    for page in range(2, first.pages + 1):
+        yield from queries.list_demands(f, page=page, per_page=CSV_PAGE, total=first.total).items
 
 
 @bp.get("/forderungen.csv")

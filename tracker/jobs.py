@@ -33,7 +33,12 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
     if not reminders.claim(WEEKLY, week):
         log.info("weekly digest for %s ran already; nothing to do", week)
         return "claimed elsewhere"
-    written = reminders.write_digests(now.astimezone(BERLIN).date())
+    try:
+        written = reminders.write_digests(now.astimezone(BERLIN).date())
+    except Exception:
+        db.session.rollback()
+        reminders.release(WEEKLY, week)  # let the next firing or a restart try this week again
+        raise
     sent = outbox.flush()
     result = f"{len(written)} digests written, {sent['sent']} sent, {sent['retry']} to retry"
     reminders.finish(WEEKLY, week, result)

@@ -13,6 +13,7 @@ from .models import Assignment, Body, Demand, Event, TimelineEntry
 from .services import queries, statistics
 
 bp = Blueprint("public", __name__)
+MAX_ID = 2**63 - 1
 
 
 def _staff() -> bool:
@@ -47,6 +48,8 @@ def index():
 
 def get_public_demand(demand_id: int) -> Demand:
     """Return the demand, or 404 if it does not exist or is internal (for the public)."""
+    if demand_id > MAX_ID:  # no row has such an id; SQLite cannot even compare one
+        abort(404)
     demand = db.session.get(
         Demand,
         demand_id,

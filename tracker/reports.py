@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import mimetypes
 from functools import cache
 from pathlib import Path
@@ -83,6 +84,9 @@ def report_pdf(slug: str):
         abort(404)
     html = _render_report(slug, for_pdf=True)
     from weasyprint import HTML
+
+    # WeasyPrint warns about every screen-only CSS rule it skips; only its errors matter here.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
     pdf = HTML(string=html, base_url=request.url_root, url_fetcher=_static_fetcher()).write_pdf()
     name = f"bericht-{slug}-{today().isoformat()}.pdf"

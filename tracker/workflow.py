@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import has_request_context
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from transitions import Machine
 from transitions.extensions.diagrams import GraphMachine
@@ -179,6 +181,13 @@ def failed_guard(state: str, trigger: str, notes: dict) -> str | None:
 
 def mermaid(current: str | None = None) -> str:
     """Draw the workflow as Mermaid text, marking ``current`` if given."""
+    if not has_request_context():  # the command line: no user whose language to follow
+        with force_locale("de"):
+            return _mermaid(current)
+    return _mermaid(current)
+
+
+def _mermaid(current: str | None) -> str:
     graph = GraphMachine(
         states=[s.name for s in STATES],
         transitions=[

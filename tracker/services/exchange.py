@@ -51,8 +51,17 @@ def _german():
 # --------------------------------------------------------------------------- CSV export
 
 CSV_COLUMNS = (
-    "id", "titel", "zustand", "seit", "zieldatum", "ueberfaellig", "federfuehrend", "beteiligt",
-    "themen", "veranstaltung", "url",
+    "id",
+    "titel",
+    "zustand",
+    "seit",
+    "zieldatum",
+    "ueberfaellig",
+    "federfuehrend",
+    "beteiligt",
+    "themen",
+    "veranstaltung",
+    "url",
 )
 # A cell starting with one of these is taken as a formula by spreadsheets.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -77,7 +86,7 @@ def demand_rows(demands: Iterable[Demand]) -> Iterator[list[Any]]:
     """Yield one CSV row (German labels) per demand, header first."""
     yield list(CSV_COLUMNS)
     with force_locale("de"):
-        yes, no = _("ja"), _("nein")
+        yes, no = "ja", "nein"  # the file is German whatever the reader's locale
         for d in demands:
             p = progress(d)
             yield [
@@ -107,7 +116,14 @@ def demands_csv(demands: Iterable[Demand]) -> bytes:
 # --------------------------------------------------------------------------- CSV import
 
 IMPORT_COLUMNS = (
-    "titel", "text", "federfuehrend", "beteiligt", "themen", "veranstaltung", "teil", "oeffentlich",
+    "titel",
+    "text",
+    "federfuehrend",
+    "beteiligt",
+    "themen",
+    "veranstaltung",
+    "teil",
+    "oeffentlich",
 )
 REQUIRED_COLUMNS = ("titel", "text")
 TRUE_WORDS = {"ja", "j", "1", "x", "true", "wahr", "yes", "y", "öffentlich"}
@@ -193,29 +209,46 @@ def _check_rows(text: str) -> tuple[list[_Row], list[str]]:
                 raw_rows.append((line, cells))
                 if len(raw_rows) > MAX_IMPORT_ROWS:
                     return [], [
-                        _("Zu viele Zeilen: höchstens %(num)d Forderungen auf einmal.",
-                          num=MAX_IMPORT_ROWS)
+                        _(
+                            "Zu viele Zeilen: höchstens %(num)d Forderungen auf einmal.",
+                            num=MAX_IMPORT_ROWS,
+                        )
                     ]
             line = reader.line_num + 1
     except csv.Error:
         return [], [
-            _("Zeile %(line)d: kein gültiges CSV (Anführungszeichen nicht geschlossen oder Feld "
-              "zu lang).", line=reader.line_num or 1)
+            _(
+                "Zeile %(line)d: kein gültiges CSV (Anführungszeichen nicht geschlossen oder Feld "
+                "zu lang).",
+                line=reader.line_num or 1,
+            )
         ]
     if header is None:
         return [], [_("Die Datei ist leer.")]
     for name in header:
         if name and name not in IMPORT_COLUMNS:
-            errors.append(_("Zeile %(line)d: unbekannte Spalte „%(name)s“ (erlaubt: %(allowed)s).",
-                            line=header_line, name=name, allowed=", ".join(IMPORT_COLUMNS)))
+            errors.append(
+                _(
+                    "Zeile %(line)d: unbekannte Spalte „%(name)s“ (erlaubt: %(allowed)s).",
+                    line=header_line,
+                    name=name,
+                    allowed=", ".join(IMPORT_COLUMNS),
+                )
+            )
     for name in REQUIRED_COLUMNS:
         if name not in header:
-            errors.append(_("Zeile %(line)d: die Spalte „%(name)s“ fehlt.",
-                            line=header_line, name=name))
+            errors.append(
+                _("Zeile %(line)d: die Spalte „%(name)s“ fehlt.", line=header_line, name=name)
+            )
     duplicates = sorted({n for n in header if n and header.count(n) > 1})
     for name in duplicates:
-        errors.append(_("Zeile %(line)d: die Spalte „%(name)s“ steht mehrfach da.",
-                        line=header_line, name=name))
+        errors.append(
+            _(
+                "Zeile %(line)d: die Spalte „%(name)s“ steht mehrfach da.",
+                line=header_line,
+                name=name,
+            )
+        )
     if errors:
         return [], errors
     if not raw_rows:
@@ -236,9 +269,16 @@ def _check_rows(text: str) -> tuple[list[_Row], list[str]]:
 def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row, list[str]]:
     """Check one data row against the database; return it and its errors."""
     errors: list[str] = []
-    if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-        errors.append(_("Zeile %(line)d: mehr Felder (%(found)d) als Spalten in der Kopfzeile "
-                        "(%(expected)d)", line=line, found=len(cells), expected=len(header)))
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        errors.append(
+            _(
+                "Zeile %(line)d: mehr Felder (%(found)d) als Spalten in der Kopfzeile "
+                "(%(expected)d)",
+                line=line,
+                found=len(cells),
+                expected=len(header),
+            )
+        )
     value = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
     row = _Row(line)
 
@@ -246,30 +286,50 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
     if not title:
         errors.append(_("Zeile %(line)d: der Titel fehlt", line=line))
     elif len(title) > MAX_TITLE:
-        errors.append(_("Zeile %(line)d: der Titel ist zu lang (höchstens %(num)d Zeichen)",
-                        line=line, num=MAX_TITLE))
+        errors.append(
+            _(
+                "Zeile %(line)d: der Titel ist zu lang (höchstens %(num)d Zeichen)",
+                line=line,
+                num=MAX_TITLE,
+            )
+        )
     if not text:
         errors.append(_("Zeile %(line)d: der Text fehlt", line=line))
     elif len(text) > MAX_TEXT:
-        errors.append(_("Zeile %(line)d: der Text ist zu lang (höchstens %(num)d Zeichen)",
-                        line=line, num=MAX_TEXT))
+        errors.append(
+            _(
+                "Zeile %(line)d: der Text ist zu lang (höchstens %(num)d Zeichen)",
+                line=line,
+                num=MAX_TEXT,
+            )
+        )
 
     public_word = value.get("oeffentlich", "").lower()
     is_public = public_word not in FALSE_WORDS
     if public_word and public_word not in TRUE_WORDS | FALSE_WORDS:
-        errors.append(_("Zeile %(line)d: „%(value)s“ in der Spalte „oeffentlich“ ist weder "
-                        "„ja“ noch „nein“", line=line, value=value["oeffentlich"]))
+        errors.append(
+            _(
+                "Zeile %(line)d: „%(value)s“ in der Spalte „oeffentlich“ ist weder "
+                "„ja“ noch „nein“",
+                line=line,
+                value=value["oeffentlich"],
+            )
+        )
 
     lead, involved = _slugs(value.get("federfuehrend", "")), _slugs(value.get("beteiligt", ""))
     for slug in (*lead, *involved):
         if slug not in bodies:
             errors.append(_("Zeile %(line)d: unbekannte Stelle „%(slug)s“", line=line, slug=slug))
     for slug in sorted(set(lead) & set(involved)):
-        errors.append(_("Zeile %(line)d: die Stelle „%(slug)s“ ist federführend und beteiligt "
-                        "zugleich", line=line, slug=slug))
+        errors.append(
+            _(
+                "Zeile %(line)d: die Stelle „%(slug)s“ ist federführend und beteiligt zugleich",
+                line=line,
+                slug=slug,
+            )
+        )
     if involved and not lead:
-        errors.append(_("Zeile %(line)d: mindestens eine Stelle muss federführend sein",
-                        line=line))
+        errors.append(_("Zeile %(line)d: mindestens eine Stelle muss federführend sein", line=line))
 
     for slug in _slugs(value.get("themen", "")):
         if slug in topics:
@@ -282,17 +342,30 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
     if event_slug:
         event = events.get(event_slug)
         if event is None:
-            errors.append(_("Zeile %(line)d: unbekannte Veranstaltung „%(slug)s“",
-                            line=line, slug=event_slug))
+            errors.append(
+                _("Zeile %(line)d: unbekannte Veranstaltung „%(slug)s“", line=line, slug=event_slug)
+            )
     if part_slug:
         if not event_slug:
-            errors.append(_("Zeile %(line)d: der Teil „%(slug)s“ braucht die Veranstaltung "
-                            "(Spalte „veranstaltung“)", line=line, slug=part_slug))
+            errors.append(
+                _(
+                    "Zeile %(line)d: der Teil „%(slug)s“ braucht die Veranstaltung "
+                    "(Spalte „veranstaltung“)",
+                    line=line,
+                    slug=part_slug,
+                )
+            )
         elif event is not None:
             part = parts.get((event.id, part_slug))
             if part is None:
-                errors.append(_("Zeile %(line)d: die Veranstaltung „%(event)s“ hat keinen Teil "
-                                "„%(slug)s“", line=line, event=event_slug, slug=part_slug))
+                errors.append(
+                    _(
+                        "Zeile %(line)d: die Veranstaltung „%(event)s“ hat keinen Teil „%(slug)s“",
+                        line=line,
+                        event=event_slug,
+                        slug=part_slug,
+                    )
+                )
 
     if not errors:
         row.fields = {
@@ -302,7 +375,8 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
             "event_id": event.id if event else None,
             "event_part_id": part.id if part else None,
         }
-        row.roles = {bodies[s].id: "lead" for s in lead} | {bodies[s].id: "involved" for s in involved}
+        row.roles = {bodies[s].id: "lead" for s in lead}
+        row.roles |= {bodies[s].id: "involved" for s in involved}
     return row, errors
 
 
@@ -333,9 +407,7 @@ SECRET_COLUMNS = {("users", "password_hash")}
 
 def _tables(with_secrets: bool) -> list[sa.Table]:
     """Return the tables to move, parents before children."""
-    return [
-        t for t in db.metadata.sorted_tables if with_secrets or t.name not in SECRET_TABLES
-    ]
+    return [t for t in db.metadata.sorted_tables if with_secrets or t.name not in SECRET_TABLES]
 
 
 def _python_type(column: sa.Column) -> type | None:
@@ -365,12 +437,11 @@ def export_data(with_password_hashes: bool = False) -> dict[str, Any]:
     tables = {}
     for table in _tables(with_password_hashes):
         columns = [
-            c for c in table.columns
+            c
+            for c in table.columns
             if with_password_hashes or (table.name, c.name) not in SECRET_COLUMNS
         ]
-        rows = db.session.execute(
-            sa.select(*columns).order_by(*table.primary_key.columns)
-        ).all()
+        rows = db.session.execute(sa.select(*columns).order_by(*table.primary_key.columns)).all()
         tables[table.name] = [
             {c.name: _to_json(c, value) for c, value in zip(columns, row, strict=True)}
             for row in rows
@@ -402,8 +473,14 @@ def _from_json(table: str, index: int, column: sa.Column, value: Any) -> Any:
     """Turn a JSON value back into what the column takes; raise ExchangeError if it cannot be."""
     if value is None:
         if not column.nullable:
-            raise ExchangeError(_("Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“ fehlt.",
-                                  table=table, num=index + 1, column=column.name))
+            raise ExchangeError(
+                _(
+                    "Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“ fehlt.",
+                    table=table,
+                    num=index + 1,
+                    column=column.name,
+                )
+            )
         return None
     kind = _python_type(column)
     try:
@@ -422,8 +499,12 @@ def _from_json(table: str, index: int, column: sa.Column, value: Any) -> Any:
             raise TypeError(value)
     except (TypeError, ValueError):
         raise ExchangeError(
-            _("Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“ hat einen ungültigen Wert.",
-              table=table, num=index + 1, column=column.name)
+            _(
+                "Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“ hat einen ungültigen Wert.",
+                table=table,
+                num=index + 1,
+                column=column.name,
+            )
         ) from None
     return value
 
@@ -438,7 +519,7 @@ def _reset_sequences(tables: list[sa.Table]) -> None:
             continue
         db.session.execute(
             sa.text(
-                f'SELECT setval(pg_get_serial_sequence(:table, \'id\'), '
+                f"SELECT setval(pg_get_serial_sequence(:table, 'id'), "
                 f'COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{table.name}"'
             ),
             {"table": f'"{table.name}"'},
@@ -460,8 +541,11 @@ def import_data(data: Any) -> ImportResult:
             raise ExchangeError(_("Das ist keine Export-Datei des Forderungstrackers."))
         if data.get("version") != FORMAT_VERSION:
             raise ExchangeError(
-                _("Unbekannte Version %(version)s der Export-Datei (erwartet: %(expected)d).",
-                  version=data.get("version"), expected=FORMAT_VERSION)
+                _(
+                    "Unbekannte Version %(version)s der Export-Datei (erwartet: %(expected)d).",
+                    version=data.get("version"),
+                    expected=FORMAT_VERSION,
+                )
             )
         given = data.get("tables")
         if not isinstance(given, dict):
@@ -469,8 +553,9 @@ def import_data(data: Any) -> ImportResult:
         known = {t.name: t for t in db.metadata.sorted_tables}
         unknown = sorted(set(given) - set(known))
         if unknown:
-            raise ExchangeError(_("Unbekannte Tabellen in der Export-Datei: %(names)s.",
-                                  names=", ".join(unknown)))
+            raise ExchangeError(
+                _("Unbekannte Tabellen in der Export-Datei: %(names)s.", names=", ".join(unknown))
+            )
         filled = row_counts()
         if filled:
             raise ExchangeError(
@@ -504,8 +589,11 @@ def import_data(data: Any) -> ImportResult:
             db.session.rollback()
             detail = str(getattr(error, "orig", None) or error).splitlines()[0][:300]
             raise ExchangeError(
-                _("Die Export-Datei passt nicht zur Datenbank; nichts wurde importiert (%(detail)s).",
-                  detail=detail)
+                _(
+                    "Die Export-Datei passt nicht zur Datenbank; nichts wurde importiert "
+                    "(%(detail)s).",
+                    detail=detail,
+                )
             ) from None
         return ImportResult(counts, without_password)
 
@@ -513,18 +601,27 @@ def import_data(data: Any) -> ImportResult:
 def _table_rows(table: sa.Table, given: Any, without_password: list[str]) -> list[dict]:
     """Check and convert the rows of one table from the export."""
     if not isinstance(given, list):
-        raise ExchangeError(_("Tabelle „%(table)s“: eine Liste von Einträgen erwartet.",
-                              table=table.name))
+        raise ExchangeError(
+            _("Tabelle „%(table)s“: eine Liste von Einträgen erwartet.", table=table.name)
+        )
     rows = []
     for index, item in enumerate(given):
         if not isinstance(item, dict):
-            raise ExchangeError(_("Tabelle „%(table)s“, Eintrag %(num)d: kein Objekt.",
-                                  table=table.name, num=index + 1))
+            raise ExchangeError(
+                _(
+                    "Tabelle „%(table)s“, Eintrag %(num)d: kein Objekt.",
+                    table=table.name,
+                    num=index + 1,
+                )
+            )
         extra = sorted(set(item) - set(table.columns.keys()))
         if extra:
             raise ExchangeError(
-                _("Tabelle „%(table)s“: unbekannte Felder %(names)s.",
-                  table=table.name, names=", ".join(extra))
+                _(
+                    "Tabelle „%(table)s“: unbekannte Felder %(names)s.",
+                    table=table.name,
+                    names=", ".join(extra),
+                )
             )
         row = {
             name: _from_json(table.name, index, table.columns[name], value)

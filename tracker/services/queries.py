@@ -142,6 +142,9 @@ def list_demands(
     """Return one page of demands matching ``f``; pass ``total`` when it is known already."""
     if total is None:
         total = total_from_counts(f, count_by_state(f, include_internal))
+    page = max(page, 1)
+    if (page - 1) * per_page >= total:  # past the end (a huge page would overflow the OFFSET)
+        return Page([], page, per_page, total)
     stmt = (
         sa.select(Demand)
         .where(*_where(f, include_internal))

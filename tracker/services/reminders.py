@@ -172,6 +172,12 @@ def claim(job: str, period: str) -> bool:
     return True
 
 
+def release(job: str, period: str) -> None:
+    """Drop the claim of a run that failed before it wrote anything."""
+    db.session.execute(sa.delete(JobRun).where(JobRun.job == job, JobRun.period == period))
+    db.session.commit()
+
+
 def finish(job: str, period: str, result: str) -> None:
     """Note when and how a claimed job run ended."""
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.period == period))

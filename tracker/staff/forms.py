@@ -28,6 +28,11 @@ REQUIRED = _l("Bitte ausfüllen.")
 SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
 
 
+def _strip(value):
+    """Drop the spaces that come along when an address is pasted."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -128,6 +133,7 @@ class ContactForm(FlaskForm):
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+        filters=[_strip],
     )
     escalation_level = SelectField(
         _l("Eskalationsstufe"), choices=LEVEL_CHOICES, coerce=int, default=1
@@ -139,6 +145,7 @@ class UserForm(FlaskForm):
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+        filters=[_strip],
     )
     role = SelectField(_l("Rolle"), choices=[SelectChoice("staff", _l("Mitarbeiter*in")), SelectChoice("admin", _l("Administrator*in"))])
     password = PasswordField(

@@ -1,4 +1,4 @@
-"""Staff page to import demands from a CSV file: everything or, with a report of the errors, nothing."""
+"""Staff page to import demands from a CSV file: all rows, or none and a report of the errors."""
 
 from __future__ import annotations
 

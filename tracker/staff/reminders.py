@@ -7,7 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..extensions import db
 from ..models import Body, OutboxMessage, ReminderPause
@@ -24,7 +24,7 @@ class PauseForm(FlaskForm):
 
     def validate_ends_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
-            raise ValueError(_l("Das Ende darf nicht vor dem Beginn liegen."))
+            raise ValidationError(_l("Das Ende darf nicht vor dem Beginn liegen."))
 
 
 def _status_counts() -> dict[str, int]:

@@ -27,6 +27,14 @@ from .forms import (
 )
 
 INVALID = 422
+MAX_ID = 2**63 - 1  # no row has a larger id; SQLite cannot even compare one
+
+
+@bp.url_value_preprocessor
+def _refuse_impossible_ids(endpoint, values):
+    """Answer 404 for ids in the URL that no row can have (instead of a database error)."""
+    if any(isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
+        abort(404)
 
 
 def _demand_or_404(demand_id: int) -> Demand:
@@ -124,6 +132,11 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
             transition.trigger
         )(formdata=None, prefix=transition.trigger, version=demand.version)
         transition_forms.append((transition, form))
+    offered = {f"transition_{t.trigger}" for t, _form in transition_forms}
+    # the form of a step that is not offered here, refused with its reason
+    refused_forms = [
+        form for key, form in forms.items() if key.startswith("transition_") and key not in offered
+    ]
     timeline = sorted(demand.timeline, key=lambda e: (e.created_at, e.id), reverse=True)
     return (
         render_template(
@@ -131,6 +144,7 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
             demand=demand,
             timeline=timeline,
             transition_forms=transition_forms,
+            refused_forms=refused_forms,
             **forms,
         ),
         status,
@@ -212,7 +226,10 @@ def transition(demand_id: int, trigger: str):
         abort(404)
     form = transition_form_class(trigger)(prefix=trigger)
     key = f"transition_{trigger}"
-    if not form.validate_on_submit():
+    offered = trigger in {t.trigger for t in workflow.allowed_triggers(demand.state)}
+    # A step the state does not offer goes straight to the service, which says why it is refused
+    # (missing notes would only hide that). CSRF is checked for every POST all the same.
+    if offered and not form.validate_on_submit():
         form.form_errors.append(str(_l("Bitte die markierten Angaben ergänzen.")))
         return _render_demand(demand, INVALID, **{key: form})
     notes = {
