@@ -40,6 +40,7 @@ def test_login_ignores_case_and_spaces_of_the_email(client, auth, staff):
         ("staff@example.org", "falsches-passwort-123"),
         ("staff@example.org", PASSWORD.upper()),
         ("niemand@example.org", PASSWORD),
+        ("staff@example.org\x00", "falsch\x00passwort"),  # PostgreSQL cannot even compare NUL
     ],
 )
 def test_wrong_credentials_are_refused(client, auth, staff, email, password):

@@ -380,23 +380,38 @@ def test_import_page_without_a_file(client, auth, known, staff):
     assert "Bitte eine CSV-Datei auswählen." in response.get_data(as_text=True)
 
 
-def test_import_page_huge_file_is_a_german_error(client, auth, db, known, staff):
-    auth.login()
-    page = client.get("/verwaltung/import").get_data(as_text=True)
+def _huge_post(client, token: str):
     # built by hand: the test client would spool a body this large to an unclosed temporary file
     body = (
         b'--grenze\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        + csrf_token(page).encode()
+        + token.encode()
         + b'\r\n--grenze\r\nContent-Disposition: form-data; name="file"; '
         b'filename="riesig.csv"\r\nContent-Type: text/csv\r\n\r\ntitel;text\n'
         + b"x" * (2 * 1024 * 1024)
         + b"\r\n--grenze--\r\n"
     )
-    response = client.post(
+    return client.post(
         "/verwaltung/import", data=body, content_type="multipart/form-data; boundary=grenze"
     )
+
+
+def test_import_page_huge_file_is_a_german_error(client, auth, db, known, staff):
+    auth.login()
+    page = client.get("/verwaltung/import").get_data(as_text=True)
+    response = _huge_post(client, csrf_token(page))
     assert response.status_code == 413
-    assert "zu groß" in response.get_data(as_text=True).lower()
+    html = response.get_data(as_text=True)
+    assert "Die Datei ist zu groß (höchstens 1024 KB)." in html
+    assert 'type="file"' in html, "the form is shown again"
+    assert count_demands(db) == 0
+
+
+def test_huge_upload_without_login_shows_no_staff_page(client, db, known):
+    page = client.get("/").get_data(as_text=True)
+    response = _huge_post(client, csrf_token(page))
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "Zu groß" in html and 'type="file"' not in html
     assert count_demands(db) == 0
 
 

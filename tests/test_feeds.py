@@ -143,6 +143,14 @@ def test_internal_demand_feed_is_404_for_staff_too(client, data, auth, staff):
     assert client.get(f"/forderungen/{data['internal'].id}/feed.atom").status_code == 404
 
 
+def test_text_pasted_with_control_characters_still_gives_xml(client, app):
+    demand = make_demand("Titel\x0bmit Steuerzeichen", text="Absatz\x0cText")
+    demand_service.add_update(demand, None, "Stand\x0b aus Word", is_public=True)
+    root = parse_atom(client.get(f"/forderungen/{demand.id}/feed.atom"))
+    assert "Titelmit Steuerzeichen" in " ".join(titles(root))
+    assert "Stand aus Word" in contents(root)
+
+
 def test_empty_feed_is_still_valid(client, app):
     root = parse_atom(client.get("/feed.atom"))
     assert root.findall("a:entry", NS) == []

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import make_body, make_demand, make_user
 from flask_babel import format_date
 
-from conftest import make_body, make_demand, make_user
 from tracker import reports
 from tracker.models import Event
 from tracker.services.demands import add_update, advance
@@ -19,14 +19,20 @@ from tracker.services.statements import add_statement
 def report_data(app, event):
     """Two public demands of the Fachtag, one internal one and one of another event."""
     ms = make_body("ms", "Sozialministerium")
-    done = make_demand("Bezahlkarte evaluieren", bodies=(ms,), event_id=event.id,
-                       event_part_id=event.parts[0].id)
+    done = make_demand(
+        "Bezahlkarte evaluieren", bodies=(ms,), event_id=event.id, event_part_id=event.parts[0].id
+    )
     advance(done, "address", None, None, {"note": "Im Ausschuss aufgenommen."})
     add_statement(ms, done.assignments[0], "Wir laden zum Gespräch ein.", author="Referat 42")
     add_update(done, None, "Erstes Gespräch am 5. November.", is_public=True)
     add_update(done, None, "Vertraulich: Das Haus zögert.", is_public=False)
-    advance(done, "evaluate", None, None,
-            {"summary": "Die Karte erschwert Überweisungen.", "participants": "LIGA, MS"})
+    advance(
+        done,
+        "evaluate",
+        None,
+        None,
+        {"summary": "Die Karte erschwert Überweisungen.", "participants": "LIGA, MS"},
+    )
     advance(done, "close", None, None, {"outcome": "partly_implemented"})
     waiting = make_demand("Dialogkultur stärken", bodies=(ms,), event_id=event.id)
     internal = make_demand("Interne Vorbereitung", event_id=event.id, is_public=False)
@@ -108,7 +114,7 @@ def test_report_of_an_event_without_demands(client, event):
 
 def test_print_stylesheet_hides_navigation_and_keeps_demands_together(app):
     css = (Path(app.static_folder) / "style.css").read_text(encoding="utf-8")
-    printed = css[css.rindex("@media print"):]
+    printed = css[css.rindex("@media print") :]
     assert ".site-header nav" in printed and ".site-footer" in printed
     assert ".report__demand { break-inside: avoid" in printed
     assert "attr(href)" in printed
@@ -131,7 +137,10 @@ def test_pdf_fetches_only_our_stylesheet(app, monkeypatch):
         response = fetcher.fetch("http://localhost/static/style.css")
         assert b"@media print" in response.read()
         response.close()
-        for url in ("http://example.org/x.css", "http://localhost/static/../reports.py",
-                    "file:///etc/passwd"):
+        for url in (
+            "http://example.org/x.css",
+            "http://localhost/static/../reports.py",
+            "file:///etc/passwd",
+        ):
             with pytest.raises(ValueError):
                 fetcher.fetch(url)

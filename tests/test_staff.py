@@ -497,6 +497,9 @@ XSS = "<script>alert(1)</script>"
         ("bearbeiten", "edit", {"title": "   ", "text": "t"}, True, 422),
         ("stand", "update", {"text": LONG}, False, 422),
         ("stand", "update", {"text": " \n "}, False, 422),
+        ("stand", "update", {"text": "\x00"}, False, 422),  # PostgreSQL cannot store NUL
+        ("stand", "update", {"text": "Stand\x00mit NUL"}, False, 302),
+        ("bearbeiten", "edit", {"title": "Bezahlkarte evaluieren\x00", "text": "t\x00"}, True, 302),
         ("stellen", "assign", {"body_999999": "lead"}, True, 302),  # unknown bodies are ignored
         ("stellen", "assign", {"body_abc": "lead", "body_": "lead"}, True, 302),
         ("stellen", "assign", {"body_{ms}": "boss"}, True, 422),
@@ -512,10 +515,12 @@ def test_nasty_demand_forms_never_500(logged_in, bodies, path, prefix, fields, v
     fields = {k.format(ms=ms.id): v for k, v in fields.items()}
     response = logged_in.post(demand.id, path, prefix, fields, versioned=versioned)
     assert response.status_code == status
+    db.session.expire_all()
     if status == 422:
         assert 'class="error-summary"' in response.get_data(as_text=True)
-        db.session.expire_all()
         assert demand.title == "Bezahlkarte evaluieren" and demand.state == "raised"
+    texts = [demand.title, demand.text, *(e.text for e in demand.timeline)]
+    assert not any("\x00" in text for text in texts)
 
 
 @pytest.mark.parametrize(

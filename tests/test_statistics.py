@@ -7,8 +7,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import make_body, make_demand
+
 from tracker.models import Assignment, Demand, TimelineEntry, utcnow
 from tracker.services import demands as demand_service
 from tracker.services import statistics as stats
@@ -45,8 +45,14 @@ def build(clock, title, created, steps=(), bodies=(), is_public=True):
 
 def statement(db, demand, body, day, is_public=True):
     db.session.add(
-        TimelineEntry(demand=demand, kind="statement", body=body, created_at=at(day),
-                      text="Wir prüfen das.", is_public=is_public)
+        TimelineEntry(
+            demand=demand,
+            kind="statement",
+            body=body,
+            created_at=at(day),
+            text="Wir prüfen das.",
+            is_public=is_public,
+        )
     )
     db.session.commit()
 
@@ -65,28 +71,46 @@ def data(app, db, clock):
     mi = make_body("mi", "Innenministerium")
     # A: raised Mon 27.10. -> addressed Mon 3.11. = 4 (28, 29, 30; 31.10. holiday; 3.11.)
     #    -> evaluated Mon 17.11. = 10
-    a = build(clock, "A", "2025-10-27",
-              [("2025-11-03", "address", {}), ("2025-11-17", "evaluate", EVALUATE)],
-              bodies=(ms, mi))
+    a = build(
+        clock,
+        "A",
+        "2025-10-27",
+        [("2025-11-03", "address", {}), ("2025-11-17", "evaluate", EVALUATE)],
+        bodies=(ms, mi),
+    )
     # B: raised Wed 1.10. -> addressed Fri 10.10. = 6 (2; 3.10. holiday; 6-10)
     #    -> evaluated Mon 3.11. = 15 (13-17, 20-24, 27-30; 31.10. holiday; 3.11.) -> closed 10.11.
-    b = build(clock, "B", "2025-10-01",
-              [("2025-10-10", "address", {}), ("2025-11-03", "evaluate", EVALUATE),
-               ("2025-11-10", "close", {"outcome": "implemented"})],
-              bodies=(ms, bamf))
+    b = build(
+        clock,
+        "B",
+        "2025-10-01",
+        [
+            ("2025-10-10", "address", {}),
+            ("2025-11-03", "evaluate", EVALUATE),
+            ("2025-11-10", "close", {"outcome": "implemented"}),
+        ],
+        bodies=(ms, bamf),
+    )
     # C: raised Mon 1.9. -> addressed Mon 29.9. = 20; still addressed
     c = build(clock, "C", "2025-09-01", [("2025-09-29", "address", {})], bodies=(ms, bamf))
     # D: raised Wed 1.10., never moved: 20 working days allowed until 30.10., overdue since
     d = build(clock, "D", "2025-10-01", bodies=(ms, bamf))
     # F: raised 1.9., closed 8.9., reopened Mon 6.10., addressed Mon 13.10. = 5 from reopening
-    f = build(clock, "F", "2025-09-01",
-              [("2025-09-08", "close", {"outcome": "rejected"}),
-               ("2025-10-06", "reopen", {"reason": "Neue Lage"}),
-               ("2025-10-13", "address", {})],
-              bodies=(mi,))
+    f = build(
+        clock,
+        "F",
+        "2025-09-01",
+        [
+            ("2025-09-08", "close", {"outcome": "rejected"}),
+            ("2025-10-06", "reopen", {"reason": "Neue Lage"}),
+            ("2025-10-13", "address", {}),
+        ],
+        bodies=(mi,),
+    )
     # E: internal, addressed at once; must not count anywhere
-    e = build(clock, "E", "2025-08-01", [("2025-08-04", "address", {})], bodies=(mi,),
-              is_public=False)
+    e = build(
+        clock, "E", "2025-08-01", [("2025-08-04", "address", {})], bodies=(mi,), is_public=False
+    )
     statement(db, a, ms, "2025-11-05")
     statement(db, b, ms, "2025-10-15")
     statement(db, b, ms, "2025-10-20")  # a second statement on the same demand counts once
@@ -175,8 +199,15 @@ def test_month_end_is_midnight_in_germany(app, db, clock):
 
 def test_last_month_matches_the_current_states_without_a_history(app, db):
     # demands imported without transition entries still end in their current state
-    db.session.add(Demand(title="Importiert", state="closed", outcome="rejected",
-                          created_at=at("2025-11-03"), state_changed_at=at("2025-11-03")))
+    db.session.add(
+        Demand(
+            title="Importiert",
+            state="closed",
+            outcome="rejected",
+            created_at=at("2025-11-03"),
+            state_changed_at=at("2025-11-03"),
+        )
+    )
     db.session.commit()
     rows = stats.statistics(now=NOW).by_month
     assert rows[-1].counts["closed"] == 1
@@ -199,7 +230,7 @@ def test_body_figures_match_the_overview(data):
 def test_statistics_page(client, data):
     html = client.get("/statistik").get_data(as_text=True)
     assert html.count("<h1") == 1
-    assert re.search(r'<svg class="chart__svg" role="img" aria-labelledby="verlauf-svg-titel"', html)
+    assert '<svg class="chart__svg" role="img" aria-labelledby="verlauf-svg-titel"' in html
     assert '<title id="verlauf-svg-titel">' in html
     assert '<caption id="verlauf-tabelle">Forderungen nach Zustand am Monatsende</caption>' in html
     assert '<th scope="row">September 2025</th>' in html
@@ -231,20 +262,42 @@ def build_many(db, n: int) -> None:
     start = utcnow() - dt.timedelta(days=400)
     for i in range(n):
         created = start + dt.timedelta(days=i % 300)
-        demand = Demand(title=f"Forderung {i}", state="evaluated", created_at=created,
-                        state_changed_at=created + dt.timedelta(days=40))
-        demand.assignments = [Assignment(body=bodies[i % 3], role="lead"),
-                              Assignment(body=bodies[(i + 1) % 3], role="involved")]
+        demand = Demand(
+            title=f"Forderung {i}",
+            state="evaluated",
+            created_at=created,
+            state_changed_at=created + dt.timedelta(days=40),
+        )
+        demand.assignments = [
+            Assignment(body=bodies[i % 3], role="lead"),
+            Assignment(body=bodies[(i + 1) % 3], role="involved"),
+        ]
         db.session.add(demand)
-        db.session.add_all([
-            TimelineEntry(demand=demand, kind="created", to_state="raised", created_at=created),
-            TimelineEntry(demand=demand, kind="transition", from_state="raised",
-                          to_state="addressed", created_at=created + dt.timedelta(days=10)),
-            TimelineEntry(demand=demand, kind="transition", from_state="addressed",
-                          to_state="evaluated", created_at=created + dt.timedelta(days=40)),
-            TimelineEntry(demand=demand, kind="statement", body=bodies[i % 3],
-                          created_at=created + dt.timedelta(days=5)),
-        ])
+        db.session.add_all(
+            [
+                TimelineEntry(demand=demand, kind="created", to_state="raised", created_at=created),
+                TimelineEntry(
+                    demand=demand,
+                    kind="transition",
+                    from_state="raised",
+                    to_state="addressed",
+                    created_at=created + dt.timedelta(days=10),
+                ),
+                TimelineEntry(
+                    demand=demand,
+                    kind="transition",
+                    from_state="addressed",
+                    to_state="evaluated",
+                    created_at=created + dt.timedelta(days=40),
+                ),
+                TimelineEntry(
+                    demand=demand,
+                    kind="statement",
+                    body=bodies[i % 3],
+                    created_at=created + dt.timedelta(days=5),
+                ),
+            ]
+        )
     db.session.commit()
 
 
@@ -271,8 +324,9 @@ def test_statement_count_does_not_grow_with_the_data(app, db, client):
         db.create_all()
         build_many(db, n)
         db.session.remove()
-        counts[n] = (count_statements(db, client, "/statistik"),
-                     count_statements(db, client, "/stellen/b0"))
-    print("statement counts (statistik, stellen/b0):", counts)
-    assert counts[10] == counts[100]
+        counts[n] = (
+            count_statements(db, client, "/statistik"),
+            count_statements(db, client, "/stellen/b0"),
+        )
+    assert counts[10] == counts[100], counts  # (/statistik, /stellen/b0)
     assert counts[100][0] <= 6

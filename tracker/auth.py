@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from .extensions import db, limiter, login_manager
 from .models import User
+from .staff.forms import Form
 
 bp = Blueprint("auth", __name__)
 
@@ -29,7 +30,7 @@ def load_user(user_id: str) -> User | None:
     return user if user and user.active else None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(_l("Bitte die E-Mail-Adresse eingeben.")), Length(max=254)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlsplit
 
 import icalendar
@@ -27,6 +28,13 @@ FEED_LIMIT = 50
 ATOM = "application/atom+xml; charset=utf-8"
 PUBLISHER = "LIGA der freien Wohlfahrtspflege Sachsen-Anhalt"
 CSV_PAGE = 500
+# Characters XML 1.0 forbids; text pasted from word processors carries some (e.g. vertical tabs).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Drop the characters an XML document cannot hold."""
+    return NOT_XML.sub("", text)
 
 
 def _host() -> str:
@@ -124,7 +132,7 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     """Render ``entries`` (newest first) as an Atom 1.0 feed."""
     fg = FeedGenerator()
     fg.id(feed_id)
-    fg.title(title)
+    fg.title(_xml(title))
     fg.subtitle(_("Neue Einträge in der Chronik der öffentlichen Forderungen der LIGA"))
     fg.author({"name": PUBLISHER})
     fg.link(href=self_url, rel="self", type="application/atom+xml")
@@ -141,7 +149,7 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     for entry in entries:
         item = fg.add_entry(order="append")
         item.id(_tag(f"eintrag/{entry.id}"))
-        item.title(_entry_title(entry))
+        item.title(_xml(_entry_title(entry)))
         item.updated(entry.created_at)
         item.published(entry.created_at)
         item.link(
@@ -149,8 +157,8 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
             rel="alternate",
             type="text/html",
         )
-        item.author({"name": _author(entry)})
-        item.content(_content(entry, body_names), type="text")
+        item.author({"name": _xml(_author(entry))})
+        item.content(_xml(_content(entry, body_names)), type="text")
     response = Response(fg.atom_str(pretty=True), content_type=ATOM)
     response.cache_control.public = True
     response.cache_control.max_age = 300

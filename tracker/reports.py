@@ -118,12 +118,10 @@ def _static_fetcher():
         def fetch(self, url, headers=None):
             if not url.startswith(static_url):
                 raise ValueError(f"not fetched while rendering a PDF: {url}")
-            path = safe_join(folder, url[len(static_url):].split("?")[0])
+            path = safe_join(folder, url[len(static_url) :].split("?")[0])
             if path is None or not Path(path).is_file():
                 raise ValueError(f"no such static file: {url}")
             mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            return URLFetcherResponse(
-                url, Path(path).read_bytes(), {"Content-Type": mimetype}
-            )
+            return URLFetcherResponse(url, Path(path).read_bytes(), {"Content-Type": mimetype})
 
     return StaticOnly(allowed_protocols=())

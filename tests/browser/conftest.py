@@ -9,12 +9,17 @@ Without it the browser tests are skipped, except in CI (``CI`` set), where they 
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
-from browserkit import (
+
+sys.path.insert(0, str(Path(__file__).parent))  # browserkit.py, shared with the test modules
+
+from browserkit import (  # noqa: E402
     ADMIN_EMAIL,
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -50,11 +50,12 @@ def stack(tmp_path):
         "TRACKER_ADMIN_EMAIL": "admin@example.org",
         "TRACKER_ADMIN_PASSWORD": "ein-langes-admin-passwort",
     }
-    processes = []
+    processes, logs = [], []
 
     def start(*args):
-        log = open(tmp_path / f"{len(processes)}.log", "wb")
-        processes.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=log, stderr=log))
+        logs.append(open(tmp_path / f"{len(processes)}.log", "wb"))  # noqa: SIM115
+        processes.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=logs[-1],
+                                          stderr=logs[-1]))
         return processes[-1]
 
     yield {"env": env, "start": start, "sink": sink, "tmp": tmp_path}
@@ -65,6 +66,9 @@ def stack(tmp_path):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+    for log in logs:
+        log.close()
     smtp.stop()
     pg.stop()
 

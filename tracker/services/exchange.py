@@ -385,7 +385,6 @@ def import_demands_csv(text: str, user: User | None) -> tuple[list[Demand], list
     with _german():
         rows, errors = _check_rows(text)
         if errors:
-            db.session.rollback()
             return [], errors
         created = []
         for row in rows:

@@ -30,12 +30,16 @@ class DemandFilter:
         state = args.get("state", "")
         if state not in workflow.STATE_BY_NAME and state != "open":
             state = ""
+
+        def arg(name: str) -> str:  # PostgreSQL refuses NUL characters in text
+            return args.get(name, "").replace("\x00", "")
+
         return cls(
             state=state,
-            topic=args.get("topic", "")[:80],
-            body=args.get("body", "")[:80],
-            event=args.get("event", "")[:80],
-            q=args.get("q", "").strip()[:200],
+            topic=arg("topic")[:80],
+            body=arg("body")[:80],
+            event=arg("event")[:80],
+            q=arg("q").strip()[:200],
         )
 
     @property

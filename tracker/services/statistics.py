@@ -136,12 +136,18 @@ def _median(values: list[int]) -> float | None:
 
 
 def _records(*where) -> list[_Record]:
-    """Load public demands with their created, transition and public statement entries, in one query."""
+    """Load public demands with their creation, transitions and public statements in one query."""
     entry = TimelineEntry
     rows = db.session.execute(
         sa.select(
-            Demand.id, Demand.state, Demand.state_changed_at, Demand.created_at,
-            entry.kind, entry.created_at.label("at"), entry.from_state, entry.to_state,
+            Demand.id,
+            Demand.state,
+            Demand.state_changed_at,
+            Demand.created_at,
+            entry.kind,
+            entry.created_at.label("at"),
+            entry.from_state,
+            entry.to_state,
             entry.body_id,
         )
         .outerjoin(

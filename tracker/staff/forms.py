@@ -6,6 +6,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     EmailField,
@@ -33,12 +34,26 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+class Form(FlaskForm):
+    """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None:
+                return None
+            return MultiDict(
+                (key, value.replace("\x00", "") if isinstance(value, str) else value)
+                for key, value in formdata.items(multi=True)
+            )
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A form about a demand that carries the version it was loaded at."""
 
     version = HiddenField()
@@ -55,7 +70,7 @@ class DemandForm(VersionedForm):
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     text = TextAreaField(
         _l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)]
     )
@@ -104,7 +119,7 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
     return type(f"{trigger.title()}Form", (VersionedForm,), fields)
 
 
-class BodyForm(FlaskForm):
+class BodyForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=300)])
     short_name = StringField(_l("Kurzname"), validators=[Optional(), Length(max=120)])
     slug = StringField(
@@ -128,8 +143,10 @@ LEVEL_CHOICES = [
 ]
 
 
-class ContactForm(FlaskForm):
-    name = StringField(_l("Name oder Funktion"), validators=[DataRequired(REQUIRED), Length(max=200)])
+class ContactForm(Form):
+    # own ids: this form shares the body's page with BodyForm, whose ``name`` field is id="name"
+    name = StringField(_l("Name oder Funktion"), id="contact-name",
+                       validators=[DataRequired(REQUIRED), Length(max=200)])
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
@@ -140,7 +157,7 @@ class ContactForm(FlaskForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     email = EmailField(
         _l("E-Mail-Adresse"),
@@ -155,5 +172,5 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("Aktiv"), default=True)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button-only form (delete, logout): just the CSRF token."""

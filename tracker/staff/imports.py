@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..errors import render_error
 from ..extensions import db
 from ..models import Body, Event, Topic
 from ..services import exchange
@@ -38,16 +39,21 @@ def _render(form: ImportForm, errors: list[str] | None = None, status: int = 200
     ), status
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """Show the import page again when the upload exceeds the request size limit."""
+    if request.endpoint != "staff.import_demands" or not current_user.is_authenticated:
+        return render_error(RequestEntityTooLarge.code)
+    limit = exchange.MAX_IMPORT_BYTES // 1024
+    message = _l("Die Datei ist zu groß (höchstens %(num)d KB).", num=limit)
+    return _render(ImportForm(formdata=None), [str(message)], RequestEntityTooLarge.code)
+
+
 @bp.route("/import", methods=["GET", "POST"])
 def import_demands():
     """Import demands from an uploaded CSV file after checking every row."""
-    try:
-        form = ImportForm()
-        submitted = form.validate_on_submit()
-    except RequestEntityTooLarge:
-        form = ImportForm(formdata=None)
-        limit = exchange.MAX_IMPORT_BYTES // 1024
-        return _render(form, [_l("Die Datei ist zu groß (höchstens %(num)d KB).", num=limit)], 413)
+    form = ImportForm()
+    submitted = form.validate_on_submit()
     if not submitted:
         return _render(form, status=INVALID if form.is_submitted() else 200)
     try:
