@@ -22,8 +22,10 @@ run: $(VENV)/.app
 	$(BIN)/tracker bootstrap --dev
 	$(BIN)/tracker serve --host 127.0.0.1 --port $(PORT)
 
+# The whole suite on SQLite (with the browser and production tests), then again on PostgreSQL.
 test: $(VENV)/.test
 	$(BIN)/pytest $(PYTEST_ARGS)
+	TRACKER_TEST_DB=postgresql $(BIN)/pytest --ignore=tests/browser --ignore=tests/production $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check tracker tests migrations bench
