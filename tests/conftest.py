@@ -7,8 +7,8 @@ import os
 import re
 import shutil
 import sys
-from functools import cache
 import uuid
+from functools import cache
 from pathlib import Path
 
 import flask_babel
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tracker import create_app
 from tracker.extensions import db as _db
-from tracker.models import Body, Contact, Demand, Event, EventPart, Topic, User
+from tracker.models import Body, Contact, Event, EventPart, Topic, User
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py, tests/smtp.py
 
@@ -268,7 +268,7 @@ def auth(client):
 
 
 def put_in_state(demand, state, outcome=None):
-    """Set ``demand`` straight into ``state`` (as if it got there earlier), bypassing the workflow."""
+    """Put ``demand`` into ``state`` directly (as if it got there earlier), not via the workflow."""
     demand.state = state
     demand.outcome = outcome if outcome is not None else ("rejected" if state == "closed" else None)
     _db.session.commit()
@@ -316,3 +316,19 @@ def empty_app(tmp_path, empty_database_url, app_config):
     for handler in list(logging.root.handlers):
         if type(handler) is logging.StreamHandler:  # alembic.ini's console handler
             logging.root.removeHandler(handler)
+
+
+def count_statements(db, client, path: str) -> int:
+    """Return how many SQL statements a GET of ``path`` runs (it must answer 200)."""
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200, path
+    return len(statements)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
+from conftest import make_body, make_demand, make_user
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conftest import make_body, make_demand, make_user
 from tracker.models import ApiToken, Demand, TimelineEntry
 from tracker.services import api_tokens
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import PASSWORD, csrf_token, make_user
+
 from tracker.extensions import db
 from tracker.models import User
 
@@ -102,8 +102,15 @@ def test_login_follows_only_local_next(client, staff, next_url, target):
     assert response.status_code == 302 and response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("url", ["/verwaltung/", "/verwaltung/forderungen/neu", "/verwaltung/stellen/",
-                                 "/verwaltung/benutzer/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/verwaltung/",
+        "/verwaltung/forderungen/neu",
+        "/verwaltung/stellen/",
+        "/verwaltung/benutzer/",
+    ],
+)
 def test_staff_pages_need_a_login(client, url):
     response = client.get(url)
     assert response.status_code == 302
@@ -172,7 +179,8 @@ def test_login_attempts_are_rate_limited(client, staff, app_config):
     token = csrf_token(page)
     for _ in range(3):
         response = client.post(
-            "/anmelden", data={"email": staff.email, "password": "falsch-falsch", "csrf_token": token}
+            "/anmelden",
+            data={"email": staff.email, "password": "falsch-falsch", "csrf_token": token},
         )
         assert response.status_code == 401
     response = client.post(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import count, make_user
+
 from tracker.extensions import db
 from tracker.models import (
     Assignment,
@@ -37,15 +37,23 @@ def counts() -> dict[str, int]:
 
 @pytest.mark.parametrize(
     ("args", "active"),
-    [([], "raised"), (["--current", "addressed"], "addressed"), (["--current", "closed"], "closed")],
+    [
+        ([], "raised"),
+        (["--current", "addressed"], "addressed"),
+        (["--current", "closed"], "closed"),
+    ],
 )
 def test_workflow_diagram(runner, args, active):
     result = runner.invoke(args=["workflow", "diagram", *args])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "stateDiagram-v2" in out and "Ablauf einer Forderung" in out
-    for name, label in [("raised", "erhoben"), ("addressed", "aufgegriffen"),
-                        ("evaluated", "evaluiert"), ("closed", "abgeschlossen")]:
+    for name, label in [
+        ("raised", "erhoben"),
+        ("addressed", "aufgegriffen"),
+        ("evaluated", "evaluiert"),
+        ("closed", "abgeschlossen"),
+    ]:
         assert f'state "{label}" as {name}' in out
     assert f"Class {active} s_active" in out
     assert [line for line in out.splitlines() if line.endswith("s_active")] == [
@@ -119,7 +127,9 @@ def test_seed_has_the_fachtag_demands(runner):
     titles = set(db.session.scalars(sa.select(Demand.title)))
     assert "Bezahlkarte gemeinsam mit der Zivilgesellschaft evaluieren" in titles
     bodies = {b.slug: b.name for b in db.session.scalars(sa.select(Body))}
-    assert bodies["ms"].startswith("Ministerium für Arbeit, Soziales, Gesundheit und Gleichstellung")
+    assert bodies["ms"].startswith(
+        "Ministerium für Arbeit, Soziales, Gesundheit und Gleichstellung"
+    )
     assert bodies["mi"].startswith("Ministerium für Inneres und Sport")
     assert bodies["bamf"].startswith("Bundesamt für Migration und Flüchtlinge – Außenstelle")
 
@@ -154,8 +164,18 @@ def _user(email):
 
 @pytest.mark.parametrize(("flags", "role"), [([], "staff"), (["--admin"], "admin")])
 def test_users_add_stores_a_hash(runner, flags, role):
-    result = runner.invoke(args=["users", "add", "Neu@Example.org", "--name", "Nina Neu",
-                                 "--password", "ein-langes-passwort", *flags])
+    result = runner.invoke(
+        args=[
+            "users",
+            "add",
+            "Neu@Example.org",
+            "--name",
+            "Nina Neu",
+            "--password",
+            "ein-langes-passwort",
+            *flags,
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert f"Added {role} neu@example.org." in result.output
     user = _user("neu@example.org")
@@ -167,8 +187,10 @@ def test_users_add_stores_a_hash(runner, flags, role):
 
 
 def test_users_add_asks_for_the_password_twice(runner):
-    result = runner.invoke(args=["users", "add", "frage@example.org"],
-                           input="ein-langes-passwort\nein-langes-passwort\n")
+    result = runner.invoke(
+        args=["users", "add", "frage@example.org"],
+        input="ein-langes-passwort\nein-langes-passwort\n",
+    )
     assert result.exit_code == 0, result.output
     assert _user("frage@example.org").check_password("ein-langes-passwort")
     assert _user("frage@example.org").name == "frage@example.org"
@@ -247,8 +269,10 @@ def test_bootstrap_leaves_existing_users_alone(empty_app, empty_runner, app_conf
 @uses_env_py
 @pytest.mark.parametrize(
     "app_config",
-    [{"ADMIN_EMAIL": "chefin@example.org", "ADMIN_PASSWORD": ""},
-     {"ADMIN_EMAIL": "", "ADMIN_PASSWORD": "das-erste-admin-passwort"}],
+    [
+        {"ADMIN_EMAIL": "chefin@example.org", "ADMIN_PASSWORD": ""},
+        {"ADMIN_EMAIL": "", "ADMIN_PASSWORD": "das-erste-admin-passwort"},
+    ],
 )
 def test_bootstrap_needs_both_admin_settings(empty_runner, app_config):
     result = empty_runner.invoke(args=["bootstrap"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-
 from conftest import csrf_token, make_body, make_demand
+
 from tracker.models import OutboxMessage, Subscription
 from tracker.services import demands as demand_service
 from tracker.services import outbox

@@ -11,9 +11,7 @@ from flask_migrate import downgrade, upgrade
 from tracker.extensions import db
 
 # migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine() first
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:'get_engine' is deprecated:DeprecationWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 
 # Made by a migration on purpose and not declared on the models (PostgreSQL only).
 ONLY_IN_MIGRATIONS = {"ix_demands_search"}
@@ -25,7 +23,8 @@ def _diffs(connection) -> list:
     )
     diffs = compare_metadata(context, db.metadata)
     return [
-        d for d in diffs
+        d
+        for d in diffs
         if not (isinstance(d, tuple) and d[0] == "remove_index" and d[1].name in ONLY_IN_MIGRATIONS)
     ]
 

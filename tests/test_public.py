@@ -7,8 +7,8 @@ import html
 import re
 
 import pytest
-
 from conftest import csrf_token, make_body, make_demand, put_in_state
+
 from tracker.extensions import db
 from tracker.models import Topic, utcnow
 from tracker.services import demands as demand_service
@@ -22,7 +22,9 @@ def titles(page: str) -> list[str]:
 
 def chart(page: str) -> dict[str, int]:
     """Return the counts of the chart's table (state label -> number, plus 'zusammen')."""
-    rows = re.findall(r'<tr><th scope="row">(?:<a [^>]+>)?([^<]+)(?:</a>)?</th><td>(\d+)</td></tr>', page)
+    rows = re.findall(
+        r'<tr><th scope="row">(?:<a [^>]+>)?([^<]+)(?:</a>)?</th><td>(\d+)</td></tr>', page
+    )
     return {label: int(n) for label, n in rows}
 
 
@@ -42,11 +44,21 @@ def data(app, event):
     dialog = put_in_state(make_demand("Dialogkultur stärken", bodies=[ms]), "addressed")
     health = put_in_state(make_demand("Gesundheitsversorgung sichern", bodies=[mi]), "closed")
     internal = make_demand(
-        "Interne Nachbereitung", is_public=False, bodies=[ms], event_id=event.id,
+        "Interne Nachbereitung",
+        is_public=False,
+        bodies=[ms],
+        event_id=event.id,
         event_part_id=event.parts[0].id,
     )
-    return {"ms": ms, "mi": mi, "card": card, "dialog": dialog, "health": health,
-            "internal": internal, "event": event}
+    return {
+        "ms": ms,
+        "mi": mi,
+        "card": card,
+        "dialog": dialog,
+        "health": health,
+        "internal": internal,
+        "event": event,
+    }
 
 
 ALL_PUBLIC = ["Bezahlkarte evaluieren", "Dialogkultur stärken", "Gesundheitsversorgung sichern"]
@@ -97,13 +109,19 @@ def test_overview_filters(client, data, query, expected):
     ("query", "counts"),
     [
         ("", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 1, "zusammen": 3}),
-        ("body=ms", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 0,
-                     "zusammen": 2}),
+        (
+            "body=ms",
+            {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 0, "zusammen": 2},
+        ),
         # the chart counts all states of the other filters, so it still shows where to go
-        ("state=closed", {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 1,
-                          "zusammen": 3}),
-        ("q=nichts-passt", {"erhoben": 0, "aufgegriffen": 0, "evaluiert": 0, "abgeschlossen": 0,
-                            "zusammen": 0}),
+        (
+            "state=closed",
+            {"erhoben": 1, "aufgegriffen": 1, "evaluiert": 0, "abgeschlossen": 1, "zusammen": 3},
+        ),
+        (
+            "q=nichts-passt",
+            {"erhoben": 0, "aufgegriffen": 0, "evaluiert": 0, "abgeschlossen": 0, "zusammen": 0},
+        ),
     ],
 )
 def test_overview_bar_chart_counts(client, data, query, counts):
@@ -157,13 +175,19 @@ def test_internal_demand_is_404_for_the_public_and_visible_to_staff(client, auth
     assert "Interne Nachbereitung" not in response.get_data(as_text=True)
     auth.login()
     response = client.get(url)
-    assert response.status_code == 200 and "Interne Nachbereitung" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Interne Nachbereitung" in response.get_data(
+        as_text=True
+    )
 
 
 def test_bodies_page_counts_public_demands_by_state(client, data):
     page = client.get("/stellen/").get_data(as_text=True)
     assert "Zuständige Stellen" in page
-    rows = dict(re.findall(r'<a href="/stellen/([\w-]+)">[^<]+</a></th>\s*((?:<td class="num">\d+</td>)+)', page))
+    rows = dict(
+        re.findall(
+            r'<a href="/stellen/([\w-]+)">[^<]+</a></th>\s*((?:<td class="num">\d+</td>)+)', page
+        )
+    )
     counts = {slug: [int(n) for n in re.findall(r"\d+", cells)] for slug, cells in rows.items()}
     # raised, addressed, evaluated, closed; the internal demand of ms is not counted
     assert counts == {"ms": [1, 1, 0, 0], "mi": [1, 0, 0, 1]}
@@ -224,16 +248,27 @@ def test_unknown_pages_are_404_in_german(client, data, url):
     assert "Nicht gefunden" in page and "Diese Seite gibt es nicht (mehr)." in page
 
 
-@pytest.mark.parametrize("url", ["/", "/forderungen/{id}", "/stellen/", "/stellen/ms",
-                                 "/veranstaltungen/fachtag", "/ablauf", "/healthz"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/forderungen/{id}",
+        "/stellen/",
+        "/stellen/ms",
+        "/veranstaltungen/fachtag",
+        "/ablauf",
+        "/healthz",
+    ],
+)
 def test_post_to_a_get_page_is_405(client, data, url):
     response = client.post(url.format(id=data["card"].id))
     assert response.status_code == 405
     assert "Methode nicht erlaubt" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/", "/forderungen/{id}", "/stellen/ms", "/ablauf",
-                                 "/forderungen/999999", "/anmelden"])
+@pytest.mark.parametrize(
+    "url", ["/", "/forderungen/{id}", "/stellen/ms", "/ablauf", "/forderungen/999999", "/anmelden"]
+)
 def test_security_headers(client, data, url):
     response = client.get(url.format(id=data["card"].id))
     headers = response.headers

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
+from conftest import count_statements, make_body
 
-from conftest import make_body
 from tracker.models import Assignment, Demand, Event, EventPart, TimelineEntry, Topic, utcnow
 
 PAGES = [
@@ -44,19 +43,6 @@ def build(db, n_demands: int) -> None:
     db.session.commit()
 
 
-def count_statements(db, client, path: str) -> int:
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(path)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200, path
-    return len(statements)
 
 
 @pytest.fixture

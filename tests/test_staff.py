@@ -7,10 +7,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import count, csrf_token, make_body, make_demand, put_in_state
+from conftest import timeline as entries_of
 from markupsafe import escape
 
-from conftest import PASSWORD, count, csrf_token, make_body, make_demand, make_user, put_in_state
-from conftest import timeline as entries_of
 from tracker import workflow
 from tracker.extensions import db
 from tracker.models import Body, Contact, Demand, TimelineEntry, User
@@ -41,8 +41,15 @@ class Staff:
         assert response.status_code == 200
         return response.get_data(as_text=True)
 
-    def post(self, demand_id: int, path: str, prefix: str, fields: dict, page: str | None = None,
-             versioned: bool = True):
+    def post(
+        self,
+        demand_id: int,
+        path: str,
+        prefix: str,
+        fields: dict,
+        page: str | None = None,
+        versioned: bool = True,
+    ):
         page = page or self.page(demand_id)
         data = {f"{prefix}-csrf_token": csrf_token(page)}
         if versioned:
@@ -69,33 +76,48 @@ def test_the_whole_story_of_a_demand(client, auth, logged_in, bodies, staff):
     ms, mi = bodies
     page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
     assert "Neue Forderung erfassen" in page
-    response = client.post("/verwaltung/forderungen/neu", data={
-        "csrf_token": csrf_token(page),
-        "title": "Bezahlkarte gemeinsam mit der Zivilgesellschaft evaluieren",
-        "text": "Die Einführung der Bezahlkarte wird gemeinsam ausgewertet.",
-        "event_part": "",
-        "is_public": "y",
-    })
+    response = client.post(
+        "/verwaltung/forderungen/neu",
+        data={
+            "csrf_token": csrf_token(page),
+            "title": "Bezahlkarte gemeinsam mit der Zivilgesellschaft evaluieren",
+            "text": "Die Einführung der Bezahlkarte wird gemeinsam ausgewertet.",
+            "event_part": "",
+            "is_public": "y",
+        },
+    )
     assert response.status_code == 302
     demand_id = int(re.search(r"/verwaltung/forderungen/(\d+)$", response.headers["Location"])[1])
     demand = db.session.get(Demand, demand_id)
     assert (demand.state, demand.is_public, demand.created_at is not None) == ("raised", True, True)
 
-    response = logged_in.post(demand_id, "stellen", "assign",
-                              {f"body_{ms.id}": "lead", f"body_{mi.id}": "involved"})
+    response = logged_in.post(
+        demand_id, "stellen", "assign", {f"body_{ms.id}": "lead", f"body_{mi.id}": "involved"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
-    assert {(a.body.slug, a.role) for a in demand.assignments} == {("ms", "lead"), ("mi", "involved")}
+    assert {(a.body.slug, a.role) for a in demand.assignments} == {
+        ("ms", "lead"),
+        ("mi", "involved"),
+    }
 
     for text, public in [("Gespräch mit dem MS vereinbart.", "y"), ("Intern: MS zögert.", None)]:
         fields = {"text": text} | ({"is_public": public} if public else {})
-        assert logged_in.post(demand_id, "stand", "update", fields, versioned=False).status_code == 302
+        assert (
+            logged_in.post(demand_id, "stand", "update", fields, versioned=False).status_code == 302
+        )
     assert [e.is_public for e in entries_of(demand, "update")] == [True, False]
 
     steps = [
         ("address", {"note": "Das MS hat eine Arbeitsgruppe eingerichtet."}, "addressed"),
-        ("evaluate", {"summary": "Auswertung mit Beratungsstellen: viele Probleme beim Bargeld.",
-                      "participants": "MS, LIGA, Flüchtlingsrat"}, "evaluated"),
+        (
+            "evaluate",
+            {
+                "summary": "Auswertung mit Beratungsstellen: viele Probleme beim Bargeld.",
+                "participants": "MS, LIGA, Flüchtlingsrat",
+            },
+            "evaluated",
+        ),
         ("close", {"outcome": "implemented", "note": "Bargeldgrenze angehoben."}, "closed"),
     ]
     for trigger, notes, state in steps:
@@ -168,10 +190,15 @@ def test_stale_form_is_refused_with_409_and_writes_nothing(logged_in, staff, bod
 def test_stale_edit_and_assign_are_refused_too(logged_in, bodies):
     demand = make_demand()
     old_page = logged_in.page(demand.id)
-    assert logged_in.post(demand.id, "stellen", "assign", {f"body_{bodies[0].id}": "lead"},
-                          old_page).status_code == 302
-    response = logged_in.post(demand.id, "bearbeiten", "edit",
-                              {"title": "Neuer Titel", "text": "Neuer Text"}, old_page)
+    assert (
+        logged_in.post(
+            demand.id, "stellen", "assign", {f"body_{bodies[0].id}": "lead"}, old_page
+        ).status_code
+        == 302
+    )
+    response = logged_in.post(
+        demand.id, "bearbeiten", "edit", {"title": "Neuer Titel", "text": "Neuer Text"}, old_page
+    )
     assert response.status_code == 409 and STALE in response.get_data(as_text=True)
     db.session.expire_all()
     assert demand.title == "Bezahlkarte evaluieren"
@@ -181,7 +208,12 @@ def test_stale_edit_and_assign_are_refused_too(logged_in, bodies):
     ("state", "trigger", "notes", "fields"),
     [
         ("addressed", "evaluate", {"summary": "", "participants": ""}, ["summary", "participants"]),
-        ("addressed", "evaluate", {"summary": "Ausgewertet.", "participants": "   "}, ["participants"]),
+        (
+            "addressed",
+            "evaluate",
+            {"summary": "Ausgewertet.", "participants": "   "},
+            ["participants"],
+        ),
         ("raised", "close", {"note": "Kein Ergebnis gewählt."}, ["outcome"]),
         ("closed", "reopen", {"reason": ""}, ["reason"]),
     ],
@@ -230,8 +262,9 @@ def test_impossible_trigger_posted_directly_is_refused(logged_in, state, trigger
     data = {f"{trigger}-csrf_token": csrf_token(page), f"{trigger}-version": str(version)}
     data.update({f"{trigger}-{k}": v for k, v in notes.items()})
 
-    response = logged_in.client.post(f"/verwaltung/forderungen/{demand.id}/schritt/{trigger}",
-                                     data=data)
+    response = logged_in.client.post(
+        f"/verwaltung/forderungen/{demand.id}/schritt/{trigger}", data=data
+    )
 
     assert response.status_code == 422
     text = response.get_data(as_text=True)
@@ -246,15 +279,22 @@ def test_impossible_trigger_posted_directly_is_refused(logged_in, state, trigger
 def test_unknown_trigger_is_404(logged_in, trigger):
     demand = make_demand()
     page = logged_in.page(demand.id)
-    response = logged_in.client.post(f"/verwaltung/forderungen/{demand.id}/schritt/{trigger}",
-                                     data={"csrf_token": csrf_token(page)})
+    response = logged_in.client.post(
+        f"/verwaltung/forderungen/{demand.id}/schritt/{trigger}",
+        data={"csrf_token": csrf_token(page)},
+    )
     assert response.status_code == 404
     assert len(entries_of(demand)) == 1
 
 
 @pytest.mark.parametrize(
-    "url", ["/verwaltung/forderungen/neu", "/verwaltung/forderungen/{id}/stand", "/anmelden",
-            "/verwaltung/stellen/neu"]
+    "url",
+    [
+        "/verwaltung/forderungen/neu",
+        "/verwaltung/forderungen/{id}/stand",
+        "/anmelden",
+        "/verwaltung/stellen/neu",
+    ],
 )
 def test_oversized_request_is_413(logged_in, url):
     demand = make_demand()
@@ -278,31 +318,53 @@ def _post_form(client, url, data, page_url=None):
 
 def test_create_and_edit_a_body(logged_in):
     client = logged_in.client
-    response = _post_form(client, "/verwaltung/stellen/neu", {
-        "name": "Landesverwaltungsamt", "short_name": "LVwA", "slug": "lvwa", "kind": "authority",
-    })
+    response = _post_form(
+        client,
+        "/verwaltung/stellen/neu",
+        {
+            "name": "Landesverwaltungsamt",
+            "short_name": "LVwA",
+            "slug": "lvwa",
+            "kind": "authority",
+        },
+    )
     assert response.status_code == 302
     body = db.session.scalar(sa.select(Body).where(Body.slug == "lvwa"))
     assert (body.name, body.short_name, body.kind) == ("Landesverwaltungsamt", "LVwA", "authority")
     assert "Landesverwaltungsamt" in client.get("/verwaltung/stellen/").get_data(as_text=True)
 
-    response = _post_form(client, f"/verwaltung/stellen/{body.id}", {
-        "name": "Landesverwaltungsamt Sachsen-Anhalt", "slug": "lvwa", "kind": "authority",
-    })
+    response = _post_form(
+        client,
+        f"/verwaltung/stellen/{body.id}",
+        {
+            "name": "Landesverwaltungsamt Sachsen-Anhalt",
+            "slug": "lvwa",
+            "kind": "authority",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert body.name == "Landesverwaltungsamt Sachsen-Anhalt"
-    assert "Landesverwaltungsamt Sachsen-Anhalt" in client.get("/stellen/lvwa").get_data(as_text=True)
+    assert "Landesverwaltungsamt Sachsen-Anhalt" in client.get("/stellen/lvwa").get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"name": "Doppelt", "slug": "ms", "kind": "ministry"}, "Dieses Kürzel ist schon vergeben."),
-        ({"name": "Falsch", "slug": "Groß Buchstaben", "kind": "ministry"},
-         "Nur Kleinbuchstaben, Ziffern und Bindestriche."),
-        ({"name": "Falsch", "slug": "-vorne", "kind": "ministry"},
-         "Nur Kleinbuchstaben, Ziffern und Bindestriche."),
+        (
+            {"name": "Doppelt", "slug": "ms", "kind": "ministry"},
+            "Dieses Kürzel ist schon vergeben.",
+        ),
+        (
+            {"name": "Falsch", "slug": "Groß Buchstaben", "kind": "ministry"},
+            "Nur Kleinbuchstaben, Ziffern und Bindestriche.",
+        ),
+        (
+            {"name": "Falsch", "slug": "-vorne", "kind": "ministry"},
+            "Nur Kleinbuchstaben, Ziffern und Bindestriche.",
+        ),
         ({"name": "", "slug": "leer", "kind": "ministry"}, "Bitte ausfüllen."),
         ({"name": "Art", "slug": "art", "kind": "kirche"}, "Keine gültige Auswahl."),
         ({"name": "N" * 301, "slug": "lang", "kind": "ministry"}, "Name"),
@@ -320,8 +382,11 @@ def test_body_validation(logged_in, bodies, data, message):
 
 def test_editing_a_body_to_a_taken_slug_is_refused(logged_in, bodies):
     ms, mi = bodies
-    response = _post_form(logged_in.client, f"/verwaltung/stellen/{mi.id}",
-                          {"name": mi.name, "slug": "ms", "kind": "ministry"})
+    response = _post_form(
+        logged_in.client,
+        f"/verwaltung/stellen/{mi.id}",
+        {"name": mi.name, "slug": "ms", "kind": "ministry"},
+    )
     assert response.status_code == 422
     assert "Dieses Kürzel ist schon vergeben." in response.get_data(as_text=True)
     db.session.expire_all()
@@ -332,18 +397,29 @@ def test_add_and_remove_contacts(logged_in, bodies):
     ms, mi = bodies
     client = logged_in.client
     url = f"/verwaltung/stellen/{ms.id}"
-    response = _post_form(client, f"{url}/kontakte", {
-        "name": "Referatsleitung", "email": " leitung@ms.example.org ", "escalation_level": "2",
-    }, page_url=url)
+    response = _post_form(
+        client,
+        f"{url}/kontakte",
+        {
+            "name": "Referatsleitung",
+            "email": " leitung@ms.example.org ",
+            "escalation_level": "2",
+        },
+        page_url=url,
+    )
     assert response.status_code == 302
     contact = db.session.scalar(sa.select(Contact).where(Contact.name == "Referatsleitung"))
     assert (contact.email, contact.escalation_level, contact.body_id) == (
-        "leitung@ms.example.org", 2, ms.id)
+        "leitung@ms.example.org",
+        2,
+        ms.id,
+    )
     assert "leitung@ms.example.org" in client.get(url).get_data(as_text=True)
 
     # a contact can only be removed through its own body
-    response = _post_form(client, f"/verwaltung/stellen/{mi.id}/kontakte/{contact.id}/loeschen",
-                          {}, page_url=url)
+    response = _post_form(
+        client, f"/verwaltung/stellen/{mi.id}/kontakte/{contact.id}/loeschen", {}, page_url=url
+    )
     assert response.status_code == 404
     response = client.post(f"{url}/kontakte/{contact.id}/loeschen")  # no CSRF token
     assert response.status_code == 400
@@ -359,21 +435,35 @@ def test_add_and_remove_contacts(logged_in, bodies):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"name": "Referat", "email": "keine-adresse", "escalation_level": "1"},
-         "Bitte eine gültige E-Mail-Adresse eingeben."),
-        ({"name": "Referat", "email": "a@b", "escalation_level": "1"},
-         "Bitte eine gültige E-Mail-Adresse eingeben."),
+        (
+            {"name": "Referat", "email": "keine-adresse", "escalation_level": "1"},
+            "Bitte eine gültige E-Mail-Adresse eingeben.",
+        ),
+        (
+            {"name": "Referat", "email": "a@b", "escalation_level": "1"},
+            "Bitte eine gültige E-Mail-Adresse eingeben.",
+        ),
         ({"name": "Referat", "email": "", "escalation_level": "1"}, "Bitte ausfüllen."),
         ({"name": "", "email": "ok@example.org", "escalation_level": "1"}, "Bitte ausfüllen."),
-        ({"name": "Referat", "email": "ok@example.org", "escalation_level": "9"}, "Keine gültige Auswahl."),
-        ({"name": "Referat", "email": "ok@example.org", "escalation_level": "eins"}, "Eskalationsstufe"),
+        (
+            {"name": "Referat", "email": "ok@example.org", "escalation_level": "9"},
+            "Keine gültige Auswahl.",
+        ),
+        (
+            {"name": "Referat", "email": "ok@example.org", "escalation_level": "eins"},
+            "Eskalationsstufe",
+        ),
     ],
 )
 def test_contact_validation(logged_in, bodies, data, message):
     ms = bodies[0]
     before = count(Contact)
-    response = _post_form(logged_in.client, f"/verwaltung/stellen/{ms.id}/kontakte", data,
-                          page_url=f"/verwaltung/stellen/{ms.id}")
+    response = _post_form(
+        logged_in.client,
+        f"/verwaltung/stellen/{ms.id}/kontakte",
+        data,
+        page_url=f"/verwaltung/stellen/{ms.id}",
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count(Contact) == before
@@ -388,10 +478,17 @@ def test_users_pages_are_for_admins_only(client, logged_in, staff, url):
     assert "/verwaltung/benutzer/" not in page  # not even offered in the navigation
     url = url.format(id=staff.id)
     assert client.get(url).status_code == 403
-    response = client.post(url, data={
-        "csrf_token": csrf_token(page), "name": "Eve", "email": "eve@example.org",
-        "role": "admin", "password": "ein-langes-passwort", "active": "y",
-    })
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page),
+            "name": "Eve",
+            "email": "eve@example.org",
+            "role": "admin",
+            "password": "ein-langes-passwort",
+            "active": "y",
+        },
+    )
     assert response.status_code == 403
     assert "Kein Zugriff" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -405,10 +502,17 @@ def as_admin(client, auth, admin):
 
 
 def test_admin_creates_a_user_who_can_log_in(as_admin, auth, admin):
-    response = _post_form(as_admin, "/verwaltung/benutzer/", {
-        "name": "Nora Neu", "email": "Nora@Example.org", "role": "staff",
-        "password": "ein-ganz-neues-passwort", "active": "y",
-    })
+    response = _post_form(
+        as_admin,
+        "/verwaltung/benutzer/",
+        {
+            "name": "Nora Neu",
+            "email": "Nora@Example.org",
+            "role": "staff",
+            "password": "ein-ganz-neues-passwort",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.email == "nora@example.org"))
     assert (user.name, user.role, user.active) == ("Nora Neu", "staff", True)
@@ -417,54 +521,88 @@ def test_admin_creates_a_user_who_can_log_in(as_admin, auth, admin):
     assert "Nora Neu" in as_admin.get("/verwaltung/benutzer/").get_data(as_text=True)
 
     auth.logout()
-    assert auth.login(email="nora@example.org", password="ein-ganz-neues-passwort").status_code == 302
+    assert (
+        auth.login(email="nora@example.org", password="ein-ganz-neues-passwort").status_code == 302
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"email": "admin@example.org", "password": "ein-langes-passwort"},
-         "Diese E-Mail-Adresse hat schon ein Konto."),
-        ({"email": "ADMIN@example.org", "password": "ein-langes-passwort"},
-         "Diese E-Mail-Adresse hat schon ein Konto."),
+        (
+            {"email": "admin@example.org", "password": "ein-langes-passwort"},
+            "Diese E-Mail-Adresse hat schon ein Konto.",
+        ),
+        (
+            {"email": "ADMIN@example.org", "password": "ein-langes-passwort"},
+            "Diese E-Mail-Adresse hat schon ein Konto.",
+        ),
         ({"email": "neu@example.org", "password": "kurz"}, "Mindestens 12 Zeichen."),
-        ({"email": "neu@example.org", "password": ""},
-         "Für ein neues Konto bitte ein Passwort vergeben."),
-        ({"email": "kein-at", "password": "ein-langes-passwort"},
-         "Bitte eine gültige E-Mail-Adresse eingeben."),
-        ({"email": "neu@example.org", "password": "ein-langes-passwort", "role": "root"},
-         "Keine gültige Auswahl."),
+        (
+            {"email": "neu@example.org", "password": ""},
+            "Für ein neues Konto bitte ein Passwort vergeben.",
+        ),
+        (
+            {"email": "kein-at", "password": "ein-langes-passwort"},
+            "Bitte eine gültige E-Mail-Adresse eingeben.",
+        ),
+        (
+            {"email": "neu@example.org", "password": "ein-langes-passwort", "role": "root"},
+            "Keine gültige Auswahl.",
+        ),
     ],
 )
 def test_user_validation(as_admin, data, message):
-    response = _post_form(as_admin, "/verwaltung/benutzer/", {
-        "name": "Nora", "role": "staff", "active": "y", **data,
-    })
+    response = _post_form(
+        as_admin,
+        "/verwaltung/benutzer/",
+        {
+            "name": "Nora",
+            "role": "staff",
+            "active": "y",
+            **data,
+        },
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count(User) == 1
 
 
 @pytest.mark.parametrize(
-    "change", [{"role": "staff", "active": "y"}, {"role": "admin"}]  # demote, deactivate
+    "change",
+    [{"role": "staff", "active": "y"}, {"role": "admin"}],  # demote, deactivate
 )
 def test_admin_cannot_demote_or_deactivate_themself(as_admin, admin, change):
-    response = _post_form(as_admin, f"/verwaltung/benutzer/{admin.id}", {
-        "name": admin.name, "email": admin.email, **change,
-    })
+    response = _post_form(
+        as_admin,
+        f"/verwaltung/benutzer/{admin.id}",
+        {
+            "name": admin.name,
+            "email": admin.email,
+            **change,
+        },
+    )
     assert response.status_code == 422
     assert "Sie können sich nicht selbst die Administration entziehen." in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     db.session.expire_all()
     assert (admin.role, admin.active) == ("admin", True)
     assert as_admin.get("/verwaltung/benutzer/").status_code == 200
 
 
 def test_admin_changes_another_users_role_and_password(as_admin, staff):
-    response = _post_form(as_admin, f"/verwaltung/benutzer/{staff.id}", {
-        "name": "Sam Staff", "email": staff.email, "role": "admin", "active": "y",
-        "password": "das-neue-passwort-fuer-sam",
-    })
+    response = _post_form(
+        as_admin,
+        f"/verwaltung/benutzer/{staff.id}",
+        {
+            "name": "Sam Staff",
+            "email": staff.email,
+            "role": "admin",
+            "active": "y",
+            "password": "das-neue-passwort-fuer-sam",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert staff.role == "admin" and staff.check_password("das-neue-passwort-fuer-sam")
@@ -472,9 +610,15 @@ def test_admin_changes_another_users_role_and_password(as_admin, staff):
 
 def test_admin_changes_user_without_touching_the_password(as_admin, staff):
     old_hash = staff.password_hash
-    response = _post_form(as_admin, f"/verwaltung/benutzer/{staff.id}", {
-        "name": "Sam S.", "email": staff.email, "role": "staff",
-    })
+    response = _post_form(
+        as_admin,
+        f"/verwaltung/benutzer/{staff.id}",
+        {
+            "name": "Sam S.",
+            "email": staff.email,
+            "role": "staff",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert (staff.name, staff.active, staff.password_hash) == ("Sam S.", False, old_hash)
@@ -525,15 +669,25 @@ def test_nasty_demand_forms_never_500(logged_in, bodies, path, prefix, fields, v
 
 @pytest.mark.parametrize(
     ("version", "status"),
-    [("abc", 409), ("", 409), ("-1", 409), ("1.0", 409), ("99999999999999999999999", 409),
-     ("1", 302)],
+    [
+        ("abc", 409),
+        ("", 409),
+        ("-1", 409),
+        ("1.0", 409),
+        ("99999999999999999999999", 409),
+        ("1", 302),
+    ],
 )
 def test_odd_versions_are_stale_not_500(logged_in, version, status):
     demand = make_demand()
     page = logged_in.page(demand.id)
-    response = logged_in.client.post(f"/verwaltung/forderungen/{demand.id}/schritt/address", data={
-        "address-csrf_token": csrf_token(page), "address-version": version,
-    })
+    response = logged_in.client.post(
+        f"/verwaltung/forderungen/{demand.id}/schritt/address",
+        data={
+            "address-csrf_token": csrf_token(page),
+            "address-version": version,
+        },
+    )
     assert response.status_code == status
     db.session.expire_all()
     assert demand.state == ("addressed" if status == 302 else "raised")
@@ -559,8 +713,15 @@ def test_huge_ids_are_404_not_500(client, auth, admin, url):
 
 @pytest.mark.parametrize(
     "query",
-    ["q=" + "%00" * 10, "q=" + "x" * 10_000, "state=%FF", "page=99999999999999999999",
-     "page=-1", "body=" + "b" * 1000, "topic=%27%22"],
+    [
+        "q=" + "%00" * 10,
+        "q=" + "x" * 10_000,
+        "state=%FF",
+        "page=99999999999999999999",
+        "page=-1",
+        "body=" + "b" * 1000,
+        "topic=%27%22",
+    ],
 )
 def test_odd_filters_never_500(logged_in, query):
     make_demand()
@@ -573,9 +734,15 @@ def test_odd_filters_never_500(logged_in, query):
 )
 def test_titles_are_escaped_everywhere(client, auth, logged_in, bodies, title):
     page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
-    response = client.post("/verwaltung/forderungen/neu", data={
-        "csrf_token": csrf_token(page), "title": title, "text": title, "is_public": "y",
-    })
+    response = client.post(
+        "/verwaltung/forderungen/neu",
+        data={
+            "csrf_token": csrf_token(page),
+            "title": title,
+            "text": title,
+            "is_public": "y",
+        },
+    )
     assert response.status_code == 302
     demand = db.session.scalar(sa.select(Demand))
     assert demand.title == title
@@ -595,14 +762,18 @@ def test_timeline_rows_stay_append_only(logged_in):
     with pytest.raises(ValueError, match="append-only"):
         db.session.commit()
     db.session.rollback()
-    assert db.session.scalar(sa.select(TimelineEntry.text).where(TimelineEntry.id == entry.id)) == ""
+    assert (
+        db.session.scalar(sa.select(TimelineEntry.text).where(TimelineEntry.id == entry.id)) == ""
+    )
 
 
 def test_new_demand_validation(logged_in):
     client = logged_in.client
     page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
-    response = client.post("/verwaltung/forderungen/neu",
-                           data={"csrf_token": csrf_token(page), "title": "", "text": ""})
+    response = client.post(
+        "/verwaltung/forderungen/neu",
+        data={"csrf_token": csrf_token(page), "title": "", "text": ""},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert '<p class="field-error" id="title-fehler">Bitte ausfüllen.</p>' in page
@@ -611,13 +782,17 @@ def test_new_demand_validation(logged_in):
 
 def test_internal_demand_created_by_staff_stays_internal(client, auth, logged_in):
     page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
-    client.post("/verwaltung/forderungen/neu", data={
-        "csrf_token": csrf_token(page), "title": "Nur intern", "text": "Vermerk",
-    })
+    client.post(
+        "/verwaltung/forderungen/neu",
+        data={
+            "csrf_token": csrf_token(page),
+            "title": "Nur intern",
+            "text": "Vermerk",
+        },
+    )
     demand = db.session.scalar(sa.select(Demand))
     assert demand.is_public is False
     assert "Nur intern" in client.get("/verwaltung/").get_data(as_text=True)
     auth.logout()
     assert client.get(f"/forderungen/{demand.id}").status_code == 404
     assert "Nur intern" not in client.get("/").get_data(as_text=True)
-

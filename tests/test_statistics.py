@@ -6,8 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-import sqlalchemy as sa
-from conftest import make_body, make_demand
+from conftest import count_statements, make_body, make_demand
 
 from tracker.models import Assignment, Demand, TimelineEntry, utcnow
 from tracker.services import demands as demand_service
@@ -301,19 +300,6 @@ def build_many(db, n: int) -> None:
     db.session.commit()
 
 
-def count_statements(db, client, path: str) -> int:
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(path)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements)
 
 
 def test_statement_count_does_not_grow_with_the_data(app, db, client):

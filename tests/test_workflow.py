@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import make_demand, make_user, put_in_state, timeline
+
 from tracker import workflow
 from tracker.extensions import db
 from tracker.models import Demand, TimelineEntry
@@ -68,7 +68,9 @@ def test_legal_transition_moves_and_writes_one_entry(request_ctx, user, state, t
     (transition,) = timeline(demand, "transition")
     assert transition.id == entry.id
     assert (transition.trigger, transition.from_state, transition.to_state) == (
-        trigger, state, LEGAL[(state, trigger)]
+        trigger,
+        state,
+        LEGAL[(state, trigger)],
     )
     assert transition.data == NOTES[trigger]
     assert transition.author_id == user.id and transition.author_name == user.name
@@ -147,7 +149,9 @@ def test_required_note_message_names_the_field(request_ctx, user):
         ("addressed", "obsolete", True),
     ],
 )
-def test_close_guard_needs_an_evaluation_for_implemented(request_ctx, user, state, outcome, allowed):
+def test_close_guard_needs_an_evaluation_for_implemented(
+    request_ctx, user, state, outcome, allowed
+):
     demand = _demand_in(state)
     version, before = demand.version, len(timeline(demand))
 

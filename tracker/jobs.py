@@ -12,7 +12,6 @@ import logging
 import time
 
 import sqlalchemy as sa
-
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger

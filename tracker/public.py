@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from . import LOCALES
 from .extensions import db
-from .models import Assignment, Body, Demand, Event, TimelineEntry
+from .models import Assignment, Body, Demand, Event
 from .services import queries, statistics
 
 bp = Blueprint("public", __name__)
@@ -67,15 +76,7 @@ def get_public_demand(demand_id: int) -> Demand:
 def demand(demand_id: int):
     """Show one demand: text, bodies, state, timeline and workflow diagram."""
     item = get_public_demand(demand_id)
-    stmt = (
-        sa.select(TimelineEntry)
-        .where(TimelineEntry.demand_id == item.id)
-        .options(selectinload(TimelineEntry.body))
-        .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
-    )
-    if not _staff():
-        stmt = stmt.where(TimelineEntry.is_public.is_(True))
-    timeline = db.session.scalars(stmt).all()
+    timeline = queries.timeline(item.id, include_internal=_staff())
     from .follow import FollowForm
 
     return render_template(

@@ -5,9 +5,8 @@ Revises: 72333614d32e
 Create Date: 2026-11-24 20:44:12.621340
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '005cd6d34153'

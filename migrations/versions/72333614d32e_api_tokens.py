@@ -5,9 +5,8 @@ Revises: b9559c9e5f18
 Create Date: 2026-11-24 20:41:25.888029
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '72333614d32e'

@@ -6,8 +6,6 @@ Create Date: 2026-11-24 20:46:38.743640
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '8da308fdafc9'

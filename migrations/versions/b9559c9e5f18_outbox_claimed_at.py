@@ -5,9 +5,8 @@ Revises: f3504c6fdca3
 Create Date: 2026-11-24 20:37:55.982437
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b9559c9e5f18'

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-24 20:26:11.902900
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'dbb6171ac3d1'

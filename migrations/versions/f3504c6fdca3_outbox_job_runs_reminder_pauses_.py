@@ -5,9 +5,8 @@ Revises: dbb6171ac3d1
 Create Date: 2026-11-24 20:27:55.181568
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f3504c6fdca3'

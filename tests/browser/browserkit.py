@@ -73,15 +73,18 @@ class Live:
             return tokens.answer_token(body)
 
     def make_demand(self, title: str, bodies: dict[str, str] | None = None, **fields) -> int:
-        """Create a public demand behind the UI (``bodies``: slug -> lead/involved); return its id."""
+        """Create a public demand behind the UI (``bodies``: slug -> role); return its id."""
         from tracker.models import Body, User
         from tracker.services.demands import assign_bodies, create_demand
 
         with self.request_ctx() as session:
             user = session.scalar(sa.select(User).where(User.email == STAFF_EMAIL))
             demand = create_demand(
-                user, title=title, text=fields.pop("text", "Text der Forderung."),
-                is_public=fields.pop("is_public", True), **fields,
+                user,
+                title=title,
+                text=fields.pop("text", "Text der Forderung."),
+                is_public=fields.pop("is_public", True),
+                **fields,
             )
             if bodies:
                 by_slug = {b.slug: b for b in session.scalars(sa.select(Body))}

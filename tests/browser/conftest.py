@@ -155,5 +155,3 @@ def staff_page(new_context, _sessions):
 def admin_page(new_context, _sessions):
     """A page of a logged-in admin (German)."""
     return new_context(storage_state=_sessions["admin"]).new_page()
-
-

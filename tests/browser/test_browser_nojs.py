@@ -19,10 +19,13 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     page = context.new_page()
 
     # Scripts really do not run in this context.
-    context.route("**/js-probe", lambda route: route.fulfill(
-        content_type="text/html",
-        body="<title>ohne</title><script>document.title = 'mit'</script>",
-    ))
+    context.route(
+        "**/js-probe",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body="<title>ohne</title><script>document.title = 'mit'</script>",
+        ),
+    )
     page.goto("/js-probe")
     assert page.title() == "ohne"
 
@@ -74,7 +77,9 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     answer = new_context(java_script_enabled=False).new_page()
     answer.goto(f"/antwort/{live.answer_token('mi')}")
     section = answer.locator(f"#forderung-{demand_id}")
-    step(answer, f"#forderung-{demand_id} form[action$='/bestaetigen']", "Unverändert in Bearbeitung")
+    step(
+        answer, f"#forderung-{demand_id} form[action$='/bestaetigen']", "Unverändert in Bearbeitung"
+    )
     expect(answer.get_by_role("status")).to_contain_text("unverändert in Bearbeitung")
     section.locator("summary").click()
     section.get_by_label("Ihre Stellungnahme").fill("Das Innenministerium prüft.")
@@ -97,7 +102,8 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     expect(page.get_by_role("status")).to_contain_text("Neuer Zustand: abgeschlossen.")
 
     page.locator("form[action$='/schritt/reopen']").get_by_label(
-        "Warum wird die Forderung wieder geöffnet?").fill("Die Umsetzung stockt.")
+        "Warum wird die Forderung wieder geöffnet?"
+    ).fill("Die Umsetzung stockt.")
     step(page, "form[action$='/schritt/reopen']", "Wieder öffnen")
     expect(page.get_by_role("status")).to_contain_text("Neuer Zustand: erhoben.")
 
@@ -110,8 +116,13 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     # The public page tells the whole story.
     page.goto(f"/forderungen/{demand_id}")
     timeline = page.locator(".timeline")
-    for text in ("Das Innenministerium prüft.", "Termin steht.", "abgeschlossen → erhoben",
-                 "Die Umsetzung stockt.", "bestätigt: unverändert in Bearbeitung"):
+    for text in (
+        "Das Innenministerium prüft.",
+        "Termin steht.",
+        "abgeschlossen → erhoben",
+        "Die Umsetzung stockt.",
+        "bestätigt: unverändert in Bearbeitung",
+    ):
         expect(timeline).to_contain_text(text)
 
     # Switch the language in the footer (a POST form) and back.
@@ -119,8 +130,9 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     step(page, "form.lang", "Wechseln")
     assert page.locator("html").get_attribute("lang") == "en"
     expect(page).to_have_url(re.compile(rf"/forderungen/{demand_id}$"))
-    expect(page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Demands")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Demands")
+    ).to_be_visible()
     page.get_by_label("Language").select_option("de")
     step(page, "form.lang", "Switch")
     assert page.locator("html").get_attribute("lang") == "de"

@@ -83,7 +83,9 @@ def test_staff_member_follows_a_demand_from_raised_to_closed(live, new_context):
     # The ministry answers through the link, without an account.
     ministry = new_context().new_page()
     ministry.goto(link.group(0))
-    expect(ministry.get_by_role("heading", level=1)).to_contain_text("Rückmeldung von Ministerium für Arbeit")
+    expect(ministry.get_by_role("heading", level=1)).to_contain_text(
+        "Rückmeldung von Ministerium für Arbeit"
+    )
     section = ministry.locator(f"#forderung-{demand_id}")
     section.get_by_text("Stellungnahme abgeben").click()
     section.get_by_label("Ihre Stellungnahme").fill(
@@ -187,7 +189,9 @@ def test_main_pages_at_phone_and_desktop_width(live, new_context):
     from tracker.models import Demand
 
     with live.db() as session:
-        first = session.query(Demand.id).filter(Demand.is_public.is_(True)).order_by(Demand.id).first()
+        first = (
+            session.query(Demand.id).filter(Demand.is_public.is_(True)).order_by(Demand.id).first()
+        )
     for width in (360, 1440):
         page = new_context(viewport={"width": width, "height": 800}).new_page()
         for name, path in MAIN_PAGES.items():

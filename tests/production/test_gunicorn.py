@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from pgserver import PostgresServer, free_port
 
 BIN = Path(sys.executable).parent

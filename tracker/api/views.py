@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import workflow
 from ..extensions import csrf, db
-from ..models import Assignment, Body, Demand, Event, EventPart, TimelineEntry, Topic
+from ..models import Assignment, Body, Demand, Event, EventPart, Topic
 from ..services import api_tokens, queries
 from ..services import demands as demand_service
 from ..services.errors import ServiceError
@@ -141,16 +141,8 @@ def demands():
 def demand(demand_id: int):
     """Return one demand with its (public) timeline."""
     item = _demand_or_404(demand_id)
-    stmt = (
-        sa.select(TimelineEntry)
-        .where(TimelineEntry.demand_id == item.id)
-        .options(selectinload(TimelineEntry.body))
-        .order_by(TimelineEntry.created_at, TimelineEntry.id)
-    )
-    if g.api_user is None:
-        stmt = stmt.where(TimelineEntry.is_public.is_(True))
-    return jsonify({**serialize.demand(item),
-                    "timeline": [serialize.entry(e) for e in db.session.scalars(stmt)]})
+    entries = queries.timeline(item.id, include_internal=g.api_user is not None, newest_first=False)
+    return jsonify({**serialize.demand(item), "timeline": [serialize.entry(e) for e in entries]})
 
 
 def _body_figures(body_ids: list[int] | None = None):

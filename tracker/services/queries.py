@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import workflow
 from ..extensions import db
-from ..models import Assignment, Body, Demand, Event, Topic
+from ..models import Assignment, Body, Demand, Event, TimelineEntry, Topic
 
 
 @dataclass(frozen=True)
@@ -218,3 +218,17 @@ def body_demands(body: Body, include_internal: bool = False) -> list[tuple[Deman
         .order_by(Demand.id)
     ).all()
     return sorted(((d, role) for d, role in rows), key=lambda r: order[r[0].state])
+
+
+def timeline(demand_id: int, include_internal: bool, newest_first: bool = True) -> list:
+    """Return a demand's timeline entries (public ones only unless ``include_internal``)."""
+    order = (TimelineEntry.created_at, TimelineEntry.id)
+    stmt = (
+        sa.select(TimelineEntry)
+        .where(TimelineEntry.demand_id == demand_id)
+        .options(joinedload(TimelineEntry.body))
+        .order_by(*(c.desc() for c in order) if newest_first else order)
+    )
+    if not include_internal:
+        stmt = stmt.where(TimelineEntry.is_public.is_(True))
+    return db.session.scalars(stmt).all()

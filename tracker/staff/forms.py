@@ -164,7 +164,13 @@ class UserForm(Form):
         validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
         filters=[_strip],
     )
-    role = SelectField(_l("Rolle"), choices=[SelectChoice("staff", _l("Mitarbeiter*in")), SelectChoice("admin", _l("Administrator*in"))])
+    role = SelectField(
+        _l("Rolle"),
+        choices=[
+            SelectChoice("staff", _l("Mitarbeiter*in")),
+            SelectChoice("admin", _l("Administrator*in")),
+        ],
+    )
     password = PasswordField(
         _l("Passwort (mindestens 12 Zeichen)"),
         validators=[Optional(), Length(min=12, max=200, message=_l("Mindestens 12 Zeichen."))],
