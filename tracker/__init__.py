@@ -7,6 +7,7 @@ from pathlib import Path
 
 import flask_babel
 from flask import Flask, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -46,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load(app, test_config)
+    if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"],
+                                x_proto=app.config["PROXIES"])
     _configure_logging(app)
 
     db.init_app(app)
