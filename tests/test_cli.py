@@ -217,8 +217,6 @@ def test_users_add_refuses_duplicates(runner, staff, email):
 # bootstrap (on an empty database: it migrates first) ----------------------------------------
 
 
-# migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine() first
-uses_env_py = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 
 
 @pytest.fixture
@@ -229,7 +227,6 @@ def empty_runner(empty_app):
 ADMIN = {"ADMIN_EMAIL": "Chefin@Example.org", "ADMIN_PASSWORD": "das-erste-admin-passwort"}
 
 
-@uses_env_py
 @pytest.mark.parametrize("app_config", [ADMIN])
 def test_bootstrap_migrates_seeds_and_creates_the_admin(empty_app, empty_runner, data, app_config):
     result = empty_runner.invoke(args=["bootstrap"])
@@ -251,7 +248,6 @@ def test_bootstrap_migrates_seeds_and_creates_the_admin(empty_app, empty_runner,
     assert counts() == first and count(User) == 1
 
 
-@uses_env_py
 @pytest.mark.parametrize("app_config", [ADMIN])
 def test_bootstrap_leaves_existing_users_alone(empty_app, empty_runner, app_config):
     empty_app.config.update(ADMIN_EMAIL="", ADMIN_PASSWORD="")
@@ -266,7 +262,6 @@ def test_bootstrap_leaves_existing_users_alone(empty_app, empty_runner, app_conf
     assert [u.email for u in db.session.scalars(sa.select(User))] == ["staff@example.org"]
 
 
-@uses_env_py
 @pytest.mark.parametrize(
     "app_config",
     [
@@ -280,7 +275,6 @@ def test_bootstrap_needs_both_admin_settings(empty_runner, app_config):
     assert count(User) == 0
 
 
-@uses_env_py
 def test_bootstrap_dev_creates_a_demo_admin_once(empty_runner):
     result = empty_runner.invoke(args=["bootstrap", "--dev"])
     assert result.exit_code == 0, result.output

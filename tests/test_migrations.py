@@ -10,8 +10,6 @@ from flask_migrate import downgrade, upgrade
 
 from tracker.extensions import db
 
-# migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine() first
-pytestmark = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 
 # Made by a migration on purpose and not declared on the models (PostgreSQL only).
 ONLY_IN_MIGRATIONS = {"ix_demands_search"}

@@ -321,3 +321,16 @@ def test_browser_language_is_followed(client):
     assert "What has become of our demands?" in page
     page = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Was ist aus unseren Forderungen geworden?" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/forderungen/99999999999999999999",
+        "/api/v1/demands/99999999999999999999",
+        "/forderungen/99999999999999999999/feed.atom",
+        "/verwaltung/forderungen/99999999999999999999",
+    ],
+)
+def test_ids_no_row_can_have_are_404(client, path):
+    assert client.get(path).status_code in (302, 404)  # staff pages send guests to the login

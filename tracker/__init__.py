@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 
 import flask_babel
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -16,8 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("de", "en")
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in URLs, capped at the largest id a row can have: bigger ones are a 404."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, **kwargs)
+
+
 def select_locale() -> str:
     """Use the user's choice, else the browser's preference, else German."""
+    if not has_request_context():  # CLI and jobs speak German
+        return "de"
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
@@ -47,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load(app, test_config)
+    app.url_map.converters["int"] = IdConverter
     if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"],
                                 x_proto=app.config["PROXIES"])

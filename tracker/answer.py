@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -13,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from . import workflow
 from .errors import render_error
 from .extensions import db
+from .forms import ConfirmForm, Form
 from .models import Assignment, Body, Demand, TimelineEntry
 from .services import statements, tokens
 from .services.errors import ServiceError
@@ -20,7 +20,7 @@ from .services.errors import ServiceError
 bp = Blueprint("answer", __name__, url_prefix="/antwort")
 
 
-class StatementForm(FlaskForm):
+class StatementForm(Form):
     text = TextAreaField(
         _l("Ihre Stellungnahme"),
         validators=[
@@ -33,10 +33,6 @@ class StatementForm(FlaskForm):
         validators=[Optional(), Length(max=statements.MAX_NAME)],
     )
     reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
-
-
-class ConfirmForm(FlaskForm):
-    """The one-click 'unchanged, in progress' button."""
 
 
 def _body_from(token: str) -> Body:

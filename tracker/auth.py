@@ -6,13 +6,12 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, limiter, login_manager
+from .forms import ConfirmForm, Form
 from .models import User
-from .staff.forms import Form
 
 bp = Blueprint("auth", __name__)
 
@@ -75,7 +74,7 @@ def login():
 def logout():
     """Log out (POST); GET shows a button so that a link cannot log anyone out."""
     if request.method == "POST":
-        form = FlaskForm()
+        form = ConfirmForm()
         if form.validate_on_submit():
             logout_user()
             flash(_l("Sie sind abgemeldet."), "success")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
 from .extensions import limiter
+from .forms import ConfirmForm, Form
 from .public import get_public_demand
 from .services import subscriptions
 
 bp = Blueprint("follow", __name__)
 
 
-class FollowForm(FlaskForm):
+class FollowForm(Form):
     email = EmailField(
         _l("Ihre E-Mail-Adresse"),
         validators=[
@@ -25,10 +25,6 @@ class FollowForm(FlaskForm):
         ],
         filters=[lambda value: value.strip() if value else value],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A button: confirming by POST keeps link scanners from subscribing anyone."""
 
 
 @bp.post("/forderungen/<int:demand_id>/folgen")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_time, get_locale
 
 from . import workflow
 from .services.progress import progress
@@ -15,7 +15,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["state_label"] = workflow.state_label
     app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
-    app.jinja_env.filters["datetime"] = lambda d: format_datetime(d, "short") if d else ""
+    app.jinja_env.filters["datetime"] = (
+        lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else ""
+    )
     app.jinja_env.filters["outcome_label"] = lambda o: str(workflow.OUTCOME_LABELS.get(o, o or ""))
     app.jinja_env.globals.update(
         workflow=workflow,

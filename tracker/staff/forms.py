@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     EmailField,
@@ -23,6 +21,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import workflow
+from ..forms import Form
 from ..models import Body
 
 REQUIRED = _l("Bitte ausfüllen.")
@@ -32,20 +31,6 @@ SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziff
 def _strip(value):
     """Drop the spaces that come along when an address is pasted."""
     return value.strip() if isinstance(value, str) else value
-
-
-class Form(FlaskForm):
-    """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
-
-    class Meta(FlaskForm.Meta):
-        def wrap_formdata(self, form, formdata):
-            formdata = super().wrap_formdata(form, formdata)
-            if formdata is None:
-                return None
-            return MultiDict(
-                (key, value.replace("\x00", "") if isinstance(value, str) else value)
-                for key, value in formdata.items(multi=True)
-            )
 
 
 class MultiCheckboxField(SelectMultipleField):

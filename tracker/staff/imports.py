@@ -7,12 +7,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import render_error
 from ..extensions import db
+from ..forms import Form
 from ..models import Body, Event, Topic
 from ..services import exchange
 from . import bp
@@ -20,7 +20,7 @@ from . import bp
 INVALID = 422
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("CSV-Datei"), validators=[FileRequired(_l("Bitte eine CSV-Datei auswählen."))]
     )

@@ -5,19 +5,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..extensions import db
+from ..forms import ConfirmForm, Form
 from ..models import Body, OutboxMessage, ReminderPause
 from ..services import outbox, reminders
 from ..workdays import today
 from . import bp
-from .forms import ConfirmForm
 
 
-class PauseForm(FlaskForm):
+class PauseForm(Form):
     starts_on = DateField(_l("Von"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
     ends_on = DateField(_l("Bis"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
     reason = StringField(_l("Grund"), validators=[Optional(), Length(max=300)])

@@ -6,18 +6,17 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
+from ..forms import ConfirmForm, Form
 from ..models import ApiToken
 from ..services import api_tokens
 from . import bp
-from .forms import ConfirmForm
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Wofür ist der Token?"),
         validators=[DataRequired(_l("Bitte einen Namen angeben.")), Length(max=100)],

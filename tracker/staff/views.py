@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import workflow
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..models import Body, Contact, Demand, EventPart, Topic, User
 from ..services import demands as demand_service
 from ..services import queries
@@ -17,7 +18,6 @@ from ..services.errors import ServiceError
 from . import bp
 from .forms import (
     BodyForm,
-    ConfirmForm,
     ContactForm,
     DemandForm,
     UpdateForm,
@@ -27,14 +27,6 @@ from .forms import (
 )
 
 INVALID = 422
-MAX_ID = 2**63 - 1  # no row has a larger id; SQLite cannot even compare one
-
-
-@bp.url_value_preprocessor
-def _refuse_impossible_ids(endpoint, values):
-    """Answer 404 for ids in the URL that no row can have (instead of a database error)."""
-    if any(isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
-        abort(404)
 
 
 def _demand_or_404(demand_id: int) -> Demand:
