@@ -168,16 +168,25 @@ PART_COLUMNS = (
 def _filters(args) -> tuple[list[str], list, list[str], list]:
     """Return the WHERE clauses without and with the state filter, as the tracker builds them."""
     clauses, params = ["demands.is_public IS {TRUE}"], []
+    # bench/run.py sets BENCH_FILTER_SQL to the form the tracker emits: correlated EXISTS, or
+    # IN (subquery) starting from the topic or body
+    by_subquery = os.environ.get("BENCH_FILTER_SQL") == "in"
     if args.get("topic"):
         clauses.append(
-            "EXISTS (SELECT 1 FROM demand_topics, topics WHERE demands.id = "
+            "demands.id IN (SELECT demand_topics.demand_id FROM demand_topics JOIN topics ON "
+            "topics.id = demand_topics.topic_id WHERE topics.slug = ?)"
+            if by_subquery
+            else "EXISTS (SELECT 1 FROM demand_topics, topics WHERE demands.id = "
             "demand_topics.demand_id AND topics.id = demand_topics.topic_id "
             "AND topics.slug = ?)"
         )
         params.append(args["topic"][:80])
     if args.get("body"):
         clauses.append(
-            "EXISTS (SELECT 1 FROM assignments WHERE demands.id = assignments.demand_id "
+            "demands.id IN (SELECT assignments.demand_id FROM assignments JOIN bodies ON "
+            "bodies.id = assignments.body_id WHERE bodies.slug = ?)"
+            if by_subquery
+            else "EXISTS (SELECT 1 FROM assignments WHERE demands.id = assignments.demand_id "
             "AND (EXISTS (SELECT 1 FROM bodies WHERE bodies.id = assignments.body_id "
             "AND bodies.slug = ?)))"
         )

@@ -160,12 +160,11 @@ STATE_WEIGHTS = {"raised": 30, "addressed": 30, "evaluated": 15, "closed": 25}
 KIND_WEIGHTS = {"update": 45, "statement": 20, "reminder": 25, "confirmation": 10}
 
 
-def schema_key() -> str:
-    """Hash this generator and the migrations: a change to either makes a new cached file."""
+def schema_key(src: Path = ROOT) -> str:
+    """Hash this generator and the migrations' names (revisions): a change makes a new file."""
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+    for path in sorted((src / "migrations" / "versions").glob("*.py")):
         h.update(path.name.encode())
-        h.update(path.read_bytes())
     return h.hexdigest()[:10]
 
 
@@ -576,10 +575,14 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
     return meta
 
 
-def ensure_sqlite(profile: str = "pages", log=print) -> tuple[Path, dict]:
-    """Return the cached SQLite file of ``profile`` (generating it if needed) and its metadata."""
+def ensure_sqlite(profile: str = "pages", log=print, src: Path = ROOT) -> tuple[Path, dict]:
+    """Return the cached SQLite file of ``profile`` (generating it if needed) and its metadata.
+
+    ``src`` is the checkout whose migrations make the schema (another one than this repository
+    only when bench/run.py --tracker-src tries changes on a scratch copy).
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"data-{profile}-{schema_key()}.sqlite3"
+    path = RESULTS / f"data-{profile}-{schema_key(src)}.sqlite3"
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text())

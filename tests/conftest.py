@@ -22,6 +22,8 @@ from tracker.models import Body, Contact, Event, EventPart, Topic, User
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py, tests/smtp.py
 
+pytest_plugins = ["smtp"]  # the SMTP server fixtures, for every test module
+
 PASSWORD = "richtig-langes-passwort"
 
 
@@ -174,8 +176,9 @@ def _hash_of_default_password() -> str:
     return user.password_hash
 
 
-def make_user(email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff",
-              active=True):
+def make_user(
+    email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff", active=True
+):
     user = User(email=email, name=name, role=role, active=active)
     if password == PASSWORD:  # a real scrypt hash, computed once: hashing is slow on purpose
         user.password_hash = _hash_of_default_password()
@@ -186,7 +189,9 @@ def make_user(email="staff@example.org", role="staff", password=PASSWORD, name="
     return user
 
 
-def make_body(slug="ms", name="Sozialministerium", contacts=(("Referat", "ref@ms.example.org", 1),)):
+def make_body(
+    slug="ms", name="Sozialministerium", contacts=(("Referat", "ref@ms.example.org", 1),)
+):
     body = Body(slug=slug, name=name, short_name=name)
     for cname, email, level in contacts:
         body.contacts.append(Contact(name=cname, email=email, escalation_level=level))
@@ -198,8 +203,13 @@ def make_body(slug="ms", name="Sozialministerium", contacts=(("Referat", "ref@ms
 def make_demand(title="Bezahlkarte evaluieren", *, bodies=(), is_public=True, user=None, **fields):
     from tracker.services.demands import assign_bodies, create_demand
 
-    demand = create_demand(user, title=title, text=fields.pop("text", "Text der Forderung."),
-                           is_public=is_public, **fields)
+    demand = create_demand(
+        user,
+        title=title,
+        text=fields.pop("text", "Text der Forderung."),
+        is_public=is_public,
+        **fields,
+    )
     if bodies:
         roles = {b.id: ("lead" if i == 0 else "involved") for i, b in enumerate(bodies)}
         assign_bodies(demand, user, None, roles)
@@ -218,7 +228,9 @@ def admin(app):
 
 @pytest.fixture
 def event(app):
-    event = Event(slug="fachtag", title="Fachtag Migration", date=__import__("datetime").date(2025, 6, 18))
+    event = Event(
+        slug="fachtag", title="Fachtag Migration", date=__import__("datetime").date(2025, 6, 18)
+    )
     event.parts.append(EventPart(slug="podium", kind="panel", title="Podium"))
     topic = Topic(slug="bezahlkarte", name="Bezahlkarte")
     _db.session.add_all([event, topic])
@@ -228,9 +240,9 @@ def event(app):
 
 def csrf_token(html: str) -> str:
     """Return the first CSRF token on a page."""
-    match = re.search(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
+    match = re.search(
+        r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"', html
+    ) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
 
@@ -302,8 +314,11 @@ def empty_app(tmp_path, empty_database_url, app_config):
     """An app on an empty database without any tables (for migrations and ``bootstrap``)."""
     # Alembic's env.py configures logging from alembic.ini, which disables every logger that
     # exists by then; put them back so that later tests still see their log records.
-    loggers = {name: logger.disabled for name, logger in logging.root.manager.loggerDict.items()
-               if isinstance(logger, logging.Logger)}
+    loggers = {
+        name: logger.disabled
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
     root_level = logging.root.level
     app = make_app(tmp_path, empty_database_url, **app_config)
     with app.app_context():

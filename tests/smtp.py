@@ -99,9 +99,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     """Return the text/plain and text/html bodies of a received message (with \\n line ends)."""
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
-    return tuple(
-        part.get_content().replace("\r\n", "\n") if part else "" for part in (text, html)
-    )
+    return tuple(part.get_content().replace("\r\n", "\n") if part else "" for part in (text, html))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from conftest import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
-from smtp import mailserver, parts  # noqa: F401
+from smtp import parts
 
 from tracker.models import Assignment, OutboxMessage, TimelineEntry
 from tracker.services import outbox, tokens
@@ -36,8 +36,13 @@ def world(app, db):
     other = make_demand("Abschiebehaft prüfen", bodies=[mi])
     db.session.commit()
     return {
-        "ms": ms, "mi": mi, "raised": open_raised, "addressed": open_addressed,
-        "internal": internal, "closed": closed, "other": other,
+        "ms": ms,
+        "mi": mi,
+        "raised": open_raised,
+        "addressed": open_addressed,
+        "internal": internal,
+        "closed": closed,
+        "other": other,
     }
 
 
@@ -47,8 +52,11 @@ def _written(db):
     return (
         db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))),
         db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)
-                          .where(Assignment.confirmed_at.is_not(None))),
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Assignment)
+            .where(Assignment.confirmed_at.is_not(None))
+        ),
     )
 
 
@@ -112,7 +120,7 @@ def test_tampered_token_is_refused_and_writes_nothing(client, db, world):
     # change one character of the signed payload (not the last one of the signature: its
     # low bits are padding in base64 and may decode to the same bytes)
     i = 3
-    tampered = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    tampered = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
     assert tampered != token
     _assert_refused(client, db, world, tampered, 403, INVALID, csrf)
     # a payload swapped in from another body's token, with this token's signature
@@ -159,8 +167,13 @@ def test_token_of_one_body_cannot_answer_for_another(client, db, world):
         assert response.status_code == 403, demand.title
         assert INVALID in response.get_data(as_text=True)
         assert _confirm(client, token, demand, csrf).status_code == 403
-    assert client.post(f"/antwort/{token}/999999/stellungnahme",
-                       data={"d999999-text": "x", "d999999-csrf_token": csrf}).status_code == 403
+    assert (
+        client.post(
+            f"/antwort/{token}/999999/stellungnahme",
+            data={"d999999-text": "x", "d999999-csrf_token": csrf},
+        ).status_code
+        == 403
+    )
     assert _written(db) == before
     page = _token_page(client, token)
     assert "Abschiebehaft prüfen" not in page
@@ -214,14 +227,15 @@ def test_answer_page_lists_the_bodys_open_public_demands(client, world):
     assert 'name="robots" content="noindex"' in page
 
 
-def test_statement_appears_on_the_public_page_escaped(client, db, world, mailserver, app):  # noqa: F811
+def test_statement_appears_on_the_public_page_escaped(client, db, world, mailserver, app):
     app.config["SMTP_URL"] = mailserver.url
     token = _valid(world)
     demand = world["raised"]
     csrf = csrf_token(_token_page(client, token))
     text = "Wir prüfen das.\n<script>alert('x')</script> & mehr"
-    response = _statement(client, token, demand, text, csrf,
-                          author="Dr. Erika Muster, Referat 31", addressed=True)
+    response = _statement(
+        client, token, demand, text, csrf, author="Dr. Erika Muster, Referat 31", addressed=True
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/antwort/{token}#forderung-{demand.id}")
     thanks = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -245,7 +259,8 @@ def test_statement_appears_on_the_public_page_escaped(client, db, world, mailser
 
     # the staff notice goes through the outbox to the real server
     (notice,) = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")).all()
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
     assert notice.key == f"statement:{entry.id}" and notice.to == ["team@liga.example.org"]
     assert outbox.flush()["sent"] == 1
     (mail,) = mailserver.messages
@@ -262,8 +277,11 @@ def test_statement_appears_on_the_public_page_escaped(client, db, world, mailser
 def test_each_statement_queues_a_staff_notice(client, db, world):
     token = _valid(world)
     csrf = csrf_token(_token_page(client, token))
-    for demand, text in ((world["raised"], "Erste"), (world["addressed"], "Zweite"),
-                         (world["raised"], "Dritte")):
+    for demand, text in (
+        (world["raised"], "Erste"),
+        (world["addressed"], "Zweite"),
+        (world["raised"], "Dritte"),
+    ):
         assert _statement(client, token, demand, text, csrf).status_code == 302
     notices = db.session.scalars(
         sa.select(OutboxMessage)
@@ -275,8 +293,9 @@ def test_each_statement_queues_a_staff_notice(client, db, world):
     assert [n.text.count(t) for n, t in zip(notices, texts, strict=True)] == [1, 1, 1]
     assert all(n.body_id == world["ms"].id for n in notices)
     # reports_addressed is ignored on a demand that is not 'raised' any more
-    entries = db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.kind == "statement")
-                                 .order_by(TimelineEntry.id)).all()
+    entries = db.session.scalars(
+        sa.select(TimelineEntry).where(TimelineEntry.kind == "statement").order_by(TimelineEntry.id)
+    ).all()
     assert [e.data["reports_addressed"] for e in entries] == [False, False, False]
 
 
@@ -288,8 +307,12 @@ def test_staff_notice_without_staff_email_goes_to_active_users(app, client, db, 
     make_user("c@liga.example.org")
     db.session.commit()
     token = _valid(world)
-    assert _statement(client, token, world["raised"], "Text", csrf_token(_token_page(client, token))
-                      ).status_code == 302
+    assert (
+        _statement(
+            client, token, world["raised"], "Text", csrf_token(_token_page(client, token))
+        ).status_code
+        == 302
+    )
     (notice,) = db.session.scalars(sa.select(OutboxMessage)).all()
     assert notice.to == ["a@liga.example.org", "c@liga.example.org"]
 
@@ -318,8 +341,9 @@ def test_invalid_statement_is_refused_in_german_and_writes_nothing(
 
 def test_statement_of_exactly_5000_characters_is_accepted(client, db, world):
     token = _valid(world)
-    response = _statement(client, token, world["raised"], "y" * 5000,
-                          csrf_token(_token_page(client, token)))
+    response = _statement(
+        client, token, world["raised"], "y" * 5000, csrf_token(_token_page(client, token))
+    )
     assert response.status_code == 302
 
 
@@ -336,8 +360,12 @@ def test_post_without_csrf_token_is_refused(client, db, world):
     token = _valid(world)
     before = _written(db)
     d = world["raised"]
-    assert client.post(f"/antwort/{token}/{d.id}/stellungnahme",
-                       data={f"d{d.id}-text": "Text"}).status_code == 400
+    assert (
+        client.post(
+            f"/antwort/{token}/{d.id}/stellungnahme", data={f"d{d.id}-text": "Text"}
+        ).status_code
+        == 400
+    )
     assert client.post(f"/antwort/{token}/{d.id}/bestaetigen").status_code == 400
     assert _written(db) == before
 
@@ -359,10 +387,12 @@ def test_confirmation_once_a_day(client, db, world):
     assert "zuletzt bestätigt:" in body_page
 
     entries = db.session.scalars(
-        sa.select(TimelineEntry).where(TimelineEntry.kind == "confirmation")).all()
+        sa.select(TimelineEntry).where(TimelineEntry.kind == "confirmation")
+    ).all()
     assert len(entries) == 1 and entries[0].is_public and entries[0].body_id == world["ms"].id
     notices = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")).all()
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
     assert len(notices) == 1 and "unverändert in Bearbeitung" in notices[0].text
 
     # the second click the same day adds nothing
@@ -373,8 +403,12 @@ def test_confirmation_once_a_day(client, db, world):
     # the Innenministerium confirms the same demand for itself
     mi_token = tokens.answer_token(world["mi"])
     assert _confirm(client, mi_token, demand, csrf).status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))
-                             .where(TimelineEntry.kind == "confirmation")) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(TimelineEntry.id)).where(TimelineEntry.kind == "confirmation")
+        )
+        == 2
+    )
 
 
 def test_link_works_through_the_whole_promised_last_day(app, client, db, world, monkeypatch):

@@ -21,7 +21,7 @@ def check(spec, response, path, method="get"):
     """Validate ``response`` against the schema the document declares for it."""
     operation = spec["paths"][path][method]
     declared = operation["responses"][str(response.status_code)]
-    (media_type, content), = declared["content"].items()
+    ((media_type, content),) = declared["content"].items()
     assert response.mimetype == media_type
     registry = Registry().with_resource(
         "urn:openapi", Resource.from_contents(spec, default_specification=DRAFT202012)
@@ -52,7 +52,7 @@ def token(app):
 
 def test_openapi_document_is_valid_3_1(spec):
     assert spec["openapi"] == "3.1.0"
-    for name, schema in spec["components"]["schemas"].items():
+    for _name, schema in spec["components"]["schemas"].items():
         jsonschema.Draft202012Validator.check_schema(schema)
     assert {"/demands", "/demands/{demand_id}", "/bodies", "/events"} <= set(spec["paths"])
 
@@ -121,9 +121,14 @@ def test_bodies_and_events(client, spec, data, event):
 
 
 def test_create_demand_with_token(client, spec, data, token, event):
-    payload = {"title": "Neue Forderung", "text": "Text", "topics": ["bezahlkarte"],
-               "bodies": [{"slug": "ms", "role": "lead"}, {"slug": "mi", "role": "involved"}],
-               "event": "fachtag", "event_part": "podium"}
+    payload = {
+        "title": "Neue Forderung",
+        "text": "Text",
+        "topics": ["bezahlkarte"],
+        "bodies": [{"slug": "ms", "role": "lead"}, {"slug": "mi", "role": "involved"}],
+        "event": "fachtag",
+        "event_part": "podium",
+    }
     response = client.post("/api/v1/demands", json=payload, headers=token)
     assert response.status_code == 201
     body = check(spec, response, "/demands", "post")
@@ -177,7 +182,9 @@ def test_writes_need_a_valid_token(client, spec, data, token, db):
 
 
 def test_invalid_json_body(client, spec, data, token):
-    response = client.post("/api/v1/demands", data="{kaputt", headers={**token, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/demands", data="{kaputt", headers={**token, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_json"
 
@@ -201,19 +208,26 @@ def test_transition_through_api_same_rules_as_web(client, spec, data, token, db)
     assert check(spec, response, path, "post")["code"] == "stale"
 
     new_version = body["demand"]["version"]
-    response = client.post(url, json={"trigger": "evaluate", "version": new_version,
-                                      "notes": {"summary": "gut"}}, headers=token)
+    response = client.post(
+        url,
+        json={"trigger": "evaluate", "version": new_version, "notes": {"summary": "gut"}},
+        headers=token,
+    )
     assert response.status_code == 422
     problem = check(spec, response, path, "post")
     assert "participants" in problem["errors"]
 
-    count = db.session.query(TimelineEntry).filter_by(demand_id=demand.id, kind="transition").count()
+    count = (
+        db.session.query(TimelineEntry).filter_by(demand_id=demand.id, kind="transition").count()
+    )
     assert count == 1
 
 
 def test_add_update_through_api(client, spec, data, token):
     url = f"/api/v1/demands/{data['public'].id}/updates"
-    response = client.post(url, json={"text": "Gespräch im Ministerium", "is_public": True}, headers=token)
+    response = client.post(
+        url, json={"text": "Gespräch im Ministerium", "is_public": True}, headers=token
+    )
     assert response.status_code == 201
     entry = check(spec, response, "/demands/{demand_id}/updates", "post")
     assert entry["kind"] == "update" and entry["author"] == "Sam Staff"
@@ -233,14 +247,26 @@ def test_tokens_page_creates_shows_once_and_revokes(client, auth, app, db):
     make_user()
     auth.login()
     page = client.get("/verwaltung/api-tokens").get_data(as_text=True)
-    response = client.post("/verwaltung/api-tokens", data={"name": "Skript", "csrf_token": csrf_token(page)})
+    response = client.post(
+        "/verwaltung/api-tokens", data={"name": "Skript", "csrf_token": csrf_token(page)}
+    )
     html = response.get_data(as_text=True)
     assert "nur jetzt angezeigt" in html
     row = db.session.scalar(db.select(ApiToken))
     assert row.prefix in html and row.token_hash not in html
     plain = html.split('<code class="token">')[1].split("<")[0]
-    assert client.get("/api/v1/demands", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    assert (
+        client.get("/api/v1/demands", headers={"Authorization": f"Bearer {plain}"}).status_code
+        == 200
+    )
     page = client.get("/verwaltung/api-tokens").get_data(as_text=True)
     assert plain not in page
-    client.post(f"/verwaltung/api-tokens/{row.id}/widerrufen", data={"csrf_token": csrf_token(page)})
-    assert client.post("/api/v1/demands", json={}, headers={"Authorization": f"Bearer {plain}"}).status_code == 401
+    client.post(
+        f"/verwaltung/api-tokens/{row.id}/widerrufen", data={"csrf_token": csrf_token(page)}
+    )
+    assert (
+        client.post(
+            "/api/v1/demands", json={}, headers={"Authorization": f"Bearer {plain}"}
+        ).status_code
+        == 401
+    )

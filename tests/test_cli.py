@@ -217,8 +217,6 @@ def test_users_add_refuses_duplicates(runner, staff, email):
 # bootstrap (on an empty database: it migrates first) ----------------------------------------
 
 
-
-
 @pytest.fixture
 def empty_runner(empty_app):
     return empty_app.test_cli_runner()

@@ -13,7 +13,9 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("TRACKER_ESCALATION_DAYS", "7")
     monkeypatch.setenv("TRACKER_REMINDER_CRON", "30 9 * * tue")
     app = create_app()
-    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example.org/tracker"
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example.org/tracker"
+    )
     assert app.config["SECRET_KEY"] == "s3cret"
     assert app.config["ESCALATION_DAYS"] == 7
     assert app.config["REMINDER_CRON"] == "30 9 * * tue"
@@ -35,8 +37,9 @@ def test_development_keeps_a_generated_key(monkeypatch):
 
 @pytest.mark.parametrize(("proxies", "remote"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
 def test_trusted_proxies(proxies, remote):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXIES": proxies,
-                      "SECRET_KEY": "x"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXIES": proxies, "SECRET_KEY": "x"}
+    )
 
     @app.get("/_remote")
     def _remote():

@@ -14,13 +14,15 @@ from tracker.services import outbox
 
 def _subscribe(client, demand, email="leser@example.org"):
     page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
-    return client.post(f"/forderungen/{demand.id}/folgen",
-                       data={"email": email, "csrf_token": csrf_token(page)})
+    return client.post(
+        f"/forderungen/{demand.id}/folgen", data={"email": email, "csrf_token": csrf_token(page)}
+    )
 
 
 def _messages(db, kind="subscription"):
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)
-                              .order_by(OutboxMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+    ).all()
 
 
 def test_double_opt_in_then_one_message_per_public_change(app, client, db):
@@ -71,8 +73,10 @@ def test_bad_address_and_internal_demand(app, client, db):
     assert "gültige E-Mail-Adresse" in response.get_data(as_text=True)
     internal = make_demand(is_public=False)
     page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
-    response = client.post(f"/forderungen/{internal.id}/folgen",
-                           data={"email": "a@example.org", "csrf_token": csrf_token(page)})
+    response = client.post(
+        f"/forderungen/{internal.id}/folgen",
+        data={"email": "a@example.org", "csrf_token": csrf_token(page)},
+    )
     assert response.status_code == 404
     assert _messages(db) == []
 

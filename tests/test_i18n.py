@@ -22,9 +22,24 @@ def extracted(tmp_path_factory):
     """Extract every user-facing string from the code and templates, as pybabel does."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-k", "ngettext:1,2", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            Path(sys.executable).parent / "pybabel",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "ngettext:1,2",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as f:
         return read_po(f)
@@ -41,7 +56,9 @@ def test_every_message_has_an_english_translation(extracted):
         strings = translated.string if translated else None
         if not strings or (isinstance(strings, tuple) and not all(strings)) or translated.fuzzy:
             missing.append(message.id if isinstance(message.id, str) else message.id[0])
-    assert not missing, f"{len(missing)} messages lack English (run `make translations`): {missing[:10]}"
+    assert not missing, (
+        f"{len(missing)} messages lack English (run `make translations`): {missing[:10]}"
+    )
 
 
 def test_compiled_catalogue_is_up_to_date():
@@ -67,9 +84,11 @@ def test_browser_preference_and_choice(app, client):
     html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="en">' in html and "Demands" in html
     page = client.get("/").get_data(as_text=True)
-    response = client.post("/sprache", data={"locale": "de", "next": "/stellen/",
-                                             "csrf_token": csrf_token(page)},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/sprache",
+        data={"locale": "de", "next": "/stellen/", "csrf_token": csrf_token(page)},
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/stellen/"
     html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="de">' in html, "the user's choice wins over the browser's"
@@ -79,6 +98,7 @@ def test_unknown_language_and_foreign_redirect(client):
     page = client.get("/").get_data(as_text=True)
     token = csrf_token(page)
     assert client.post("/sprache", data={"locale": "fr", "csrf_token": token}).status_code == 400
-    response = client.post("/sprache", data={"locale": "en", "next": "//evil.example",
-                                             "csrf_token": token})
+    response = client.post(
+        "/sprache", data={"locale": "en", "next": "//evil.example", "csrf_token": token}
+    )
     assert response.headers["Location"] == "/"

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from conftest import make_body, make_demand
-from smtp import mailserver, smtp_app  # noqa: F401
 
 from tracker import jobs
 from tracker.models import JobRun, OutboxMessage
@@ -43,7 +42,7 @@ def _expected(week=None):
 # 2 -----------------------------------------------------------------------------------------
 
 
-def test_weekly_digest_twice_in_a_week_sends_once(smtp_app, db, mailserver, bodies):  # noqa: F811
+def test_weekly_digest_twice_in_a_week_sends_once(smtp_app, db, mailserver, bodies):
     first = jobs.weekly_digest()
     assert first == "2 digests written, 2 sent, 0 to retry"
     assert jobs.weekly_digest() == "claimed elsewhere"
@@ -54,7 +53,7 @@ def test_weekly_digest_twice_in_a_week_sends_once(smtp_app, db, mailserver, bodi
     assert run.finished_at is not None
 
 
-def test_weekly_job_and_cli_in_the_same_week_send_once(smtp_app, runner, db, mailserver, bodies):  # noqa: F811
+def test_weekly_job_and_cli_in_the_same_week_send_once(smtp_app, runner, db, mailserver, bodies):
     result = runner.invoke(args=["reminders", "send"])
     assert result.exit_code == 0 and "2 new digests" in result.output
     # the CLI claimed the week: the scheduler firing later writes nothing
@@ -120,7 +119,7 @@ def test_reminder_trigger_is_berlin_time_across_daylight_saving(app):
 # 12: catch-up ------------------------------------------------------------------------------
 
 
-def test_catch_up_sends_this_weeks_digest_once(smtp_app, db, mailserver, bodies):  # noqa: F811
+def test_catch_up_sends_this_weeks_digest_once(smtp_app, db, mailserver, bodies):
     # due at Monday 00:00: always passed, whatever day the suite runs
     smtp_app.config["REMINDER_CRON"] = "0 0 * * mon"
     jobs.catch_up(smtp_app)
@@ -131,7 +130,7 @@ def test_catch_up_sends_this_weeks_digest_once(smtp_app, db, mailserver, bodies)
     assert run.period == _week() and run.result.startswith("2 digests written, 2 sent")
 
 
-def test_catch_up_before_the_due_time_sends_nothing(smtp_app, db, mailserver, bodies, monkeypatch):  # noqa: F811
+def test_catch_up_before_the_due_time_sends_nothing(smtp_app, db, mailserver, bodies, monkeypatch):
     # freeze the clock the job module sees at Monday 07:00 Berlin of this week
     monday = today() - dt.timedelta(days=today().weekday())
     frozen = dt.datetime.combine(monday, dt.time(7, 0), B)
@@ -141,15 +140,18 @@ def test_catch_up_before_the_due_time_sends_nothing(smtp_app, db, mailserver, bo
         def now(cls, tz=None):
             return frozen.astimezone(tz) if tz else frozen.replace(tzinfo=None)
 
-    monkeypatch.setattr(jobs, "dt", types.SimpleNamespace(
-        datetime=FrozenDateTime, timedelta=dt.timedelta, time=dt.time))
+    monkeypatch.setattr(
+        jobs,
+        "dt",
+        types.SimpleNamespace(datetime=FrozenDateTime, timedelta=dt.timedelta, time=dt.time),
+    )
     jobs.catch_up(smtp_app)
     assert mailserver.messages == []
     assert db.session.scalar(sa.select(sa.func.count(JobRun.id))) == 0
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
 
 
-def test_catch_up_after_the_job_ran_sends_nothing_more(smtp_app, db, mailserver, bodies):  # noqa: F811
+def test_catch_up_after_the_job_ran_sends_nothing_more(smtp_app, db, mailserver, bodies):
     smtp_app.config["REMINDER_CRON"] = "0 0 * * mon"
     jobs.weekly_digest()
     assert len(mailserver.messages) == 2
@@ -189,7 +191,7 @@ def _wait_for(predicate, timeout=15.0):
     return predicate()
 
 
-def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, bodies):  # noqa: F811
+def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, bodies):
     smtp_app.config["REMINDER_CRON"] = "0 0 * * mon"  # passed: the catch-up job sends at start
     db.session.remove()
     schedulers = [

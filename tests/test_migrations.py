@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from tracker.extensions import db
-
 
 # Made by a migration on purpose and not declared on the models (PostgreSQL only).
 ONLY_IN_MIGRATIONS = {"ix_demands_search"}

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 from conftest import make_body, make_demand
-from smtp import idle_mailserver, mailserver, parts, smtp_app  # noqa: F401
+from smtp import parts
 
 from tracker.extensions import db as _db
 from tracker.models import OutboxMessage, TimelineEntry
@@ -41,8 +41,14 @@ def _two_bodies_with_digests():
 def _queue(n: int, prefix: str = "test") -> list[str]:
     keys = [f"{prefix}:{i}" for i in range(n)]
     for key in keys:
-        outbox.queue(key, kind="test", to=[f"{key.replace(':', '-')}@example.org"],
-                     subject=f"Nachricht {key}", text=f"Text {key}", html=f"<p>{key}</p>")
+        outbox.queue(
+            key,
+            kind="test",
+            to=[f"{key.replace(':', '-')}@example.org"],
+            subject=f"Nachricht {key}",
+            text=f"Text {key}",
+            html=f"<p>{key}</p>",
+        )
     _db.session.commit()
     return keys
 
@@ -68,7 +74,7 @@ def test_without_smtp_flush_writes_eml_files(app, db, tmp_path):
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 2
 
 
-def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):  # noqa: F811
+def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):
     app.config["SMTP_URL"] = idle_mailserver.url
     _two_bodies_with_digests()
 
@@ -82,8 +88,12 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):  # 
         assert "Refused" in row.last_error or "refused" in row.last_error
         assert row.next_attempt_at == NOW + dt.timedelta(minutes=5)
         assert row.claimed_by is None and row.sent_at is None
-    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))
-                             .where(TimelineEntry.kind == "reminder")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(TimelineEntry.id)).where(TimelineEntry.kind == "reminder")
+        )
+        == 0
+    )
 
     idle_mailserver.start()
     # not due yet: nothing is tried before the backoff has passed
@@ -93,7 +103,8 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):  # 
     later = NOW + dt.timedelta(minutes=6)
     assert outbox.flush(now=later) == {"sent": 2, "retry": 0, "failed": 0}
     assert sorted(idle_mailserver.keys().items()) == [
-        ("digest:mi:2030-W02", 1), ("digest:ms:2030-W02", 1),
+        ("digest:mi:2030-W02", 1),
+        ("digest:ms:2030-W02", 1),
     ]
     for row in _rows(db):
         assert (row.status, row.attempts, row.last_error, row.transport) == ("sent", 2, "", "smtp")
@@ -103,7 +114,7 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):  # 
     assert len(idle_mailserver.messages) == 2
 
 
-def test_backoff_grows_and_gives_up_after_max_attempts(app, db, idle_mailserver):  # noqa: F811
+def test_backoff_grows_and_gives_up_after_max_attempts(app, db, idle_mailserver):
     app.config["SMTP_URL"] = idle_mailserver.url
     _queue(1)
     now = NOW
@@ -127,7 +138,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(app, db, idle_mailserver)
     assert list(idle_mailserver.keys().values()) == [1]
 
 
-def test_expired_digest_is_not_sent(smtp_app, db, mailserver):  # noqa: F811
+def test_expired_digest_is_not_sent(smtp_app, db, mailserver):
     _two_bodies_with_digests()
     mi_row = _rows(db, key="digest:mi:2030-W02")[0]
     mi_row.expires_at = NOW - dt.timedelta(seconds=1)
@@ -141,7 +152,7 @@ def test_expired_digest_is_not_sent(smtp_app, db, mailserver):  # noqa: F811
     assert ms_row.status == "sent"
 
 
-def test_digest_expires_when_its_week_is_over(smtp_app, db, mailserver):  # noqa: F811
+def test_digest_expires_when_its_week_is_over(smtp_app, db, mailserver):
     _two_bodies_with_digests()
     week_end = reminders.week_end(ON)
     assert week_end == dt.datetime(2030, 1, 13, 23, 0, tzinfo=dt.UTC)  # Monday 00:00 Berlin
@@ -150,7 +161,7 @@ def test_digest_expires_when_its_week_is_over(smtp_app, db, mailserver):  # noqa
     assert mailserver.messages == []
 
 
-def test_a_row_stuck_in_sending_is_marked_failed_not_resent(smtp_app, db, mailserver):  # noqa: F811
+def test_a_row_stuck_in_sending_is_marked_failed_not_resent(smtp_app, db, mailserver):
     _queue(1)
     (row,) = _rows(db)
     row.status, row.claimed_by, row.claimed_at = "sending", "dead-sender", NOW
@@ -171,10 +182,16 @@ def test_queue_is_idempotent_per_key(app, db):
     assert row.to == ["a@example.org"] and row.status == "pending"
 
 
-def test_message_headers_and_parts(smtp_app, db, mailserver):  # noqa: F811
-    outbox.queue("k:umlaut", kind="test", to=["a@example.org", "b@example.org"],
-                 cc=["c@example.org"], subject="Größere Übersicht für Behörden",
-                 text="Grüße aus Magdeburg", html="<p>Grüße aus <b>Magdeburg</b></p>")
+def test_message_headers_and_parts(smtp_app, db, mailserver):
+    outbox.queue(
+        "k:umlaut",
+        kind="test",
+        to=["a@example.org", "b@example.org"],
+        cc=["c@example.org"],
+        subject="Größere Übersicht für Behörden",
+        text="Grüße aus Magdeburg",
+        html="<p>Grüße aus <b>Magdeburg</b></p>",
+    )
     db.session.commit()
     assert outbox.flush()["sent"] == 1
     (received,) = mailserver.messages
@@ -195,10 +212,14 @@ def test_message_headers_and_parts(smtp_app, db, mailserver):  # noqa: F811
     [
         ("smtp://127.0.0.1:2525", ("127.0.0.1", 2525, None, None, False, False)),
         ("smtp://mail.example.org", ("mail.example.org", 25, None, None, False, False)),
-        ("smtps://u%40x:p%2Fw@mail.example.org",
-         ("mail.example.org", 465, "u@x", "p/w", True, False)),
-        ("smtp://u:p@mail.example.org:587?starttls=1",
-         ("mail.example.org", 587, "u", "p", False, True)),
+        (
+            "smtps://u%40x:p%2Fw@mail.example.org",
+            ("mail.example.org", 465, "u@x", "p/w", True, False),
+        ),
+        (
+            "smtp://u:p@mail.example.org:587?starttls=1",
+            ("mail.example.org", 587, "u", "p", False, True),
+        ),
     ],
 )
 def test_smtp_url(url, expected):
@@ -259,7 +280,7 @@ def test_two_senders_at_once_deliver_each_row_exactly_once(app, db):
         server.stop()
 
 
-def test_subject_with_a_line_break_is_still_delivered(smtp_app, client, db, mailserver):  # noqa: F811
+def test_subject_with_a_line_break_is_still_delivered(smtp_app, client, db, mailserver):
     # A title may contain a line break (the API accepts any text); header injection is refused
     # by the email package, so the subject must be put on one line before it goes out.
     from tracker.services import statements
@@ -305,8 +326,11 @@ def test_staff_outbox_page_flush_and_retry_without_smtp(app, client, auth, staff
     assert "Kein SMTP-Server eingerichtet" in html
     assert "Nachricht seite:0" in html and "Nachricht seite:1" in html
     assert "wartet 2" in html
-    response = client.post("/verwaltung/postausgang/senden",
-                           data={"csrf_token": csrf_token(html)}, follow_redirects=True)
+    response = client.post(
+        "/verwaltung/postausgang/senden",
+        data={"csrf_token": csrf_token(html)},
+        follow_redirects=True,
+    )
     flashed = response.get_data(as_text=True)
     assert "2 Nachrichten versandt, 0 werden später erneut versucht." in flashed
     assert len(list((tmp_path / "mail").glob("*-test.eml"))) == 2
@@ -317,8 +341,9 @@ def test_staff_outbox_page_flush_and_retry_without_smtp(app, client, auth, staff
     db.session.commit()
     detail = client.get(f"/verwaltung/postausgang/{row.id}").get_data(as_text=True)
     assert "SMTPDataError: 554 abgelehnt" in detail and "fehlgeschlagen" in detail
-    response = client.post(f"/verwaltung/postausgang/{row.id}/erneut",
-                           data={"csrf_token": csrf_token(detail)})
+    response = client.post(
+        f"/verwaltung/postausgang/{row.id}/erneut", data={"csrf_token": csrf_token(detail)}
+    )
     assert response.status_code == 302
     assert _rows(db)[0].status == "pending"
     assert outbox.flush()["sent"] == 1

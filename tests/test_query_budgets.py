@@ -26,23 +26,30 @@ BUDGET = 6
 def build(db, n_demands: int) -> None:
     """Create ``n_demands`` demands with topics, two bodies each and several timeline entries."""
     event = Event(slug="fachtag", title="Fachtag", date=dt.date(2025, 6, 18))
-    event.parts = [EventPart(slug=f"p{i}", kind="workshop", title=f"Workshop {i}") for i in range(4)]
+    event.parts = [
+        EventPart(slug=f"p{i}", kind="workshop", title=f"Workshop {i}") for i in range(4)
+    ]
     topics = [Topic(slug=f"t{i}", name=f"Thema {i}") for i in range(5)]
     bodies = [make_body(slug=f"b{i}", name=f"Stelle {i}", contacts=()) for i in range(5)]
     db.session.add_all([event, *topics])
     for i in range(n_demands):
-        demand = Demand(title=f"Forderung {i}", text="Text", event=event,
-                        event_part=event.parts[i % 4], topics=[topics[i % 5], topics[(i + 1) % 5]],
-                        state=("raised", "addressed", "evaluated", "closed")[i % 4],
-                        state_changed_at=utcnow() - dt.timedelta(days=i))
-        demand.assignments = [Assignment(body=bodies[i % 5], role="lead"),
-                              Assignment(body=bodies[(i + 1) % 5], role="involved")]
+        demand = Demand(
+            title=f"Forderung {i}",
+            text="Text",
+            event=event,
+            event_part=event.parts[i % 4],
+            topics=[topics[i % 5], topics[(i + 1) % 5]],
+            state=("raised", "addressed", "evaluated", "closed")[i % 4],
+            state_changed_at=utcnow() - dt.timedelta(days=i),
+        )
+        demand.assignments = [
+            Assignment(body=bodies[i % 5], role="lead"),
+            Assignment(body=bodies[(i + 1) % 5], role="involved"),
+        ]
         db.session.add(demand)
         for kind in ("created", "update", "statement"):
             db.session.add(TimelineEntry(demand=demand, kind=kind, body=bodies[i % 5], text="x"))
     db.session.commit()
-
-
 
 
 @pytest.fixture

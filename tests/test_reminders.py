@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from conftest import make_body, make_demand
-from smtp import BASE_URL, mailserver, parts, smtp_app  # noqa: F401
+from smtp import BASE_URL, parts
 
 from tracker.models import OutboxMessage, ReminderPause, TimelineEntry
 from tracker.services import outbox, reminders, tokens
@@ -57,7 +57,7 @@ def ms_with_two(db):
 # 1 -----------------------------------------------------------------------------------------
 
 
-def test_digest_content_per_body(smtp_app, client, db, mailserver, ms_with_two):  # noqa: F811
+def test_digest_content_per_body(smtp_app, client, db, mailserver, ms_with_two):
     ms, mi, overdue, fresh = ms_with_two
     written, counts = _send()
     assert len(written) == 2 and counts["sent"] == 2
@@ -126,7 +126,11 @@ def test_digest_content_per_body(smtp_app, client, db, mailserver, ms_with_two):
 
 
 def test_reminders_send_twice_in_a_week_sends_one_digest_per_body(
-    smtp_app, runner, db, mailserver, ms_with_two  # noqa: F811
+    smtp_app,
+    runner,
+    db,
+    mailserver,
+    ms_with_two,
 ):
     first = runner.invoke(args=["reminders", "send"])
     assert first.exit_code == 0, first.output
@@ -144,8 +148,12 @@ def test_write_digests_is_idempotent_per_week(app, db, ms_with_two):
     assert reminders.write_digests(ON + dt.timedelta(days=2)) == []  # Friday, same week
     assert len(reminders.write_digests(ON + dt.timedelta(days=7))) == 2  # next week
     keys = db.session.scalars(sa.select(OutboxMessage.key).order_by(OutboxMessage.key)).all()
-    assert keys == ["digest:mi:2025-W45", "digest:mi:2025-W46", "digest:ms:2025-W45",
-                    "digest:ms:2025-W46"]
+    assert keys == [
+        "digest:mi:2025-W45",
+        "digest:mi:2025-W46",
+        "digest:ms:2025-W45",
+        "digest:ms:2025-W46",
+    ]
 
 
 # 6 -----------------------------------------------------------------------------------------
@@ -181,7 +189,7 @@ def test_escalation_follows_the_most_overdue_demand(app, db):
     assert digest.cc == ["leitung@ms.example.org"]
 
 
-def test_escalation_headers_on_the_wire(smtp_app, db, mailserver):  # noqa: F811
+def test_escalation_headers_on_the_wire(smtp_app, db, mailserver):
     ms = make_body(contacts=CONTACTS)
     level2 = make_body("mi", "Innenministerium", contacts=CONTACTS[:2])
     calm = make_body("mj", "Justizministerium", contacts=CONTACTS)
@@ -189,14 +197,19 @@ def test_escalation_headers_on_the_wire(smtp_app, db, mailserver):  # noqa: F811
     _since(make_demand("ruhig", bodies=[calm]), 2025, 10, 29, db)
     _send()
     by_key = {str(m["X-Tracker-Key"]): m for m in mailserver.messages}
-    envelopes = {str(m["X-Tracker-Key"]): e for m, e in zip(mailserver.messages,
-                                                             mailserver.envelopes, strict=True)}
+    envelopes = {
+        str(m["X-Tracker-Key"]): e
+        for m, e in zip(mailserver.messages, mailserver.envelopes, strict=True)
+    }
 
     ms_mail = by_key["digest:ms:2025-W45"]
     assert str(ms_mail["To"]) == "referat@ms.example.org"
     assert str(ms_mail["Cc"]) == "leitung@ms.example.org, sts@ms.example.org"
     assert sorted(envelopes["digest:ms:2025-W45"].rcpt_tos) == [
-        "leitung@ms.example.org", "referat@ms.example.org", "sts@ms.example.org"]
+        "leitung@ms.example.org",
+        "referat@ms.example.org",
+        "sts@ms.example.org",
+    ]
 
     # a body without a level-3 contact: level 2 in copy, nobody else
     assert str(by_key["digest:mi:2025-W45"]["Cc"]) == "leitung@ms.example.org"
@@ -208,8 +221,12 @@ def test_escalation_headers_on_the_wire(smtp_app, db, mailserver):  # noqa: F811
 
 
 def test_body_without_level_one_contact_gets_its_lowest_level_in_to(app, db):
-    body = make_body(contacts=(("Leitung", "leitung@ms.example.org", 2),
-                               ("Staatssekretärin", "sts@ms.example.org", 3)))
+    body = make_body(
+        contacts=(
+            ("Leitung", "leitung@ms.example.org", 2),
+            ("Staatssekretärin", "sts@ms.example.org", 3),
+        )
+    )
     make_demand(bodies=[body])
     (digest,) = reminders.build_digests(ON)
     assert (digest.to, digest.cc) == (["leitung@ms.example.org"], [])
@@ -218,12 +235,13 @@ def test_body_without_level_one_contact_gets_its_lowest_level_in_to(app, db):
 # 7 -----------------------------------------------------------------------------------------
 
 
-def test_paused_empty_and_internal_get_nothing(smtp_app, db, mailserver):  # noqa: F811
+def test_paused_empty_and_internal_get_nothing(smtp_app, db, mailserver):
     ms = make_body()
     paused = make_body("mi", "Innenministerium", contacts=(("Büro", "buero@mi.example.org", 1),))
     done = make_body("mj", "Justizministerium", contacts=(("Büro", "buero@mj.example.org", 1),))
-    internal_only = make_body("mf", "Finanzministerium",
-                              contacts=(("Büro", "b@mf.example.org", 1),))
+    internal_only = make_body(
+        "mf", "Finanzministerium", contacts=(("Büro", "b@mf.example.org", 1),)
+    )
     silent = make_body("mk", "Kultusministerium", contacts=())
     make_body("mw", "Wirtschaftsministerium", contacts=(("Büro", "b@mw.example.org", 1),))  # none
 
@@ -232,10 +250,16 @@ def test_paused_empty_and_internal_get_nothing(smtp_app, db, mailserver):  # noq
     closed = make_demand("Schon erledigt", bodies=[ms, done])
     closed.state = "closed"
     make_demand("Ohne Kontakt", bodies=[silent])
-    db.session.add_all([
-        ReminderPause(body=paused, starts_on=ON - dt.timedelta(days=3), ends_on=ON, reason="Umbau"),
-        ReminderPause(body=ms, starts_on=dt.date(2025, 10, 1), ends_on=ON - dt.timedelta(days=1)),
-    ])
+    db.session.add_all(
+        [
+            ReminderPause(
+                body=paused, starts_on=ON - dt.timedelta(days=3), ends_on=ON, reason="Umbau"
+            ),
+            ReminderPause(
+                body=ms, starts_on=dt.date(2025, 10, 1), ends_on=ON - dt.timedelta(days=1)
+            ),
+        ]
+    )
     db.session.commit()
 
     written, counts = _send()
@@ -257,7 +281,13 @@ def test_paused_empty_and_internal_get_nothing(smtp_app, db, mailserver):  # noq
 
 
 def test_each_sent_digest_leaves_an_internal_reminder_entry(
-    smtp_app, client, auth, staff, db, mailserver, ms_with_two  # noqa: F811
+    smtp_app,
+    client,
+    auth,
+    staff,
+    db,
+    mailserver,
+    ms_with_two,
 ):
     ms, mi, overdue, fresh = ms_with_two
     _send()
@@ -279,12 +309,22 @@ def test_each_sent_digest_leaves_an_internal_reminder_entry(
 
     # sending again in the same week adds no entry
     _send()
-    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))
-                             .where(TimelineEntry.kind == "reminder")) == 3
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(TimelineEntry.id)).where(TimelineEntry.kind == "reminder")
+        )
+        == 3
+    )
 
 
 def test_staff_reminders_page_shows_preview_and_log(
-    smtp_app, client, auth, staff, db, mailserver, ms_with_two  # noqa: F811
+    smtp_app,
+    client,
+    auth,
+    staff,
+    db,
+    mailserver,
+    ms_with_two,
 ):
     assert client.get("/verwaltung/erinnerungen").status_code == 302  # login first
     auth.login()
@@ -310,7 +350,8 @@ def test_staff_reminders_page_shows_preview_and_log(
     assert "2 offene Forderungen an Sozialministerium – Erinnerung KW 45" in listing
     assert "1 offene Forderung an Innenministerium – Erinnerung KW 45" in listing
     row = db.session.scalar(
-        sa.select(OutboxMessage).where(OutboxMessage.key == "digest:ms:2025-W45"))
+        sa.select(OutboxMessage).where(OutboxMessage.key == "digest:ms:2025-W45")
+    )
     detail = client.get(f"/verwaltung/postausgang/{row.id}")
     assert detail.status_code == 200
     assert "digest:ms:2025-W45" in detail.get_data(as_text=True)
@@ -319,15 +360,24 @@ def test_staff_reminders_page_shows_preview_and_log(
 
 
 def test_staff_send_button_writes_and_delivers_once(
-    smtp_app, client, auth, staff, db, mailserver, ms_with_two  # noqa: F811
+    smtp_app,
+    client,
+    auth,
+    staff,
+    db,
+    mailserver,
+    ms_with_two,
 ):
     from conftest import csrf_token
 
     auth.login()
     for _ in range(2):
         page = client.get("/verwaltung/erinnerungen").get_data(as_text=True)
-        response = client.post("/verwaltung/erinnerungen/senden",
-                               data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+        response = client.post(
+            "/verwaltung/erinnerungen/senden",
+            data={"csrf_token": csrf_token(page)},
+            follow_redirects=True,
+        )
         assert response.status_code == 200
     week = reminders.iso_week(today())
     assert mailserver.keys() == {f"digest:ms:{week}": 1, f"digest:mi:{week}": 1}
@@ -372,16 +422,29 @@ def test_staff_pauses_page_adds_and_removes_a_pause(client, auth, staff, db):
     assert page.status_code == 200 and "Keine Pausen." in page.get_data(as_text=True)
     csrf = csrf_token(page.get_data(as_text=True))
 
-    wrong = client.post(url, data={"starts_on": "2025-11-09", "ends_on": "2025-11-03",
-                                   "reason": "", "csrf_token": csrf})
+    wrong = client.post(
+        url,
+        data={"starts_on": "2025-11-09", "ends_on": "2025-11-03", "reason": "", "csrf_token": csrf},
+    )
     assert wrong.status_code == 422
     assert "Das Ende darf nicht vor dem Beginn liegen." in wrong.get_data(as_text=True)
-    assert client.post(url, data={"starts_on": "", "ends_on": "2025-11-03",
-                                  "csrf_token": csrf}).status_code == 422
+    assert (
+        client.post(
+            url, data={"starts_on": "", "ends_on": "2025-11-03", "csrf_token": csrf}
+        ).status_code
+        == 422
+    )
     assert db.session.scalar(sa.select(sa.func.count(ReminderPause.id))) == 0
 
-    added = client.post(url, data={"starts_on": "2025-11-03", "ends_on": "2025-11-09",
-                                   "reason": "Umzug des Referats", "csrf_token": csrf})
+    added = client.post(
+        url,
+        data={
+            "starts_on": "2025-11-03",
+            "ends_on": "2025-11-09",
+            "reason": "Umzug des Referats",
+            "csrf_token": csrf,
+        },
+    )
     assert added.status_code == 302
     listing = client.get(url).get_data(as_text=True)
     assert "Umzug des Referats" in listing and "03.11.2025" in listing
@@ -390,8 +453,12 @@ def test_staff_pauses_page_adds_and_removes_a_pause(client, auth, staff, db):
 
     (pause,) = db.session.scalars(sa.select(ReminderPause)).all()
     other = make_body("mi", "Innenministerium")
-    assert client.post(f"/verwaltung/stellen/{other.id}/pausen/{pause.id}/loeschen",
-                       data={"csrf_token": csrf}).status_code == 404
+    assert (
+        client.post(
+            f"/verwaltung/stellen/{other.id}/pausen/{pause.id}/loeschen", data={"csrf_token": csrf}
+        ).status_code
+        == 404
+    )
     removed = client.post(f"{url}/{pause.id}/loeschen", data={"csrf_token": csrf})
     assert removed.status_code == 302
     db.session.expire_all()

@@ -300,8 +300,6 @@ def build_many(db, n: int) -> None:
     db.session.commit()
 
 
-
-
 def test_statement_count_does_not_grow_with_the_data(app, db, client):
     counts = {}
     for n in (10, 100):

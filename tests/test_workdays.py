@@ -14,16 +14,16 @@ D = dt.date
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        (D(2025, 10, 30), True),   # Thursday
+        (D(2025, 10, 30), True),  # Thursday
         (D(2025, 10, 31), False),  # Friday, Reformationstag: a holiday in Sachsen-Anhalt
-        (D(2025, 11, 1), False),   # Saturday
-        (D(2025, 11, 2), False),   # Sunday
-        (D(2025, 11, 3), True),    # Monday
-        (D(2025, 10, 3), False),   # Friday, Tag der Deutschen Einheit
-        (D(2025, 10, 2), True),    # Thursday before it
-        (D(2026, 1, 6), False),    # Tuesday, Heilige Drei Könige: a holiday in Sachsen-Anhalt
-        (D(2025, 11, 19), True),   # Wednesday, Buß- und Bettag: a holiday in Saxony only
-        (D(2025, 6, 19), True),    # Thursday, Fronleichnam: not a holiday in Sachsen-Anhalt
+        (D(2025, 11, 1), False),  # Saturday
+        (D(2025, 11, 2), False),  # Sunday
+        (D(2025, 11, 3), True),  # Monday
+        (D(2025, 10, 3), False),  # Friday, Tag der Deutschen Einheit
+        (D(2025, 10, 2), True),  # Thursday before it
+        (D(2026, 1, 6), False),  # Tuesday, Heilige Drei Könige: a holiday in Sachsen-Anhalt
+        (D(2025, 11, 19), True),  # Wednesday, Buß- und Bettag: a holiday in Saxony only
+        (D(2025, 6, 19), True),  # Thursday, Fronleichnam: not a holiday in Sachsen-Anhalt
         (D(2025, 12, 25), False),  # Christmas
     ],
 )

@@ -60,8 +60,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
     app.url_map.converters["int"] = IdConverter
     if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"],
-                                x_proto=app.config["PROXIES"])
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]
+        )
     _configure_logging(app)
 
     db.init_app(app)

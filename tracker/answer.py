@@ -100,7 +100,10 @@ def _render(token: str, body: Body, forms: dict | None = None, status: int = 200
     ]
     return (
         render_template(
-            "answer/show.html", token=token, body=body, rows=rows,
+            "answer/show.html",
+            token=token,
+            body=body,
+            rows=rows,
             confirm_form=ConfirmForm(formdata=None),
             error_forms=[f for f in forms.values()],
         ),
@@ -152,8 +155,8 @@ def forbidden(error):
     return render_error(
         403,
         _l(
-            "Dieser Antwort-Link ist ungültig oder gehört nicht zu dieser Forderung. Bitte verwenden "
-            "Sie den Link aus Ihrer letzten Erinnerungs-E-Mail."
+            "Dieser Antwort-Link ist ungültig oder gehört nicht zu dieser Forderung. "
+            "Bitte verwenden Sie den Link aus Ihrer letzten Erinnerungs-E-Mail."
         ),
     )
 
@@ -163,7 +166,7 @@ def gone(error):
     return render_error(
         410,
         _l(
-            "Dieser Antwort-Link ist abgelaufen. Mit der nächsten wöchentlichen Erinnerung erhalten "
-            "Sie einen neuen Link; oder schreiben Sie der LIGA direkt."
+            "Dieser Antwort-Link ist abgelaufen. Mit der nächsten wöchentlichen Erinnerung "
+            "erhalten Sie einen neuen Link; oder schreiben Sie der LIGA direkt."
         ),
     )

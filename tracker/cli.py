@@ -57,7 +57,9 @@ def ensure_admin_from_env() -> User | None:
 
 
 @click.command("bootstrap")
-@click.option("--dev", is_flag=True, help="Create a demo admin with a random password if no user exists.")
+@click.option(
+    "--dev", is_flag=True, help="Create a demo admin with a random password if no user exists."
+)
 def bootstrap_command(dev: bool) -> None:
     """Apply migrations, load the Fachtag data into an empty database, create the first admin."""
     from flask_migrate import upgrade
@@ -158,8 +160,10 @@ def reminders_send() -> None:
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
     written = reminders.write_digests()
     sent = outbox.flush()
-    click.echo(f"{len(written)} new digests for {week}; sent {sent['sent']}, "
-               f"to retry {sent['retry']}, failed {sent['failed']}.")
+    click.echo(
+        f"{len(written)} new digests for {week}; sent {sent['sent']}, "
+        f"to retry {sent['retry']}, failed {sent['failed']}."
+    )
 
 
 @click.group("outbox")
@@ -183,7 +187,9 @@ def scheduler_command() -> None:
 
     from .jobs import run_blocking
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     run_blocking(current_app._get_current_object())
 
 

@@ -20,7 +20,10 @@ MESSAGES = {
     ),
     500: (
         _l("Interner Fehler"),
-        _l("Etwas ist schiefgegangen. Der Fehler wurde protokolliert; bitte später erneut versuchen."),
+        _l(
+            "Etwas ist schiefgegangen. Der Fehler wurde protokolliert; "
+            "bitte später erneut versuchen."
+        ),
     ),
 }
 

@@ -55,8 +55,10 @@ def confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         subscriptions.confirm(sub)
-        flash(_l("Bestätigt: Sie erhalten eine E-Mail, wenn sich an dieser Forderung etwas ändert."),
-              "success")
+        flash(
+            _l("Bestätigt: Sie erhalten eine E-Mail, wenn sich an dieser Forderung etwas ändert."),
+            "success",
+        )
         return redirect(url_for("public.demand", demand_id=sub.demand_id))
     return render_template("follow/confirm.html", sub=sub, form=form, action="confirm")
 

@@ -51,11 +51,12 @@ def reminder_trigger(app: Flask) -> CronTrigger:
 
 
 def missed_this_week(app: Flask, now: dt.datetime) -> bool:
-    """Tell whether this week's due time has passed (so a scheduler that was down should catch up)."""
+    """Tell whether this week's due time has passed (a scheduler that was down catches up)."""
     trigger = reminder_trigger(app)
     local = now.astimezone(trigger.timezone)
-    monday = dt.datetime.combine(local.date() - dt.timedelta(days=local.weekday()), dt.time(),
-                                 trigger.timezone)
+    monday = dt.datetime.combine(
+        local.date() - dt.timedelta(days=local.weekday()), dt.time(), trigger.timezone
+    )
     due = trigger.get_next_fire_time(None, monday)
     return due is not None and due <= local
 
@@ -79,12 +80,24 @@ def catch_up(app: Flask) -> None:
 def configure(scheduler, app: Flask):
     """Add the weekly digest, the outbox flush every minute and the start-up catch-up."""
     scheduler.add_job(
-        _in_context, reminder_trigger(app), args=(app, weekly_digest), id=WEEKLY,
-        misfire_grace_time=6 * 3600, coalesce=True, max_instances=1, replace_existing=True,
+        _in_context,
+        reminder_trigger(app),
+        args=(app, weekly_digest),
+        id=WEEKLY,
+        misfire_grace_time=6 * 3600,
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
     )
     scheduler.add_job(
-        _in_context, "interval", minutes=1, args=(app, outbox.flush), id="outbox-flush",
-        coalesce=True, max_instances=1, replace_existing=True,
+        _in_context,
+        "interval",
+        minutes=1,
+        args=(app, outbox.flush),
+        id="outbox-flush",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
     )
     scheduler.add_job(catch_up, args=(app,), id="catch-up", replace_existing=True)
     return scheduler
@@ -119,8 +132,11 @@ def run_blocking(app: Flask) -> None:
     """Run the scheduler in this process until stopped (``tracker scheduler``)."""
     lock = hold_scheduler_lock(app)
     scheduler = configure(BlockingScheduler(timezone=app.config["TIMEZONE"]), app)
-    log.info("scheduler started: weekly digest at '%s' (%s)", app.config["REMINDER_CRON"],
-             app.config["TIMEZONE"])
+    log.info(
+        "scheduler started: weekly digest at '%s' (%s)",
+        app.config["REMINDER_CRON"],
+        app.config["TIMEZONE"],
+    )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -135,5 +151,3 @@ def start_background(app: Flask) -> BackgroundScheduler:
     scheduler = configure(BackgroundScheduler(timezone=app.config["TIMEZONE"]), app)
     scheduler.start()
     return scheduler
-
-

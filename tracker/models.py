@@ -257,7 +257,13 @@ class TimelineEntry(db.Model):
     __tablename__ = "timeline_entries"
     __table_args__ = (sa.Index("ix_timeline_demand_created", "demand_id", "created_at"),)
     KINDS = (
-        "created", "edited", "assigned", "transition", "update", "statement", "confirmation",
+        "created",
+        "edited",
+        "assigned",
+        "transition",
+        "update",
+        "statement",
+        "confirmation",
         "reminder",
     )
 

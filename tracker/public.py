@@ -157,4 +157,3 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         return {"status": "error", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
-

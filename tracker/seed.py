@@ -42,9 +42,12 @@ def _seed(data: dict) -> dict[str, int]:
     added = {"demands": 0}
     ev = data["event"]
     event = _upsert(
-        Event, ev["slug"],
-        title=ev["title"], date=dt.date.fromisoformat(ev["date"]),
-        organiser=ev.get("organiser", ""), location=ev.get("location", ""),
+        Event,
+        ev["slug"],
+        title=ev["title"],
+        date=dt.date.fromisoformat(ev["date"]),
+        organiser=ev.get("organiser", ""),
+        location=ev.get("location", ""),
         description=ev.get("description", ""),
     )
     db.session.flush()
@@ -57,20 +60,26 @@ def _seed(data: dict) -> dict[str, int]:
         row.kind, row.title = part["kind"], part["title"]
         row.description, row.position = part.get("description", ""), position
         parts[part["slug"]] = row
-    topics = {
-        t["slug"]: _upsert(Topic, t["slug"], name=t["name"]) for t in data.get("topics", [])
-    }
+    topics = {t["slug"]: _upsert(Topic, t["slug"], name=t["name"]) for t in data.get("topics", [])}
     bodies = {}
     for b in data.get("bodies", []):
         body = _upsert(
-            Body, b["slug"], name=b["name"], short_name=b.get("short_name", ""),
-            kind=b.get("kind", "ministry"), description=b.get("description", ""),
+            Body,
+            b["slug"],
+            name=b["name"],
+            short_name=b.get("short_name", ""),
+            kind=b.get("kind", "ministry"),
+            description=b.get("description", ""),
         )
         known = {c.email for c in body.contacts}
         for c in b.get("contacts", []):
             if c["email"] not in known:
                 body.contacts.append(
-                    Contact(name=c["name"], email=c["email"], escalation_level=c.get("escalation_level", 1))
+                    Contact(
+                        name=c["name"],
+                        email=c["email"],
+                        escalation_level=c.get("escalation_level", 1),
+                    )
                 )
         bodies[b["slug"]] = body
     db.session.flush()
@@ -79,8 +88,13 @@ def _seed(data: dict) -> dict[str, int]:
             continue  # already seeded: staff may have moved or edited it since
         part = parts[d["part"]]
         demand = Demand(
-            key=d["key"], title=d["title"], text=d["text"].strip(), event=event, event_part=part,
-            is_public=d.get("public", True), state="raised",
+            key=d["key"],
+            title=d["title"],
+            text=d["text"].strip(),
+            event=event,
+            event_part=part,
+            is_public=d.get("public", True),
+            state="raised",
             created_at=dt.datetime.combine(event.date, dt.time(16, 0), dt.UTC),
             state_changed_at=dt.datetime.combine(event.date, dt.time(16, 0), dt.UTC),
             topics=[topics[t] for t in d.get("topics", [])],
@@ -92,13 +106,14 @@ def _seed(data: dict) -> dict[str, int]:
         db.session.add(demand)
         db.session.add(
             TimelineEntry(
-                demand=demand, kind="created", to_state="raised", is_public=demand.is_public,
-                created_at=demand.created_at, author_name=ev.get("organiser", ""),
+                demand=demand,
+                kind="created",
+                to_state="raised",
+                is_public=demand.is_public,
+                created_at=demand.created_at,
+                author_name=ev.get("organiser", ""),
                 text=f"Erhoben auf der Veranstaltung „{ev['title']}“ ({part.title}).",
             )
         )
         added["demands"] += 1
     return added
-
-
-

@@ -15,8 +15,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["state_label"] = workflow.state_label
     app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
-    app.jinja_env.filters["datetime"] = (
-        lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else ""
+    app.jinja_env.filters["datetime"] = lambda d: (
+        f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else ""
     )
     app.jinja_env.filters["outcome_label"] = lambda o: str(workflow.OUTCOME_LABELS.get(o, o or ""))
     app.jinja_env.globals.update(

@@ -105,6 +105,7 @@ TRANSITION_BY_TRIGGER = {t.trigger: t for t in TRANSITIONS}
 OPEN_STATES = tuple(s.name for s in STATES if s.is_open)
 OUTCOME_LABELS = dict(OUTCOMES)
 
+
 # Guards are pure: they read the state and the notes and change nothing.
 # Each has the message the user sees when it refuses.
 def outcome_fits_state(state: str, notes: dict) -> bool:

@@ -5,11 +5,12 @@ Revises: 005cd6d34153
 Create Date: 2026-11-24 20:46:38.743640
 
 """
+
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '8da308fdafc9'
-down_revision = '005cd6d34153'
+revision = "8da308fdafc9"
+down_revision = "005cd6d34153"
 branch_labels = None
 depends_on = None
 

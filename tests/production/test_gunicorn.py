@@ -25,7 +25,9 @@ class Sink:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         return "250 OK"
 
 
@@ -53,8 +55,9 @@ def stack(tmp_path):
 
     def start(*args):
         logs.append(open(tmp_path / f"{len(processes)}.log", "wb"))  # noqa: SIM115
-        processes.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=logs[-1],
-                                          stderr=logs[-1]))
+        processes.append(
+            subprocess.Popen(args, env=env, cwd=tmp_path, stdout=logs[-1], stderr=logs[-1])
+        )
         return processes[-1]
 
     yield {"env": env, "start": start, "sink": sink, "tmp": tmp_path}
@@ -75,19 +78,22 @@ def stack(tmp_path):
 def test_refuses_to_start_without_secret_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TRACKER_SECRET_KEY"}
     env["TRACKER_ENV"] = "production"
-    result = subprocess.run([BIN / "tracker", "routes"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [BIN / "tracker", "routes"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "TRACKER_SECRET_KEY must be set" in result.stderr
 
 
 def test_three_workers_and_two_schedulers_send_one_digest_per_body(stack):
     env = stack["env"]
-    subprocess.run([BIN / "tracker", "bootstrap"], env=env, cwd=stack["tmp"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [BIN / "tracker", "bootstrap"], env=env, cwd=stack["tmp"], check=True, capture_output=True
+    )
     port = free_port()
-    stack["start"](BIN / "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
-                   "tracker:create_app()")
+    stack["start"](
+        BIN / "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "tracker:create_app()"
+    )
     # Two schedulers started on purpose: the second waits on the advisory lock.
     stack["start"](BIN / "tracker", "scheduler")
     stack["start"](BIN / "tracker", "scheduler")
@@ -110,8 +116,13 @@ def test_three_workers_and_two_schedulers_send_one_digest_per_body(stack):
         time.sleep(0.5)
     assert stack["sink"].messages, "no digest arrived"
     time.sleep(65)
-    subprocess.run([BIN / "tracker", "reminders", "send"], env=env, cwd=stack["tmp"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [BIN / "tracker", "reminders", "send"],
+        env=env,
+        cwd=stack["tmp"],
+        check=True,
+        capture_output=True,
+    )
 
     keys = [m["X-Tracker-Key"] for m in stack["sink"].messages]
     digests = [k for k in keys if k.startswith("digest:")]
@@ -119,7 +130,9 @@ def test_three_workers_and_two_schedulers_send_one_digest_per_body(stack):
     bodies = {k.split(":")[1] for k in digests}
     assert {"ms", "mi", "bamf"} <= bodies
     for message in stack["sink"].messages:
-        assert "https://forderungen.example.org/antwort/" in message.get_body(("plain",)).get_content()
+        assert (
+            "https://forderungen.example.org/antwort/" in message.get_body(("plain",)).get_content()
+        )
 
     # Several workers answer pages concurrently.
     for path in ("/", "/stellen/", "/stellen/ms"):

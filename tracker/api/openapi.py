@@ -41,10 +41,27 @@ SCHEMAS = {
     "Demand": {
         "type": "object",
         "required": [
-            "id", "title", "text", "state", "state_label", "state_since", "target_date",
-            "waited_workdays", "overdue", "overdue_workdays", "outcome", "is_public", "version",
-            "topics", "bodies", "event", "event_part", "created_at", "updated_at",
-            "allowed_triggers", "url",
+            "id",
+            "title",
+            "text",
+            "state",
+            "state_label",
+            "state_since",
+            "target_date",
+            "waited_workdays",
+            "overdue",
+            "overdue_workdays",
+            "outcome",
+            "is_public",
+            "version",
+            "topics",
+            "bodies",
+            "event",
+            "event_part",
+            "created_at",
+            "updated_at",
+            "allowed_triggers",
+            "url",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -74,12 +91,33 @@ SCHEMAS = {
     },
     "TimelineEntry": {
         "type": "object",
-        "required": ["id", "kind", "created_at", "author", "body", "is_public", "trigger",
-                     "from_state", "to_state", "text", "data"],
+        "required": [
+            "id",
+            "kind",
+            "created_at",
+            "author",
+            "body",
+            "is_public",
+            "trigger",
+            "from_state",
+            "to_state",
+            "text",
+            "data",
+        ],
         "properties": {
             "id": {"type": "integer"},
-            "kind": {"enum": ["created", "edited", "assigned", "transition", "update", "statement",
-                              "confirmation", "reminder"]},
+            "kind": {
+                "enum": [
+                    "created",
+                    "edited",
+                    "assigned",
+                    "transition",
+                    "update",
+                    "statement",
+                    "confirmation",
+                    "reminder",
+                ]
+            },
             "created_at": DATE_TIME,
             "author": NULLABLE_STRING,
             "body": NULLABLE_STRING,
@@ -103,8 +141,10 @@ SCHEMAS = {
             "links": {
                 "type": "object",
                 "required": ["self", "first", "last"],
-                "properties": {k: {"type": "string", "format": "uri"}
-                               for k in ("self", "first", "last", "next", "prev")},
+                "properties": {
+                    k: {"type": "string", "format": "uri"}
+                    for k in ("self", "first", "last", "next", "prev")
+                },
                 "additionalProperties": False,
             },
         },
@@ -118,9 +158,12 @@ SCHEMAS = {
             "name": {"type": "string"},
             "short_name": NULLABLE_STRING,
             "kind": {"enum": ["ministry", "authority", "other"]},
-            "counts": {"type": "object", "required": STATES,
-                       "properties": {s: {"type": "integer", "minimum": 0} for s in STATES},
-                       "additionalProperties": False},
+            "counts": {
+                "type": "object",
+                "required": STATES,
+                "properties": {s: {"type": "integer", "minimum": 0} for s in STATES},
+                "additionalProperties": False,
+            },
             "open": {"type": "integer", "minimum": 0},
             "overdue": {"type": "integer", "minimum": 0},
             "url": {"type": "string", "format": "uri"},
@@ -129,13 +172,23 @@ SCHEMAS = {
         "additionalProperties": False,
     },
     "BodyList": {
-        "type": "object", "required": ["items"],
+        "type": "object",
+        "required": ["items"],
         "properties": {"items": {"type": "array", "items": _ref("Body")}},
         "additionalProperties": False,
     },
     "Event": {
         "type": "object",
-        "required": ["slug", "title", "date", "organiser", "location", "description", "parts", "url"],
+        "required": [
+            "slug",
+            "title",
+            "date",
+            "organiser",
+            "location",
+            "description",
+            "parts",
+            "url",
+        ],
         "properties": {
             "slug": {"type": "string"},
             "title": {"type": "string"},
@@ -143,18 +196,26 @@ SCHEMAS = {
             "organiser": {"type": "string"},
             "location": NULLABLE_STRING,
             "description": {"type": "string"},
-            "parts": {"type": "array", "items": {
-                "type": "object", "required": ["slug", "kind", "title"],
-                "properties": {"slug": {"type": "string"},
-                               "kind": {"enum": ["input", "workshop", "panel"]},
-                               "title": {"type": "string"}},
-                "additionalProperties": False}},
+            "parts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["slug", "kind", "title"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "kind": {"enum": ["input", "workshop", "panel"]},
+                        "title": {"type": "string"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
             "url": {"type": "string", "format": "uri"},
         },
         "additionalProperties": False,
     },
     "EventList": {
-        "type": "object", "required": ["items"],
+        "type": "object",
+        "required": ["items"],
         "properties": {"items": {"type": "array", "items": _ref("Event")}},
         "additionalProperties": False,
     },
@@ -166,31 +227,47 @@ SCHEMAS = {
             "text": {"type": "string", "minLength": 1, "maxLength": 20000},
             "is_public": {"type": "boolean", "default": True},
             "topics": {"type": "array", "items": {"type": "string"}},
-            "bodies": {"type": "array", "items": {
-                "type": "object", "required": ["slug", "role"],
-                "properties": {"slug": {"type": "string"}, "role": {"enum": ["lead", "involved"]}}}},
+            "bodies": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["slug", "role"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "role": {"enum": ["lead", "involved"]},
+                    },
+                },
+            },
             "event": {"type": "string"},
             "event_part": {"type": "string"},
         },
     },
     "NewUpdate": {
-        "type": "object", "required": ["text"],
-        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
-                       "is_public": {"type": "boolean", "default": True}},
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 10000},
+            "is_public": {"type": "boolean", "default": True},
+        },
     },
     "TransitionRequest": {
-        "type": "object", "required": ["trigger", "version"],
+        "type": "object",
+        "required": ["trigger", "version"],
         "properties": {
             "trigger": {"enum": TRIGGERS},
             "version": {"type": "integer"},
-            "notes": {"type": "object", "additionalProperties": {"type": "string"},
-                      "description": "summary and participants for evaluate; outcome "
-                                     "(implemented, partly_implemented, rejected, obsolete) and "
-                                     "note for close; reason for reopen; note for address"},
+            "notes": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "summary and participants for evaluate; outcome "
+                "(implemented, partly_implemented, rejected, obsolete) and "
+                "note for close; reason for reopen; note for address",
+            },
         },
     },
     "TransitionResult": {
-        "type": "object", "required": ["demand", "entry"],
+        "type": "object",
+        "required": ["demand", "entry"],
         "properties": {"demand": _ref("Demand"), "entry": _ref("TimelineEntry")},
         "additionalProperties": False,
     },
@@ -213,8 +290,10 @@ def _json(schema: str) -> dict:
 
 
 def _problem(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
 
 
 FILTERS = [
@@ -228,8 +307,12 @@ FILTERS = [
     )
 ] + [
     {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
 ]
 WRITE_ERRORS = {
     "401": _problem("missing, invalid or revoked token"),
@@ -259,44 +342,97 @@ def document(server: str) -> dict:
         },
         "paths": {
             "/demands": {
-                "get": {"operationId": "listDemands", "parameters": FILTERS,
-                        "responses": {"200": {"description": "a page of demands", **_json("DemandPage")},
-                                      "400": _problem("invalid page or per_page")}},
-                "post": {"operationId": "createDemand", "security": secured,
-                         "requestBody": {"required": True, **_json("NewDemand")},
-                         "responses": {"201": {"description": "created", **_json("Demand")},
-                                       **WRITE_ERRORS}},
+                "get": {
+                    "operationId": "listDemands",
+                    "parameters": FILTERS,
+                    "responses": {
+                        "200": {"description": "a page of demands", **_json("DemandPage")},
+                        "400": _problem("invalid page or per_page"),
+                    },
+                },
+                "post": {
+                    "operationId": "createDemand",
+                    "security": secured,
+                    "requestBody": {"required": True, **_json("NewDemand")},
+                    "responses": {
+                        "201": {"description": "created", **_json("Demand")},
+                        **WRITE_ERRORS,
+                    },
+                },
             },
             "/demands/{demand_id}": {
-                "get": {"operationId": "getDemand", "parameters": [demand_id],
-                        "responses": {"200": {"description": "the demand", **_json("DemandWithTimeline")},
-                                      "404": _problem("unknown or internal demand")}},
+                "get": {
+                    "operationId": "getDemand",
+                    "parameters": [demand_id],
+                    "responses": {
+                        "200": {"description": "the demand", **_json("DemandWithTimeline")},
+                        "404": _problem("unknown or internal demand"),
+                    },
+                },
             },
             "/demands/{demand_id}/updates": {
-                "post": {"operationId": "addUpdate", "security": secured, "parameters": [demand_id],
-                         "requestBody": {"required": True, **_json("NewUpdate")},
-                         "responses": {"201": {"description": "added", **_json("TimelineEntry")},
-                                       **WRITE_ERRORS}},
+                "post": {
+                    "operationId": "addUpdate",
+                    "security": secured,
+                    "parameters": [demand_id],
+                    "requestBody": {"required": True, **_json("NewUpdate")},
+                    "responses": {
+                        "201": {"description": "added", **_json("TimelineEntry")},
+                        **WRITE_ERRORS,
+                    },
+                },
             },
             "/demands/{demand_id}/transitions": {
-                "post": {"operationId": "transitionDemand", "security": secured,
-                         "parameters": [demand_id],
-                         "requestBody": {"required": True, **_json("TransitionRequest")},
-                         "responses": {"200": {"description": "moved", **_json("TransitionResult")},
-                                       **WRITE_ERRORS}},
+                "post": {
+                    "operationId": "transitionDemand",
+                    "security": secured,
+                    "parameters": [demand_id],
+                    "requestBody": {"required": True, **_json("TransitionRequest")},
+                    "responses": {
+                        "200": {"description": "moved", **_json("TransitionResult")},
+                        **WRITE_ERRORS,
+                    },
+                },
             },
-            "/bodies": {"get": {"operationId": "listBodies",
-                                "responses": {"200": {"description": "bodies", **_json("BodyList")}}}},
-            "/bodies/{slug}": {"get": {"operationId": "getBody", "parameters": [slug],
-                                       "responses": {"200": {"description": "body", **_json("Body")},
-                                                     "404": _problem("unknown body")}}},
-            "/events": {"get": {"operationId": "listEvents",
-                                "responses": {"200": {"description": "events", **_json("EventList")}}}},
-            "/events/{slug}": {"get": {"operationId": "getEvent", "parameters": [slug],
-                                       "responses": {"200": {"description": "event", **_json("Event")},
-                                                     "404": _problem("unknown event")}}},
-            "/workflow": {"get": {"operationId": "getWorkflow",
-                                  "responses": {"200": {"description": "states and triggers",
-                                                        **_json("Workflow")}}}},
+            "/bodies": {
+                "get": {
+                    "operationId": "listBodies",
+                    "responses": {"200": {"description": "bodies", **_json("BodyList")}},
+                }
+            },
+            "/bodies/{slug}": {
+                "get": {
+                    "operationId": "getBody",
+                    "parameters": [slug],
+                    "responses": {
+                        "200": {"description": "body", **_json("Body")},
+                        "404": _problem("unknown body"),
+                    },
+                }
+            },
+            "/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "responses": {"200": {"description": "events", **_json("EventList")}},
+                }
+            },
+            "/events/{slug}": {
+                "get": {
+                    "operationId": "getEvent",
+                    "parameters": [slug],
+                    "responses": {
+                        "200": {"description": "event", **_json("Event")},
+                        "404": _problem("unknown event"),
+                    },
+                }
+            },
+            "/workflow": {
+                "get": {
+                    "operationId": "getWorkflow",
+                    "responses": {
+                        "200": {"description": "states and triggers", **_json("Workflow")}
+                    },
+                }
+            },
         },
     }

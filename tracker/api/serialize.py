@@ -30,7 +30,9 @@ def demand(d: Demand) -> dict:
         "is_public": d.is_public,
         "version": d.version,
         "topics": [t.slug for t in d.topics],
-        "bodies": [{"slug": a.body.slug, "name": a.body.name, "role": a.role} for a in d.assignments],
+        "bodies": [
+            {"slug": a.body.slug, "name": a.body.name, "role": a.role} for a in d.assignments
+        ],
         "event": d.event.slug if d.event else None,
         "event_part": d.event_part.slug if d.event_part else None,
         "created_at": _iso(d.created_at),

@@ -84,8 +84,9 @@ def _json_body() -> dict:
 
 
 def _demand_or_404(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id, options=[*queries.demand_options(),
-                                                        selectinload(Demand.event)])
+    demand = db.session.get(
+        Demand, demand_id, options=[*queries.demand_options(), selectinload(Demand.event)]
+    )
     if demand is None or (not demand.is_public and g.api_user is None):
         raise APIError(404, "not_found", "Diese Forderung gibt es nicht.")
     return demand
@@ -111,10 +112,12 @@ def demands():
     page = int(page) if page.isdigit() else 0
     per_page = int(per_page) if per_page.isdigit() else 0
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise APIError(400, "invalid_parameter",
-                       f"page muss ≥ 1 sein, per_page zwischen 1 und {MAX_PER_PAGE}.")
-    pagination = queries.list_demands(f, include_internal=g.api_user is not None, page=page,
-                                      per_page=per_page)
+        raise APIError(
+            400, "invalid_parameter", f"page muss ≥ 1 sein, per_page zwischen 1 und {MAX_PER_PAGE}."
+        )
+    pagination = queries.list_demands(
+        f, include_internal=g.api_user is not None, page=page, per_page=per_page
+    )
     args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
 
     def link(n):
@@ -169,8 +172,9 @@ def bodies():
     """List the bodies with their figures."""
     items = db.session.scalars(sa.select(Body).order_by(Body.name)).all()
     counts, overdue = _body_figures()
-    return jsonify({"items": [serialize.body(b, counts.get(b.id, {}), overdue.get(b.id, 0))
-                              for b in items]})
+    return jsonify(
+        {"items": [serialize.body(b, counts.get(b.id, {}), overdue.get(b.id, 0)) for b in items]}
+    )
 
 
 @bp.get("/bodies/<slug>")
@@ -181,8 +185,12 @@ def body(slug: str):
         raise APIError(404, "not_found", "Diese Stelle gibt es nicht.")
     counts, overdue = _body_figures([item.id])
     rows = queries.body_demands(item, include_internal=g.api_user is not None)
-    return jsonify({**serialize.body(item, counts.get(item.id, {}), overdue.get(item.id, 0)),
-                    "demands": [{**serialize.demand(d), "role": role} for d, role in rows]})
+    return jsonify(
+        {
+            **serialize.body(item, counts.get(item.id, {}), overdue.get(item.id, 0)),
+            "demands": [{**serialize.demand(d), "role": role} for d, role in rows],
+        }
+    )
 
 
 @bp.get("/events")
@@ -210,8 +218,12 @@ def _string(data: dict, name: str, max_length: int, required: bool = True) -> st
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
-        raise APIError(422, "validation_failed", f"„{name}“ fehlt oder ist ungültig.",
-                       {name: f"Text mit 1 bis {max_length} Zeichen erwartet."})
+        raise APIError(
+            422,
+            "validation_failed",
+            f"„{name}“ fehlt oder ist ungültig.",
+            {name: f"Text mit 1 bis {max_length} Zeichen erwartet."},
+        )
     return value.strip()
 
 
@@ -224,13 +236,21 @@ def create_demand():
     text = _string(data, "text", 20000)
     is_public = data.get("is_public", True)
     if not isinstance(is_public, bool):
-        raise APIError(422, "validation_failed", "„is_public“ muss true oder false sein.",
-                       {"is_public": "boolean"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„is_public“ muss true oder false sein.",
+            {"is_public": "boolean"},
+        )
     topic_slugs = data.get("topics", [])
     body_roles = data.get("bodies", [])
     if not isinstance(topic_slugs, list) or not all(isinstance(t, str) for t in topic_slugs):
-        raise APIError(422, "validation_failed", "„topics“ muss eine Liste von Kürzeln sein.",
-                       {"topics": "list of slugs"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„topics“ muss eine Liste von Kürzeln sein.",
+            {"topics": "list of slugs"},
+        )
     topics = db.session.scalars(sa.select(Topic).where(Topic.slug.in_(topic_slugs))).all()
     if len(topics) != len(set(topic_slugs)):
         raise APIError(422, "validation_failed", "Unbekanntes Thema.", {"topics": "unknown"})
@@ -238,32 +258,52 @@ def create_demand():
         isinstance(b, dict) and isinstance(b.get("slug"), str) and b.get("role") in Assignment.ROLES
         for b in body_roles
     ):
-        raise APIError(422, "validation_failed",
-                       "„bodies“ muss eine Liste von {slug, role: lead|involved} sein.",
-                       {"bodies": "invalid"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„bodies“ muss eine Liste von {slug, role: lead|involved} sein.",
+            {"bodies": "invalid"},
+        )
     slugs = {b["slug"]: b["role"] for b in body_roles}
     found = {b.slug: b for b in db.session.scalars(sa.select(Body).where(Body.slug.in_(slugs)))}
     if len(found) != len(slugs):
         raise APIError(422, "validation_failed", "Unbekannte Stelle.", {"bodies": "unknown"})
     if slugs and "lead" not in slugs.values():
-        raise APIError(422, "validation_failed", "Mindestens eine Stelle muss federführend sein.",
-                       {"bodies": "lead"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "Mindestens eine Stelle muss federführend sein.",
+            {"bodies": "lead"},
+        )
     part = None
     if data.get("event") is not None or data.get("event_part") is not None:
         part = db.session.scalar(
-            sa.select(EventPart).join(EventPart.event)
-            .where(Event.slug == str(data.get("event")), EventPart.slug == str(data.get("event_part")))
+            sa.select(EventPart)
+            .join(EventPart.event)
+            .where(
+                Event.slug == str(data.get("event")), EventPart.slug == str(data.get("event_part"))
+            )
         )
         if part is None:
-            raise APIError(422, "validation_failed", "Unbekannte Veranstaltung oder unbekannter Teil.",
-                           {"event_part": "unknown"})
+            raise APIError(
+                422,
+                "validation_failed",
+                "Unbekannte Veranstaltung oder unbekannter Teil.",
+                {"event_part": "unknown"},
+            )
     item = demand_service.create_demand(
-        g.api_user, title=title, text=text, is_public=is_public, topics=topics,
-        event_id=part.event_id if part else None, event_part_id=part.id if part else None,
+        g.api_user,
+        title=title,
+        text=text,
+        is_public=is_public,
+        topics=topics,
+        event_id=part.event_id if part else None,
+        event_part_id=part.id if part else None,
     )
     if slugs:
-        demand_service.assign_bodies(item, g.api_user, item.version,
-                                     {found[s].id: role for s, role in slugs.items()})
+        demand_service.assign_bodies(
+            item, g.api_user, item.version, {found[s].id: role for s, role in slugs.items()}
+        )
     response = jsonify(serialize.demand(_demand_or_404(item.id)))
     response.status_code = 201
     response.headers["Location"] = external_url("api.demand", demand_id=item.id)
@@ -279,8 +319,12 @@ def add_update(demand_id: int):
     text = _string(data, "text", 10000)
     is_public = data.get("is_public", True)
     if not isinstance(is_public, bool):
-        raise APIError(422, "validation_failed", "„is_public“ muss true oder false sein.",
-                       {"is_public": "boolean"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„is_public“ muss true oder false sein.",
+            {"is_public": "boolean"},
+        )
     try:
         entry = demand_service.add_update(item, g.api_user, text, is_public=is_public)
     except ServiceError as error:
@@ -298,17 +342,26 @@ def transition(demand_id: int):
     data = _json_body()
     trigger, version, notes = data.get("trigger"), data.get("version"), data.get("notes", {})
     if not isinstance(trigger, str) or not isinstance(version, int) or isinstance(version, bool):
-        raise APIError(422, "validation_failed", "„trigger“ (Text) und „version“ (Zahl) sind nötig.",
-                       {"trigger": "string", "version": "integer"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„trigger“ (Text) und „version“ (Zahl) sind nötig.",
+            {"trigger": "string", "version": "integer"},
+        )
     if not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values()):
-        raise APIError(422, "validation_failed", "„notes“ muss ein Objekt mit Texten sein.",
-                       {"notes": "object of strings"})
+        raise APIError(
+            422,
+            "validation_failed",
+            "„notes“ muss ein Objekt mit Texten sein.",
+            {"notes": "object of strings"},
+        )
     try:
         entry = demand_service.advance(item, trigger, g.api_user, version, notes)
     except ServiceError as error:
         raise _service_error(error) from None
-    return jsonify({"demand": serialize.demand(_demand_or_404(item.id)),
-                    "entry": serialize.entry(entry)})
+    return jsonify(
+        {"demand": serialize.demand(_demand_or_404(item.id)), "entry": serialize.entry(entry)}
+    )
 
 
 @bp.get("/workflow")
@@ -316,15 +369,32 @@ def workflow_description():
     """Describe the workflow: states, triggers and the notes each needs."""
     return jsonify(
         {
-            "states": [{"name": s.name, "label": str(s.label), "target_workdays": s.target_workdays,
-                        "open": s.is_open} for s in workflow.STATES],
+            "states": [
+                {
+                    "name": s.name,
+                    "label": str(s.label),
+                    "target_workdays": s.target_workdays,
+                    "open": s.is_open,
+                }
+                for s in workflow.STATES
+            ],
             "transitions": [
-                {"trigger": t.trigger, "label": str(t.label), "source": list(t.source), "dest": t.dest,
-                 "notes": [{"name": n.name, "label": str(n.label), "required": n.required,
-                            "choices": [c for c, _ in n.choices] or None} for n in t.notes]}
+                {
+                    "trigger": t.trigger,
+                    "label": str(t.label),
+                    "source": list(t.source),
+                    "dest": t.dest,
+                    "notes": [
+                        {
+                            "name": n.name,
+                            "label": str(n.label),
+                            "required": n.required,
+                            "choices": [c for c, _ in n.choices] or None,
+                        }
+                        for n in t.notes
+                    ],
+                }
                 for t in workflow.TRANSITIONS
             ],
         }
     )
-
-

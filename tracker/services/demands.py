@@ -65,7 +65,7 @@ def edit_demand(
     topics: Iterable[Topic] | None = None,
     **fields: Any,
 ) -> TimelineEntry | None:
-    """Change a demand's texts, source, visibility or topics, keeping the old values on the timeline."""
+    """Change a demand's texts, source, visibility or topics; the timeline keeps the old values."""
     _check_version(demand, expected_version)
     before, after = {}, {}
     for name, value in fields.items():
@@ -83,9 +83,7 @@ def edit_demand(
     if not after:
         return None
     demand.updated_at = utcnow()
-    entry = _entry(
-        demand, user, "edited", is_public=False, data={"before": before, "after": after}
-    )
+    entry = _entry(demand, user, "edited", is_public=False, data={"before": before, "after": after})
     _commit()
     return entry
 
@@ -98,9 +96,7 @@ def assign_bodies(
     if any(role not in Assignment.ROLES for role in roles.values()):
         raise ServiceError(_l("Unbekannte Rolle."))
     if roles and "lead" not in roles.values():
-        raise ServiceError(
-            _l("Mindestens eine Stelle muss federführend sein."), {"bodies": "lead"}
-        )
+        raise ServiceError(_l("Mindestens eine Stelle muss federführend sein."), {"bodies": "lead"})
     bodies = {b.id: b for b in db.session.scalars(sa.select(Body).where(Body.id.in_(roles)))}
     if len(bodies) != len(roles):
         raise ServiceError(_l("Unbekannte Stelle."))
@@ -119,7 +115,10 @@ def assign_bodies(
             demand.assignments.append(Assignment(body=bodies[body_id], role=role))
     demand.updated_at = utcnow()  # bumps the version: assignments are part of the demand
     entry = _entry(
-        demand, user, "assigned", is_public=demand.is_public,
+        demand,
+        user,
+        "assigned",
+        is_public=demand.is_public,
         data={"before": before, "after": after},
     )
     _commit()

@@ -68,8 +68,16 @@ def queue(
     # One line (a line break in a header is refused at sending time) that fits the column.
     subject = " ".join(subject.split())[:300]
     message = OutboxMessage(
-        key=key, kind=kind, to=list(to), cc=list(cc or []), subject=subject, text=text,
-        html=html, body_id=body_id, expires_at=expires_at, data=data or {},
+        key=key,
+        kind=kind,
+        to=list(to),
+        cc=list(cc or []),
+        subject=subject,
+        text=text,
+        html=html,
+        body_id=body_id,
+        expires_at=expires_at,
+        data=data or {},
         next_attempt_at=utcnow(),
     )
     try:
@@ -270,8 +278,13 @@ def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
         message.status = "pending"
         message.next_attempt_at = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
     db.session.commit()
-    log.warning("mail %s (%s) not delivered, attempt %d: %s",
-                message.id, message.key, message.attempts, message.last_error)
+    log.warning(
+        "mail %s (%s) not delivered, attempt %d: %s",
+        message.id,
+        message.key,
+        message.attempts,
+        message.last_error,
+    )
 
 
 def _sent(message: OutboxMessage, transport: str, now: dt.datetime) -> None:

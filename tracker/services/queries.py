@@ -189,9 +189,20 @@ def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
     label = sa.literal_column("label")
     rows = db.session.execute(
         sa.union_all(
-            sa.select(sa.literal("topic").label("kind"), Topic.slug, Topic.name.label("label"),
-                      sa.literal("").label("name"), sa.cast(sa.null(), sa.Date).label("date")),
-            sa.select(sa.literal("body"), Body.slug, Body.short_name, Body.name, sa.cast(sa.null(), sa.Date)),
+            sa.select(
+                sa.literal("topic").label("kind"),
+                Topic.slug,
+                Topic.name.label("label"),
+                sa.literal("").label("name"),
+                sa.cast(sa.null(), sa.Date).label("date"),
+            ),
+            sa.select(
+                sa.literal("body"),
+                Body.slug,
+                Body.short_name,
+                Body.name,
+                sa.cast(sa.null(), sa.Date),
+            ),
             sa.select(sa.literal("event"), Event.slug, Event.title, sa.literal(""), Event.date),
         ).order_by(sa.literal_column("kind"), label)
     ).all()
@@ -202,7 +213,8 @@ def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
     )
     events = sorted(
         (Choice(r.slug, r.label, date=_as_date(r.date)) for r in rows if r.kind == "event"),
-        key=lambda c: c.date, reverse=True,
+        key=lambda c: c.date,
+        reverse=True,
     )
     return topics, bodies, events
 

@@ -109,7 +109,9 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
             continue
         digest = by_body.setdefault(body.id, Digest(body, iso_week(on)))
         p = progress(assignment.demand, on)
-        digest.items.append(DigestItem(assignment.demand, assignment.role, p, escalation_level(p, days)))
+        digest.items.append(
+            DigestItem(assignment.demand, assignment.role, p, escalation_level(p, days))
+        )
     for digest in by_body.values():
         digest.items.sort(key=lambda i: (not i.progress.overdue, -i.progress.waited))
         levels = defaultdict(list)
@@ -118,7 +120,9 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         first = min(levels)
         digest.to = levels[first]
         needed = max(i.escalation for i in digest.items)
-        digest.cc = [e for level in sorted(levels) if first < level <= needed for e in levels[level]]
+        digest.cc = [
+            e for level in sorted(levels) if first < level <= needed for e in levels[level]
+        ]
     return list(by_body.values())
 
 

@@ -20,13 +20,19 @@ MAX_NAME = 200
 
 def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
     """Queue an e-mail to the LIGA staff about a body's answer."""
-    recipients = [current_app.config["STAFF_EMAIL"]] if current_app.config["STAFF_EMAIL"] else list(
-        db.session.scalars(sa.select(User.email).where(User.active.is_(True)).order_by(User.id))
+    recipients = (
+        [current_app.config["STAFF_EMAIL"]]
+        if current_app.config["STAFF_EMAIL"]
+        else list(
+            db.session.scalars(sa.select(User.email).where(User.active.is_(True)).order_by(User.id))
+        )
     )
     if not recipients:
         return
     with force_locale("de"):
-        subject = str(_l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title))
+        subject = str(
+            _l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title)
+        )
         text, html = outbox.render(
             "statement",
             entry=entry,
@@ -36,8 +42,13 @@ def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
             staff_url=external_url("staff.demand", demand_id=demand.id),
         )
     outbox.queue(
-        f"{entry.kind}:{entry.id}", kind="staff_notice", to=recipients, subject=subject[:300],
-        text=text, html=html, body_id=body.id,
+        f"{entry.kind}:{entry.id}",
+        kind="staff_notice",
+        to=recipients,
+        subject=subject[:300],
+        text=text,
+        html=html,
+        body_id=body.id,
     )
 
 
@@ -58,8 +69,13 @@ def add_statement(
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     demand = assignment.demand
     entry = TimelineEntry(
-        demand=demand, kind="statement", body=body, author_name=author, is_public=demand.is_public,
-        created_at=utcnow(), text=text,
+        demand=demand,
+        kind="statement",
+        body=body,
+        author_name=author,
+        is_public=demand.is_public,
+        created_at=utcnow(),
+        text=text,
         data={"reports_addressed": bool(reports_addressed and demand.state == "raised")},
     )
     db.session.add(entry)
@@ -77,7 +93,10 @@ def confirm_in_progress(body: Body, assignment: Assignment) -> TimelineEntry | N
         return None
     assignment.confirmed_at = now
     entry = TimelineEntry(
-        demand=assignment.demand, kind="confirmation", body=body, is_public=assignment.demand.is_public,
+        demand=assignment.demand,
+        kind="confirmation",
+        body=body,
+        is_public=assignment.demand.is_public,
         created_at=now,
     )
     db.session.add(entry)

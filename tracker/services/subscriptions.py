@@ -26,7 +26,9 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     """
     email = email.strip().lower()
     sub = db.session.scalar(
-        sa.select(Subscription).where(Subscription.demand_id == demand.id, Subscription.email == email)
+        sa.select(Subscription).where(
+            Subscription.demand_id == demand.id, Subscription.email == email
+        )
     )
     if sub is not None and sub.active:
         return None
@@ -39,12 +41,19 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     with force_locale("de"):
         subject = str(_l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title))
         text, html = outbox.render(
-            "subscribe_confirm", demand=demand,
+            "subscribe_confirm",
+            demand=demand,
             confirm_url=external_url("follow.confirm", token=sub.token),
             demand_url=external_url("public.demand", demand_id=demand.id),
         )
-    outbox.queue(f"subscribe:{sub.id}:{sub.token[:16]}", kind="subscription", to=[email],
-                 subject=subject[:300], text=text, html=html)
+    outbox.queue(
+        f"subscribe:{sub.id}:{sub.token[:16]}",
+        kind="subscription",
+        to=[email],
+        subject=subject[:300],
+        text=text,
+        html=html,
+    )
     db.session.commit()
     return sub
 
@@ -86,15 +95,31 @@ def notify(entry: TimelineEntry) -> int:
     if not subs:
         return 0
     with force_locale("de"):
-        subject = str(_l("Neuigkeiten zu „%(title)s“: %(state)s", title=demand.title,
-                         state=workflow.state_label(demand.state)))[:300]
+        subject = str(
+            _l(
+                "Neuigkeiten zu „%(title)s“: %(state)s",
+                title=demand.title,
+                state=workflow.state_label(demand.state),
+            )
+        )[:300]
         demand_url = external_url("public.demand", demand_id=demand.id)
         for sub in subs:
             unsubscribe_url = external_url("follow.end", token=sub.token)
-            text, html = outbox.render("subscription_update", demand=demand, entry=entry,
-                                       demand_url=demand_url, unsubscribe_url=unsubscribe_url)
-            outbox.queue(f"notify:{entry.id}:{sub.id}", kind="subscription", to=[sub.email],
-                         subject=subject, text=text, html=html,
-                         data={"unsubscribe_url": unsubscribe_url})
+            text, html = outbox.render(
+                "subscription_update",
+                demand=demand,
+                entry=entry,
+                demand_url=demand_url,
+                unsubscribe_url=unsubscribe_url,
+            )
+            outbox.queue(
+                f"notify:{entry.id}:{sub.id}",
+                kind="subscription",
+                to=[sub.email],
+                subject=subject,
+                text=text,
+                html=html,
+                data={"unsubscribe_url": unsubscribe_url},
+            )
     db.session.commit()
     return len(subs)

@@ -25,7 +25,9 @@ from ..forms import Form
 from ..models import Body
 
 REQUIRED = _l("Bitte ausfüllen.")
-SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
+SLUG = Regexp(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche.")
+)
 
 
 def _strip(value):
@@ -49,16 +51,16 @@ class VersionedForm(Form):
 
 class DemandForm(VersionedForm):
     title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
-    text = TextAreaField(_l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    text = TextAreaField(
+        _l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
+    )
     event_part = SelectField(_l("Herkunft (Veranstaltung und Teil)"), validators=[Optional()])
     topics = MultiCheckboxField(_l("Themen"), validators=[Optional()])
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
 class UpdateForm(Form):
-    text = TextAreaField(
-        _l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)]
-    )
+    text = TextAreaField(_l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)])
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
@@ -130,11 +132,18 @@ LEVEL_CHOICES = [
 
 class ContactForm(Form):
     # own ids: this form shares the body's page with BodyForm, whose ``name`` field is id="name"
-    name = StringField(_l("Name oder Funktion"), id="contact-name",
-                       validators=[DataRequired(REQUIRED), Length(max=200)])
+    name = StringField(
+        _l("Name oder Funktion"),
+        id="contact-name",
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+    )
     email = EmailField(
         _l("E-Mail-Adresse"),
-        validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+        validators=[
+            DataRequired(REQUIRED),
+            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
+            Length(max=254),
+        ],
         filters=[_strip],
     )
     escalation_level = SelectField(
@@ -146,7 +155,11 @@ class UserForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     email = EmailField(
         _l("E-Mail-Adresse"),
-        validators=[DataRequired(REQUIRED), Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")), Length(max=254)],
+        validators=[
+            DataRequired(REQUIRED),
+            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
+            Length(max=254),
+        ],
         filters=[_strip],
     )
     role = SelectField(

@@ -48,8 +48,12 @@ def reminders_page():
         .limit(200)
     ).all()
     return render_template(
-        "staff/reminders.html", previews=previews, log=log, counts=_status_counts(),
-        action_form=ConfirmForm(formdata=None), week=reminders.iso_week(today()),
+        "staff/reminders.html",
+        previews=previews,
+        log=log,
+        counts=_status_counts(),
+        action_form=ConfirmForm(formdata=None),
+        week=reminders.iso_week(today()),
     )
 
 
@@ -61,8 +65,11 @@ def send_reminders():
     written = reminders.write_digests()
     sent = outbox.flush()
     flash(
-        _l("%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
-           written=len(written), sent=sent["sent"]),
+        _l(
+            "%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
+            written=len(written),
+            sent=sent["sent"],
+        ),
         "success",
     )
     return redirect(url_for("staff.reminders_page"))
@@ -72,10 +79,14 @@ def send_reminders():
 def outbox_page():
     """List the outbox: what waits, what was sent, what failed and why."""
     messages = db.session.scalars(
-        sa.select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(300)
+        sa.select(OutboxMessage)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(300)
     ).all()
     return render_template(
-        "staff/outbox.html", messages=messages, counts=_status_counts(),
+        "staff/outbox.html",
+        messages=messages,
+        counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
     )
 
@@ -84,7 +95,9 @@ def outbox_page():
 def outbox_message(message_id: int):
     """Show one message as it was (or will be) sent."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    return render_template("staff/outbox_message.html", message=message, action_form=ConfirmForm(formdata=None))
+    return render_template(
+        "staff/outbox_message.html", message=message, action_form=ConfirmForm(formdata=None)
+    )
 
 
 @bp.get("/postausgang/<int:message_id>/html")
@@ -105,8 +118,14 @@ def flush_outbox():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     sent = outbox.flush()
-    flash(_l("%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
-             sent=sent["sent"], retry=sent["retry"]), "success")
+    flash(
+        _l(
+            "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
+            sent=sent["sent"],
+            retry=sent["retry"],
+        ),
+        "success",
+    )
     return redirect(url_for("staff.outbox_page"))
 
 
@@ -128,15 +147,22 @@ def pauses(body_id: int):
     form = PauseForm()
     status = 200
     if form.validate_on_submit():
-        db.session.add(ReminderPause(body=body, starts_on=form.starts_on.data,
-                                     ends_on=form.ends_on.data, reason=form.reason.data or ""))
+        db.session.add(
+            ReminderPause(
+                body=body,
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+                reason=form.reason.data or "",
+            )
+        )
         db.session.commit()
         flash(_l("Die Pause ist eingetragen."), "success")
         return redirect(url_for("staff.pauses", body_id=body.id))
     if form.is_submitted():
         status = 422
-    return render_template("staff/pauses.html", body=body, form=form,
-                           delete_form=ConfirmForm(formdata=None)), status
+    return render_template(
+        "staff/pauses.html", body=body, form=form, delete_form=ConfirmForm(formdata=None)
+    ), status
 
 
 @bp.post("/stellen/<int:body_id>/pausen/<int:pause_id>/loeschen")

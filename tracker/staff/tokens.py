@@ -35,10 +35,17 @@ def tokens():
     elif form.is_submitted():
         status = 422
     rows = db.session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template("staff/tokens.html", form=form, rows=rows, plain=plain,
-                           revoke_form=ConfirmForm(formdata=None)), status
+    return render_template(
+        "staff/tokens.html",
+        form=form,
+        rows=rows,
+        plain=plain,
+        revoke_form=ConfirmForm(formdata=None),
+    ), status
 
 
 @bp.post("/api-tokens/<int:token_id>/widerrufen")

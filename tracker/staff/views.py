@@ -36,7 +36,9 @@ def _demand_or_404(demand_id: int) -> Demand:
 
 def _fill_demand_choices(form: DemandForm) -> None:
     parts = db.session.scalars(
-        sa.select(EventPart).options(selectinload(EventPart.event)).order_by(EventPart.event_id, EventPart.position)
+        sa.select(EventPart)
+        .options(selectinload(EventPart.event))
+        .order_by(EventPart.event_id, EventPart.position)
     ).all()
     form.event_part.choices = [("", _l("– keine Angabe –"))] + [
         (str(p.id), f"{p.event.title[:60]} – {p.title}") for p in parts
@@ -89,7 +91,9 @@ def new_demand():
     _fill_demand_choices(form)
     if form.validate_on_submit():
         demand = demand_service.create_demand(current_user, **_demand_fields(form))
-        flash(_l("Die Forderung wurde angelegt. Jetzt die zuständigen Stellen zuordnen."), "success")
+        flash(
+            _l("Die Forderung wurde angelegt. Jetzt die zuständigen Stellen zuordnen."), "success"
+        )
         return redirect(url_for("staff.demand", demand_id=demand.id))
     status = INVALID if form.is_submitted() else 200
     return render_template("staff/demand_new.html", form=form), status
@@ -203,7 +207,9 @@ def add_update(demand_id: int):
     if not form.validate_on_submit():
         return _render_demand(demand, INVALID, update_form=form)
     try:
-        demand_service.add_update(demand, current_user, form.text.data, is_public=form.is_public.data)
+        demand_service.add_update(
+            demand, current_user, form.text.data, is_public=form.is_public.data
+        )
     except ServiceError as error:
         return _refused(demand, error, "update_form", form)
     flash(_l("Der neue Stand steht in der Chronik."), "success")
@@ -230,12 +236,12 @@ def transition(demand_id: int, trigger: str):
         if field.short_name not in ("version", "csrf_token")
     }
     try:
-        entry = demand_service.advance(demand, trigger, current_user, form.expected_version(), notes)
+        entry = demand_service.advance(
+            demand, trigger, current_user, form.expected_version(), notes
+        )
     except ServiceError as error:
         return _refused(demand, error, key, form)
-    flash(
-        _l("Neuer Zustand: %(state)s.", state=workflow.state_label(entry.to_state)), "success"
-    )
+    flash(_l("Neuer Zustand: %(state)s.", state=workflow.state_label(entry.to_state)), "success")
     return redirect(url_for("staff.demand", demand_id=demand.id))
 
 
@@ -292,7 +298,10 @@ def body(body_id: int):
         status = INVALID
     return (
         render_template(
-            "staff/body.html", form=form, body=item, contact_form=ContactForm(formdata=None),
+            "staff/body.html",
+            form=form,
+            body=item,
+            contact_form=ContactForm(formdata=None),
             delete_form=ConfirmForm(formdata=None),
         ),
         status,
@@ -314,8 +323,11 @@ def add_contact(body_id: int):
         return redirect(url_for("staff.body", body_id=item.id))
     return (
         render_template(
-            "staff/body.html", form=BodyForm(formdata=None, obj=item), body=item,
-            contact_form=contact_form, delete_form=ConfirmForm(formdata=None),
+            "staff/body.html",
+            form=BodyForm(formdata=None, obj=item),
+            body=item,
+            contact_form=contact_form,
+            delete_form=ConfirmForm(formdata=None),
         ),
         INVALID,
     )
@@ -355,7 +367,12 @@ def users():
         elif db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)):
             form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
         else:
-            user = User(email=email, name=form.name.data.strip(), role=form.role.data, active=form.active.data)
+            user = User(
+                email=email,
+                name=form.name.data.strip(),
+                role=form.role.data,
+                active=form.active.data,
+            )
             user.set_password(form.password.data)
             db.session.add(user)
             db.session.commit()
@@ -380,7 +397,9 @@ def user(user_id: int):
         if other is not None and other is not item:
             form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
         elif item.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.role.errors.append(_l("Sie können sich nicht selbst die Administration entziehen."))
+            form.role.errors.append(
+                _l("Sie können sich nicht selbst die Administration entziehen.")
+            )
         else:
             item.name, item.email = form.name.data.strip(), email
             item.role, item.active = form.role.data, form.active.data
