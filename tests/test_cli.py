@@ -284,3 +284,8 @@ def test_bootstrap_dev_creates_a_demo_admin_once(empty_runner):
     result = empty_runner.invoke(args=["bootstrap", "--dev"])
     assert result.exit_code == 0 and "Demo login" not in result.output
     assert count(User) == 1
+
+
+def test_db_commands_are_there(runner):
+    result = runner.invoke(args=["db", "--help"])
+    assert result.exit_code == 0 and "upgrade" in result.output and "downgrade" in result.output

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import LazyMigrate, babel, csrf, db, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("de", "en")
@@ -43,6 +43,7 @@ def _configure_logging(app: Flask) -> None:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if app.config["ENV"] == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.logger.warning(
             "TRACKER_RATELIMIT_STORAGE_URI is memory://: each worker counts login attempts "
@@ -66,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_logging(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    app.extensions["migrate"] = LazyMigrate(app, ROOT / "migrations")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     # Choose the locale afresh for every request, also where requests share an app context.

@@ -6,13 +6,13 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[dt.date]:
+    import holidays  # imported on first use: it takes a tenth of a second
+
     return frozenset(holidays.Germany(subdiv="ST", years=year).keys())
 
 
