@@ -19,6 +19,8 @@ PAGES = [
     "/api/v1/demands",
     "/api/v1/demands/1",
     "/api/v1/bodies",
+    "/statistik",
+    "/berichte/fachtag",
 ]
 BUDGET = 6
 
