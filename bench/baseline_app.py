@@ -368,22 +368,14 @@ def create_app() -> Flask:
             "timeline_entries.author_name, "
             'timeline_entries.body_id, timeline_entries.is_public, timeline_entries."trigger", '
             "timeline_entries.from_state, timeline_entries.to_state, timeline_entries.text, "
-            "timeline_entries.data FROM timeline_entries WHERE timeline_entries.demand_id = ? AND "
-            "timeline_entries.is_public IS {TRUE} "
+            "timeline_entries.data, bodies_1.id AS id_1, bodies_1.slug, bodies_1.name, "
+            "bodies_1.short_name, bodies_1.kind, bodies_1.description FROM timeline_entries "
+            "LEFT OUTER JOIN bodies AS bodies_1 ON bodies_1.id = timeline_entries.body_id "
+            "WHERE timeline_entries.demand_id = ? AND timeline_entries.is_public IS {TRUE} "
             "ORDER BY timeline_entries.created_at DESC, timeline_entries.id DESC",
             (demand_id,),
         )
-        body_ids = sorted({e[6] for e in entries if e[6] is not None})
-        names = {}
-        if body_ids:
-            names = {
-                r[0]: r[3] or r[2]
-                for r in db().all(
-                    "SELECT bodies.id, bodies.slug, bodies.name, bodies.short_name, bodies.kind, "
-                    f"bodies.description FROM bodies WHERE bodies.id IN ({placeholders(body_ids)})",
-                    body_ids,
-                )
-            }
+        names = {e[6]: e[16] or e[15] for e in entries if e[6] is not None}
         timeline = [
             {
                 "created_at": e[3],

@@ -805,6 +805,8 @@ def main() -> None:
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     load = wrk_load if use_wrk else python_load
     RESULTS.mkdir(parents=True, exist_ok=True)
+    import generate  # (puts this repository on sys.path: before a --tracker-src goes in front)
+
     if args.tracker_src:
         args.tracker_src = args.tracker_src.resolve()
         sys.path.insert(0, str(args.tracker_src))
@@ -813,9 +815,6 @@ def main() -> None:
         )
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
-
-    import generate
-
     report = Report()
     weekly_profile = "weekly-quick" if args.quick else "weekly"
     pg = None

@@ -6,9 +6,7 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-import icalendar
 import sqlalchemy as sa
-from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
@@ -130,6 +128,8 @@ def _author(entry: TimelineEntry) -> str:
 
 def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Response:
     """Render ``entries`` (newest first) as an Atom 1.0 feed."""
+    from feedgen.feed import FeedGenerator  # lxml and friends: imported when a feed is asked for
+
     fg = FeedGenerator()
     fg.id(feed_id)
     fg.title(_xml(title))
@@ -213,6 +213,8 @@ def demand_changes(demand_id: int):
 def body_calendar(slug: str):
     """Serve the target dates of a body's open public demands as all-day iCal events."""
     body = _body_or_404(slug)
+    import icalendar  # imported when a calendar is asked for: it costs 50 ms of every start
+
     cal = icalendar.Calendar()
     cal.add("prodid", "-//LIGA Sachsen-Anhalt//Forderungstracker//DE")
     cal.add("version", "2.0")

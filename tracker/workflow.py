@@ -7,9 +7,10 @@ the notes each trigger requires, the diagram users see and the overdue checks of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import has_request_context
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from transitions import Machine
 from transitions.extensions.diagrams import GraphMachine
@@ -184,11 +185,13 @@ def mermaid(current: str | None = None) -> str:
     """Draw the workflow as Mermaid text, marking ``current`` if given."""
     if not has_request_context():  # the command line: no user whose language to follow
         with force_locale("de"):
-            return _mermaid(current)
-    return _mermaid(current)
+            return _mermaid(current, "de")
+    return _mermaid(current, str(get_locale()))
 
 
-def _mermaid(current: str | None) -> str:
+@lru_cache(maxsize=32)
+def _mermaid(current: str | None, locale: str) -> str:
+    """Draw the diagram once per state and language: the declaration never changes at run time."""
     graph = GraphMachine(
         states=[s.name for s in STATES],
         transitions=[

@@ -263,6 +263,9 @@ def flush(limit: int = 1000, now: dt.datetime | None = None, batch: int = 20) ->
                     continue
                 _sent(message, transport.name, now)
                 counts["sent"] += 1
+            # One commit per batch: a crash before it leaves these rows in 'sending', which
+            # turns into 'failed, please check' later; never into a second delivery.
+            db.session.commit()
     finally:
         transport.close()
     return counts
@@ -293,20 +296,21 @@ def _sent(message: OutboxMessage, transport: str, now: dt.datetime) -> None:
     message.attempts += 1
     message.transport = transport
     message.last_error = ""
-    for demand_id in message.data.get("demand_ids", []):
-        db.session.add(
-            TimelineEntry(
-                demand_id=demand_id,
-                kind="reminder",
-                is_public=False,
-                created_at=now,
-                body_id=message.body_id,
-                author_name="Erinnerungsdienst",
-                text=f"Wöchentliche Erinnerung an {', '.join(message.to + message.cc)}",
-                data={"outbox_id": message.id, "week": message.data.get("week")},
-            )
-        )
-    db.session.commit()
+    entries = [
+        {
+            "demand_id": demand_id,
+            "kind": "reminder",
+            "is_public": False,
+            "created_at": now,
+            "body_id": message.body_id,
+            "author_name": "Erinnerungsdienst",
+            "text": f"Wöchentliche Erinnerung an {', '.join(message.to + message.cc)}",
+            "data": {"outbox_id": message.id, "week": message.data.get("week")},
+        }
+        for demand_id in message.data.get("demand_ids", [])
+    ]
+    if entries:
+        db.session.execute(sa.insert(TimelineEntry), entries)
     log.info("mail %s (%s) sent via %s to %s", message.id, message.key, transport, message.to)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import workflow
 from ..extensions import db
-from ..models import Assignment, Body, Demand, JobRun, utcnow
+from ..models import Assignment, Body, Demand, JobRun, OutboxMessage, utcnow
 from ..workdays import BERLIN, today
 from . import outbox, tokens
 from .links import external_url
@@ -126,26 +126,35 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
     return list(by_body.values())
 
 
-def render_digest(digest: Digest) -> tuple[str, str, str]:
-    """Return subject, text and HTML of a digest, in German."""
-    with force_locale("de"):
-        context = {
-            "digest": digest,
-            "answer_url": external_url("answer.show", token=tokens.answer_token(digest.body)),
-            "body_url": external_url("public.body", slug=digest.body.slug),
-            "demand_url": lambda d: external_url("public.demand", demand_id=d.id),
-            "expires": tokens.expiry_date(),
-        }
-        text, html = outbox.render("digest", **context)
-        return digest.subject, text, html
+def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
+    """Return each digest with its subject, text and HTML, in German."""
+    rendered = []
+    with force_locale("de"):  # once for all: switching the locale reloads the catalogue
+        expires = tokens.expiry_date()
+        for digest in digests:
+            text, html = outbox.render(
+                "digest",
+                digest=digest,
+                answer_url=external_url("answer.show", token=tokens.answer_token(digest.body)),
+                body_url=external_url("public.body", slug=digest.body.slug),
+                demand_url=lambda d: external_url("public.demand", demand_id=d.id),
+                expires=expires,
+            )
+            rendered.append((digest, digest.subject, text, html))
+    return rendered
 
 
 def write_digests(on: dt.date | None = None) -> list:
     """Queue this week's digest for every body; bodies that have one already get nothing new."""
     on = on or today()
+    digests = build_digests(on)
+    done = set(
+        db.session.scalars(
+            sa.select(OutboxMessage.key).where(OutboxMessage.key.in_([d.key for d in digests]))
+        )
+    )
     written = []
-    for digest in build_digests(on):
-        subject, text, html = render_digest(digest)
+    for digest, subject, text, html in render_digests([d for d in digests if d.key not in done]):
         message = outbox.queue(
             digest.key,
             kind="digest",

@@ -37,10 +37,10 @@ def _status_counts() -> dict[str, int]:
 @bp.get("/erinnerungen")
 def reminders_page():
     """Show this week's digests as they would go out, and the log of those sent."""
-    previews = []
-    for digest in reminders.build_digests():
-        subject, text, _html = reminders.render_digest(digest)
-        previews.append((digest, subject, text))
+    previews = [
+        (digest, subject, text)
+        for digest, subject, text, _html in reminders.render_digests(reminders.build_digests())
+    ]
     log = db.session.scalars(
         sa.select(OutboxMessage)
         .where(OutboxMessage.kind == "digest")
