@@ -586,8 +586,9 @@ def ensure_sqlite(profile: str = "pages", log=print, src: Path = ROOT) -> tuple[
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text())
-    for old in RESULTS.glob(f"data-{profile}-{'?' * 10}.*"):
-        old.unlink()
+    for old in RESULTS.glob(f"data-{profile}-{'?' * 10}.*"):  # stale schemas, after a day
+        if time.time() - old.stat().st_mtime > 86400:
+            old.unlink()
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     log(f"generating the '{profile}' data set into {path.name} ...")

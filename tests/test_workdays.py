@@ -68,3 +68,31 @@ def test_local_date_is_berlin_time():
     assert local_date(dt.datetime(2025, 10, 30, 23, 30, tzinfo=dt.UTC)) == D(2025, 10, 31)
     # 22:30 UTC on 30 June is 00:30 on 1 July in Berlin (CEST, UTC+2)
     assert local_date(dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.UTC)) == D(2025, 7, 1)
+
+
+def test_running_totals_agree_with_walking_day_by_day():
+    """The fast counting must give what counting each day gives, across years and holidays."""
+    import random
+
+    from tracker import workdays
+
+    def walk_between(start, end):
+        return sum(
+            workdays.is_workday(start + dt.timedelta(days=n))
+            for n in range(1, (end - start).days + 1)
+        )
+
+    def walk_add(start, days):
+        day = start
+        while days > 0:
+            day += dt.timedelta(days=1)
+            days -= workdays.is_workday(day)
+        return day
+
+    rng = random.Random(2025)
+    for _ in range(500):
+        start = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randint(0, 1500))
+        end = start + dt.timedelta(days=rng.randint(-20, 700))
+        days = rng.randint(0, 90)
+        assert workdays.workdays_between(start, end) == walk_between(start, end)
+        assert workdays.add_workdays(start, days) == walk_add(start, days)

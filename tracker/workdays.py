@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -31,21 +32,54 @@ def today() -> dt.date:
     return dt.datetime.now(BERLIN).date()
 
 
-@lru_cache(maxsize=4096)
+# Counting works on a running total of working days per calendar year, so that both functions
+# below cost a lookup instead of a walk over every day (statistics call them for every demand).
+FIRST_YEAR = 1990
+
+
+@lru_cache(maxsize=None)
+def _running_total(year: int) -> tuple[int, ...]:
+    """Return, for each day of ``year``, the working days from 1 January up to that day."""
+    day, totals, count = dt.date(year, 1, 1), [0], 0
+    while day.year == year:
+        count += is_workday(day)
+        totals.append(count)
+        day += dt.timedelta(days=1)
+    return tuple(totals)  # totals[n]: working days among the first n days of the year
+
+
+@lru_cache(maxsize=None)
+def _before(year: int) -> int:
+    """Return the working days from FIRST_YEAR up to the end of the year before ``year``."""
+    return 0 if year <= FIRST_YEAR else _before(year - 1) + _running_total(year - 1)[-1]
+
+
+def _count(day: dt.date) -> int:
+    """Return the working days from FIRST_YEAR up to and including ``day``."""
+    return _before(day.year) + _running_total(day.year)[day.timetuple().tm_yday]
+
+
 def workdays_between(start: dt.date, end: dt.date) -> int:
     """Count the working days after ``start`` up to and including ``end`` (0 if end <= start)."""
-    count, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        count += is_workday(day)
-    return count
+    if end <= start:
+        return 0
+    if start.year < FIRST_YEAR:
+        return sum(is_workday(start + dt.timedelta(days=n)) for n in range(1, (end - start).days + 1))
+    return _count(end) - _count(start)
 
 
-@lru_cache(maxsize=4096)
 def add_workdays(start: dt.date, days: int) -> dt.date:
     """Return the date ``days`` working days after ``start``."""
-    day = start
-    while days > 0:
-        day += dt.timedelta(days=1)
-        days -= is_workday(day)
-    return day
+    if days <= 0:
+        return start
+    if start.year < FIRST_YEAR:
+        day = start
+        while days > 0:
+            day += dt.timedelta(days=1)
+            days -= is_workday(day)
+        return day
+    wanted, year = _count(start) + days, start.year
+    while _before(year) + _running_total(year)[-1] < wanted:
+        year += 1
+    index = bisect_left(_running_total(year), wanted - _before(year))
+    return dt.date(year, 1, 1) + dt.timedelta(days=index - 1)
