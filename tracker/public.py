@@ -104,7 +104,7 @@ def body(slug: str):
     """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
     item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
     rows = queries.body_demands(item, include_internal=_staff())
-    figures = statistics.body_figures(item)
+    figures = statistics.cached("body", lambda _id: statistics.body_figures(item), item.id)
     return render_template("public/body.html", body=item, rows=rows, figures=figures)
 
 

@@ -64,7 +64,9 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
     if end <= start:
         return 0
     if start.year < FIRST_YEAR:
-        return sum(is_workday(start + dt.timedelta(days=n)) for n in range(1, (end - start).days + 1))
+        return sum(
+            is_workday(start + dt.timedelta(days=n)) for n in range(1, (end - start).days + 1)
+        )
     return _count(end) - _count(start)
 
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), needed before use)
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import workflow

@@ -248,6 +248,33 @@ def _ranked(items: list[BodyFigures]) -> list[BodyFigures]:
     return result + unfair
 
 
+# Figures are recomputed only when the data changed: every change to a demand touches its
+# updated_at or adds a timeline entry, so these aggregates tell a stale result from a fresh one.
+_CACHE: dict[tuple, object] = {}
+
+
+def _data_version(today: dt.date) -> tuple:
+    row = db.session.execute(
+        sa.select(
+            sa.select(sa.func.max(TimelineEntry.id)).scalar_subquery(),
+            sa.select(sa.func.count(TimelineEntry.id)).scalar_subquery(),
+            sa.select(sa.func.max(Demand.updated_at)).scalar_subquery(),
+            sa.select(sa.func.count(Demand.id)).scalar_subquery(),
+        )
+    ).one()
+    return (str(db.engine.url), today, *row)
+
+
+def cached(name: str, compute, *args):
+    """Return ``compute(*args)``, reusing the last result while the data is unchanged."""
+    key = (name, args, _data_version(local_date(utcnow())))
+    if key not in _CACHE:
+        if len(_CACHE) > 500:
+            _CACHE.clear()
+        _CACHE[key] = compute(*args)
+    return _CACHE[key]
+
+
 def statistics(now: dt.datetime | None = None) -> Statistics:
     """Compute the figures of all public demands, of each body and by month, in three queries."""
     now = now or utcnow()
