@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -37,7 +37,7 @@ def today() -> dt.date:
 FIRST_YEAR = 1990
 
 
-@lru_cache(maxsize=None)
+@cache
 def _running_total(year: int) -> tuple[int, ...]:
     """Return, for each day of ``year``, the working days from 1 January up to that day."""
     day, totals, count = dt.date(year, 1, 1), [0], 0
@@ -48,7 +48,7 @@ def _running_total(year: int) -> tuple[int, ...]:
     return tuple(totals)  # totals[n]: working days among the first n days of the year
 
 
-@lru_cache(maxsize=None)
+@cache
 def _before(year: int) -> int:
     """Return the working days from FIRST_YEAR up to the end of the year before ``year``."""
     return 0 if year <= FIRST_YEAR else _before(year - 1) + _running_total(year - 1)[-1]
