@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from . import LOCALES
 from .extensions import db
@@ -103,7 +103,12 @@ def bodies():
 def body(slug: str):
     """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
     item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
-    rows = queries.body_demands(item, include_internal=_staff())
+    # the page shows titles, states and this body's confirmations: nothing else to load
+    rows = queries.body_demands(
+        item,
+        include_internal=_staff(),
+        options=(defer(Demand.text), selectinload(Demand.assignments)),
+    )
     figures = statistics.cached("body", lambda _id: statistics.body_figures(item), item.id)
     return render_template("public/body.html", body=item, rows=rows, figures=figures)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import workflow
 from ..models import Demand
@@ -31,7 +32,11 @@ def progress(demand: Demand, on: dt.date | None = None) -> Progress:
 
 def progress_of(state: str, changed_at: dt.datetime, on: dt.date | None = None) -> Progress:
     """Return the standing of a demand in ``state`` since ``changed_at``."""
-    on = on or today()
+    return _progress(state, changed_at, on or today())
+
+
+@lru_cache(maxsize=16384)  # pure, and asked for several times per demand on a page
+def _progress(state: str, changed_at: dt.datetime, on: dt.date) -> Progress:
     since = local_date(changed_at)
     limit = workflow.STATE_BY_NAME[state].target_workdays
     target = add_workdays(since, limit) if limit is not None else None
