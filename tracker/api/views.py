@@ -227,6 +227,15 @@ def _string(data: dict, name: str, max_length: int, required: bool = True) -> st
     return value.strip()
 
 
+def _boolean(data: dict, name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise APIError(
+            422, "validation_failed", f"„{name}“ muss true oder false sein.", {name: "boolean"}
+        )
+    return value
+
+
 @bp.post("/demands")
 @token_required
 def create_demand():
@@ -234,14 +243,7 @@ def create_demand():
     data = _json_body()
     title = _string(data, "title", 300)
     text = _string(data, "text", 20000)
-    is_public = data.get("is_public", True)
-    if not isinstance(is_public, bool):
-        raise APIError(
-            422,
-            "validation_failed",
-            "„is_public“ muss true oder false sein.",
-            {"is_public": "boolean"},
-        )
+    is_public = _boolean(data, "is_public", True)
     topic_slugs = data.get("topics", [])
     body_roles = data.get("bodies", [])
     if not isinstance(topic_slugs, list) or not all(isinstance(t, str) for t in topic_slugs):
@@ -317,14 +319,7 @@ def add_update(demand_id: int):
     item = _demand_or_404(demand_id)
     data = _json_body()
     text = _string(data, "text", 10000)
-    is_public = data.get("is_public", True)
-    if not isinstance(is_public, bool):
-        raise APIError(
-            422,
-            "validation_failed",
-            "„is_public“ muss true oder false sein.",
-            {"is_public": "boolean"},
-        )
+    is_public = _boolean(data, "is_public", True)
     try:
         entry = demand_service.add_update(item, g.api_user, text, is_public=is_public)
     except ServiceError as error:
