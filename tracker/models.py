@@ -187,6 +187,7 @@ class Demand(db.Model):
     """A Forderung, moved through the workflow in ``tracker.workflow``."""
 
     __tablename__ = "demands"
+    __table_args__ = (sa.Index("ix_demands_public_state", "is_public", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)

@@ -14,12 +14,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import selectinload
 
-from . import LOCALES
+from . import LOCALES, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, Event
 from .services import queries, statistics
+from .services.progress import progress_of
 
 bp = Blueprint("public", __name__)
 
@@ -59,10 +60,7 @@ def get_public_demand(demand_id: int) -> Demand:
     demand = db.session.get(
         Demand,
         demand_id,
-        options=[
-            *queries.demand_options(),
-            selectinload(Demand.event),
-        ],
+        options=[*queries.demand_options()],
     )
     if demand is None or (not demand.is_public and not _staff()):
         abort(404)
@@ -103,14 +101,22 @@ def bodies():
 def body(slug: str):
     """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
     item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
-    # the page shows titles, states and this body's confirmations: nothing else to load
-    rows = queries.body_demands(
-        item,
-        include_internal=_staff(),
-        options=(defer(Demand.text), selectinload(Demand.assignments)),
-    )
+    rows = queries.body_page_rows(item, include_internal=_staff())
+    by_state: dict[str, list] = {s.name: [] for s in workflow.STATES}
+    overdue = 0
+    for row in rows:
+        standing = progress_of(row.state, row.state_changed_at)
+        overdue += row.state in workflow.OPEN_STATES and standing.overdue
+        by_state[row.state].append((row, standing))
     figures = statistics.cached("body", lambda _id: statistics.body_figures(item), item.id)
-    return render_template("public/body.html", body=item, rows=rows, figures=figures)
+    return render_template(
+        "public/body.html",
+        body=item,
+        by_state=by_state,
+        total=len(rows),
+        overdue=overdue,
+        figures=figures,
+    )
 
 
 @bp.get("/veranstaltungen/")

@@ -84,9 +84,7 @@ def _json_body() -> dict:
 
 
 def _demand_or_404(demand_id: int) -> Demand:
-    demand = db.session.get(
-        Demand, demand_id, options=[*queries.demand_options(), selectinload(Demand.event)]
-    )
+    demand = db.session.get(Demand, demand_id, options=[*queries.demand_options()])
     if demand is None or (not demand.is_public and g.api_user is None):
         raise APIError(404, "not_found", "Diese Forderung gibt es nicht.")
     return demand

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import workflow
 from ..extensions import db
-from ..models import Assignment, Body, Demand, Event, TimelineEntry, Topic
+from ..models import Assignment, Body, Demand, Event, TimelineEntry, Topic, demand_topics
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,24 @@ def _where(f: DemandFilter, include_internal: bool, with_state: bool = True) -> 
         clauses.append(Demand.state.in_(workflow.OPEN_STATES))
     elif with_state and f.state:
         clauses.append(Demand.state == f.state)
+    # IN (subquery) starts from the one topic or body (by index); SQLite runs a correlated
+    # EXISTS for every public demand instead (53 ms -> 2 ms with 10,000 demands)
     if f.topic:
-        clauses.append(Demand.topics.any(Topic.slug == f.topic))
+        clauses.append(
+            Demand.id.in_(
+                sa.select(demand_topics.c.demand_id)
+                .join(Topic, Topic.id == demand_topics.c.topic_id)
+                .where(Topic.slug == f.topic)
+            )
+        )
     if f.body:
-        clauses.append(Demand.assignments.any(Assignment.body.has(Body.slug == f.body)))
+        clauses.append(
+            Demand.id.in_(
+                sa.select(Assignment.demand_id)
+                .join(Body, Body.id == Assignment.body_id)
+                .where(Body.slug == f.body)
+            )
+        )
     if f.event:
         clauses.append(Demand.event.has(Event.slug == f.event))
     if f.q:
@@ -95,6 +109,7 @@ def demand_options():
         selectinload(Demand.topics),
         selectinload(Demand.assignments).joinedload(Assignment.body),
         joinedload(Demand.event_part),
+        joinedload(Demand.event),  # the API shows its slug: no lazy load per demand
     )
 
 
@@ -250,3 +265,28 @@ def timeline(demand_id: int, include_internal: bool, newest_first: bool = True) 
     if not include_internal:
         stmt = stmt.where(TimelineEntry.is_public.is_(True))
     return db.session.scalars(stmt).all()
+
+
+def body_page_rows(body: Body, include_internal: bool = False) -> list:
+    """Return what a body's page lists of each demand, in one query and without ORM objects.
+
+    Rows have ``id, title, state, state_changed_at, outcome, is_public, role, confirmed_at``
+    (the body's role in the demand and when it last confirmed it), ordered by workflow state.
+    """
+    order = {s.name: i for i, s in enumerate(workflow.STATES)}
+    rows = db.session.execute(
+        sa.select(
+            Demand.id,
+            Demand.title,
+            Demand.state,
+            Demand.state_changed_at,
+            Demand.outcome,
+            Demand.is_public,
+            Assignment.role,
+            Assignment.confirmed_at,
+        )
+        .join(Assignment, Assignment.demand_id == Demand.id)
+        .where(Assignment.body_id == body.id, *_where(DemandFilter(), include_internal))
+        .order_by(Demand.id)
+    ).all()
+    return sorted(rows, key=lambda r: order[r.state])

@@ -7,6 +7,7 @@ Only public demands count; a body's figures stay hidden below ``MIN_DEMANDS`` de
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import statistics as pystats
 from collections import defaultdict
@@ -40,8 +41,15 @@ class _Record:
     start: dt.datetime
     transitions: list[tuple[dt.datetime, str | None, str | None]] = field(default_factory=list)
     answered_by: set[int | None] = field(default_factory=set)
+    _durations: dict[tuple[str, str], int] | None = field(default=None, repr=False)
 
     def durations(self) -> dict[tuple[str, str], int]:
+        """Return the working days each step took (computed once: overall and per body)."""
+        if self._durations is None:
+            self._durations = self._compute_durations()
+        return self._durations
+
+    def _compute_durations(self) -> dict[tuple[str, str], int]:
         """Return the working days each step of ``STEPS`` took the first time it was made.
 
         A step is measured from the last time the demand entered its source state, so a
@@ -214,20 +222,35 @@ def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def _by_month(records: list[_Record], today: dt.date) -> list[MonthCounts]:
-    """Count the demands in each state at the end of every month since the first demand."""
+    """Count the demands in each state at the end of every month since the first demand.
+
+    One pass over each record's transitions (bisecting the month ends), instead of asking every
+    record for its state at every month end.
+    """
     if not records:
         return []
-    result = []
-    for month in _month_starts(min(local_date(r.start) for r in records), today):
-        following = (month + dt.timedelta(days=32)).replace(day=1)
-        end = dt.datetime.combine(following, dt.time(), BERLIN)  # midnight in Germany
-        counts = {s.name: 0 for s in workflow.STATES}
-        for record in records:
-            state = record.state_before(end)
-            if state in counts:
-                counts[state] += 1
-        result.append(MonthCounts(month, counts))
-    return result
+    months = _month_starts(min(local_date(r.start) for r in records), today)
+    # midnight in Germany after each month, in UTC like the loaded times (fast comparisons)
+    ends = [
+        dt.datetime.combine(
+            (m + dt.timedelta(days=32)).replace(day=1), dt.time(), BERLIN
+        ).astimezone(dt.UTC)
+        for m in months
+    ]
+    table = [{s.name: 0 for s in workflow.STATES} for _ in months]
+    for record in records:
+        position = bisect.bisect_right(ends, record.start)  # month ends after the start
+        for at, source, _dest in record.transitions:
+            stop = bisect.bisect_right(ends, at)  # month ends up to ``at``: still in ``source``
+            state = source or record.state
+            if state in table[0]:
+                for i in range(position, stop):
+                    table[i][state] += 1
+            position = max(position, stop)
+        if record.state in table[0]:
+            for i in range(position, len(ends)):
+                table[i][record.state] += 1
+    return [MonthCounts(month, counts) for month, counts in zip(months, table, strict=True)]
 
 
 def _ranked(items: list[BodyFigures]) -> list[BodyFigures]:
