@@ -22,8 +22,9 @@ run: $(VENV)/.app
 	$(BIN)/tracker bootstrap --dev
 	$(BIN)/tracker serve --host 127.0.0.1 --port $(PORT)
 
-# The whole suite on SQLite (with the browser and production tests), then again on PostgreSQL.
+# Lint, then the whole suite on SQLite (with the browser and production tests), then on PostgreSQL.
 test: $(VENV)/.test
+	$(BIN)/ruff check tracker tests migrations bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 	TRACKER_TEST_DB=postgresql $(BIN)/pytest --ignore=tests/browser --ignore=tests/production $(PYTEST_ARGS)
 
