@@ -235,19 +235,14 @@ def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
     return topics, bodies, events
 
 
-def body_demands(
-    body: Body, include_internal: bool = False, options=None
-) -> list[tuple[Demand, str]]:
-    """Return the body's demands with its role in each, ordered by workflow state.
-
-    ``options`` says what to load with them (default: what lists of demands show).
-    """
+def body_demands(body: Body, include_internal: bool = False) -> list[tuple[Demand, str]]:
+    """Return the body's demands with its role in each, ordered by workflow state."""
     order = {s.name: i for i, s in enumerate(workflow.STATES)}
     rows = db.session.execute(
         sa.select(Demand, Assignment.role)
         .join(Assignment, Assignment.demand_id == Demand.id)
         .where(Assignment.body_id == body.id, *_where(DemandFilter(), include_internal))
-        .options(*(demand_options() if options is None else options))
+        .options(*demand_options())
         .order_by(Demand.id)
     ).all()
     return sorted(((d, role) for d, role in rows), key=lambda r: order[r[0].state])

@@ -174,7 +174,3 @@ class UserForm(Form):
         validators=[Optional(), Length(min=12, max=200, message=_l("Mindestens 12 Zeichen."))],
     )
     active = BooleanField(_l("Aktiv"), default=True)
-
-
-class ConfirmForm(Form):
-    """A button-only form (delete, logout): just the CSRF token."""

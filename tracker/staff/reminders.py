@@ -14,6 +14,7 @@ from ..models import Body, OutboxMessage, ReminderPause
 from ..services import outbox, reminders
 from ..workdays import today
 from . import bp
+from .views import delete_from_body
 
 
 class PauseForm(Form):
@@ -168,11 +169,6 @@ def pauses(body_id: int):
 @bp.post("/stellen/<int:body_id>/pausen/<int:pause_id>/loeschen")
 def delete_pause(body_id: int, pause_id: int):
     """End a reminder pause early by removing it."""
-    pause = db.session.get(ReminderPause, pause_id)
-    if pause is None or pause.body_id != body_id:
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        db.session.delete(pause)
-        db.session.commit()
-        flash(_l("Die Pause ist entfernt."), "success")
-    return redirect(url_for("staff.pauses", body_id=body_id))
+    return delete_from_body(
+        ReminderPause, pause_id, body_id, _l("Die Pause ist entfernt."), "staff.pauses"
+    )

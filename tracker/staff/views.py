@@ -333,17 +333,22 @@ def add_contact(body_id: int):
     )
 
 
+def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
+    """Delete one row (contact, pause) that belongs to a body, after the confirm button."""
+    row = db.session.get(model, row_id)
+    if row is None or row.body_id != body_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        db.session.delete(row)
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for(endpoint, body_id=body_id))
+
+
 @bp.post("/stellen/<int:body_id>/kontakte/<int:contact_id>/loeschen")
 def delete_contact(body_id: int, contact_id: int):
     """Remove a contact address from a body."""
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.body_id != body_id:
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        db.session.delete(contact)
-        db.session.commit()
-        flash(_l("Kontakt entfernt."), "success")
-    return redirect(url_for("staff.body", body_id=body_id))
+    return delete_from_body(Contact, contact_id, body_id, _l("Kontakt entfernt."), "staff.body")
 
 
 # Users (admins only) ------------------------------------------------------------------------
