@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_time, get_locale
 
@@ -18,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda d: (
         f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else ""
     )
+    app.jinja_env.filters["iso"] = machine_time
     app.jinja_env.filters["outcome_label"] = lambda o: str(workflow.OUTCOME_LABELS.get(o, o or ""))
     app.jinja_env.globals.update(
         workflow=workflow,
@@ -25,6 +28,20 @@ def init_app(app: Flask) -> None:
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
     )
+
+
+def machine_time(value: dt.date | dt.datetime | None) -> str:
+    """Format a date, or a time in UTC to the second, for HTML's ``<time datetime>``.
+
+    ``isoformat()`` gives six fractional digits, which HTML does not allow (at most three).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo else "")
+    return value.isoformat()
 
 
 def url_with(**changes) -> str:
