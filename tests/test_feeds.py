@@ -192,3 +192,76 @@ def test_pages_link_their_feeds(client, data):
     assert '<link rel="alternate" type="application/atom+xml"' in body
     assert 'href="/stellen/ms/feed.atom"' in body and 'href="/stellen/ms/termine.ics"' in body
     assert "Zieltermine als Kalender (iCal)" in body
+
+
+def test_entries_made_together_get_distinct_stable_times(app, client, db):
+    """Entries sharing one time (the Fachtag's seeded demands) get distinct times, by id."""
+    import feedparser
+
+    from tracker.seed import seed
+
+    seed()
+    first = client.get("/feed.atom")
+    parsed = feedparser.parse(first.data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    entries = parsed.entries
+    assert len(entries) > 5
+    stamps = [e.updated_parsed for e in entries]  # second resolution, as feed readers read it
+    assert len(set(stamps)) == len(stamps), "each entry has a time of its own"
+    assert stamps == sorted(stamps, reverse=True), "newest first"
+    ids = [int(e.id.rsplit("/", 1)[1]) for e in entries]
+    assert ids == sorted(ids, reverse=True), "ties broken by id"
+    # the same feed again, and with a newer entry on top: the times of the others stay
+    assert feedparser.parse(client.get("/feed.atom").data).entries[0].updated == entries[0].updated
+    from tracker.models import Demand
+
+    demand = db.session.scalars(db.select(Demand).order_by(Demand.id)).first()
+    demand_service.add_update(demand, None, "Neuer Stand", is_public=True)
+    again = feedparser.parse(client.get("/feed.atom").data).entries
+    assert again[0].title.startswith("Neuer Stand der LIGA")
+    before = {e.id: e.updated for e in entries}
+    assert all(before[e.id] == e.updated for e in again[1:] if e.id in before)
+    # a body's feed reads the same way
+    body_feed = feedparser.parse(client.get("/stellen/ms/feed.atom").data)
+    body_stamps = [e.updated_parsed for e in body_feed.entries]
+    assert body_stamps and len(set(body_stamps)) == len(body_stamps)
+
+
+def _strict_ical(data: bytes) -> icalendar.Calendar:
+    """Parse with icalendar, then check what RFC 5545 requires that the parser lets pass."""
+    text = data.decode("utf-8")
+    lines = text.split("\r\n")
+    assert lines[-1] == "" and all(lines[:-1]), "CRLF line ends, no empty line"
+    assert all(len(line.encode()) <= 75 for line in lines), "lines folded at 75 octets"
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR"
+    cal = icalendar.Calendar.from_ical(data)
+    assert cal.get("prodid") and str(cal["version"]) == "2.0"
+    assert cal.subcomponents, "a calendar needs at least one component (RFC 5545, 3.6)"
+    for event in cal.walk("VEVENT"):
+        assert event.get("uid") and event.get("dtstart")
+        assert event["dtstamp"].to_ical().endswith(b"Z"), "DTSTAMP is a UTC date-time"
+    for tz in cal.walk("VTIMEZONE"):
+        assert tz.get("tzid") and (tz.walk("STANDARD") or tz.walk("DAYLIGHT"))
+    return cal
+
+
+def test_calendar_stamp_is_when_the_calendar_was_made(client, data):
+    from tracker.models import utcnow
+
+    before = utcnow().replace(microsecond=0)
+    cal = _strict_ical(client.get("/stellen/ms/termine.ics").data)
+    after = utcnow()
+    (event,) = cal.walk("VEVENT")
+    stamp = event.decoded("dtstamp")
+    assert before <= stamp <= after, (before, stamp, after)
+    # when the demand last changed stays available, as LAST-MODIFIED
+    assert event.decoded("last-modified") <= stamp
+
+
+def test_calendar_without_open_demands_is_still_valid(client, data):
+    make_body(slug="sk", name="Staatskanzlei")  # no demand at all
+    response = client.get("/stellen/sk/termine.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    cal = _strict_ical(response.data)
+    assert list(cal.walk("VEVENT")) == []
+    assert [str(tz["tzid"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]

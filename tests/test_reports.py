@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,9 @@ def test_print_stylesheet_hides_navigation_and_keeps_demands_together(app):
     css = (Path(app.static_folder) / "style.css").read_text(encoding="utf-8")
     printed = css[css.rindex("@media print") :]
     assert ".site-header nav" in printed and ".site-footer" in printed
-    assert ".report__demand { break-inside: avoid" in printed
+    # short demands stay together; none forces a page of its own
+    assert ".report__demand--short," in printed and "break-inside: avoid" in printed
+    assert "break-after: page" not in printed and "page-break-after: always" not in printed
     assert "attr(href)" in printed
 
 
@@ -144,3 +147,51 @@ def test_pdf_fetches_only_our_stylesheet(app, monkeypatch):
         ):
             with pytest.raises(ValueError):
                 fetcher.fetch(url)
+
+
+def test_report_starts_with_a_list_of_its_demands(client, report_data):
+    html = client.get("/berichte/fachtag").get_data(as_text=True)
+    toc = html[html.index('class="report__toc"') : html.index("</nav>", html.index("report__toc"))]
+    done, waiting = report_data["done"], report_data["waiting"]
+    assert f'href="#forderung-{done.id}">Bezahlkarte evaluieren <' in toc
+    assert f'href="#forderung-{waiting.id}">Dialogkultur stärken <' in toc
+    assert toc.index("Bezahlkarte") < toc.index("Dialogkultur")
+    assert "Interne Vorbereitung" not in toc
+    assert html.index("report__toc") < html.index(f'id="forderung-{done.id}"')
+
+
+@pytest.mark.skipif(not reports.pdf_available(), reason="WeasyPrint or Pango is not installed")
+def test_pdf_is_tagged_titled_numbered_and_lets_demands_flow(app, client, event):
+    """PDF/UA: structure tree, language, title; page numbers; list of demands; no forced breaks."""
+    import io
+
+    from pypdf import PdfReader
+
+    ms = make_body("ms", "Sozialministerium")
+    titles = [f"Forderung Nummer {i}" for i in range(1, 7)]
+    for i, title in enumerate(titles):  # long and short ones, alternating
+        text = ("Ausführlich begründet. " * 70)[:1500] if i % 2 == 0 else "Kurz begründet."
+        make_demand(title, bodies=(ms,), event_id=event.id, text=text)
+    response = client.get("/berichte/fachtag.pdf")
+    assert response.status_code == 200
+    pdf = PdfReader(io.BytesIO(response.data))
+    root = pdf.trailer["/Root"]
+    assert "/StructTreeRoot" in root  # tagged: screen readers get headings, lists, tables
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root["/Lang"] == "de"
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert pdf.metadata.title.startswith("Fortschrittsbericht: Fachtag Migration")
+    assert b"pdfuaid:part" in root["/Metadata"].get_object().get_data()  # declares PDF/UA-1
+
+    pages = [page.extract_text() for page in pdf.pages]
+    # the demands flow: no page of its own for each, no half-empty page before the last
+    lines = [len(text.splitlines()) for text in pages]
+    assert len(pages) <= 5 and min(lines[:-1]) >= 20, lines
+    for number, text in enumerate(pages, start=1):
+        assert f"Seite {number} von {len(pages)}" in text
+    # the list of demands comes first, each with the page it starts on
+    first = pages[0]
+    assert "Die Forderungen in diesem Bericht" in first
+    for title in titles:
+        assert re.search(rf"{title} \(erhoben\) \.{{5,}}\s*[1-5]\b", first), title
+    assert first.index("Forderung Nummer 6") < first.index("1. Forderung Nummer 1")

@@ -126,6 +126,23 @@ def _author(entry: TimelineEntry) -> str:
     return entry.author_name or PUBLISHER
 
 
+def _entry_times(entries) -> list[dt.datetime]:
+    """Return a distinct time (to the second) for each entry, newest first, tie-broken by id.
+
+    Entries made together (the Fachtag's demands, an import) share one time; feed readers that
+    sort or deduplicate by ``updated`` would shuffle or drop them. The newest keeps its time, each
+    older one that would not be earlier is moved one second before the one above it, so the
+    times only depend on the entries above and stay the same when older ones leave the feed.
+    """
+    times: list[dt.datetime] = []
+    for entry in entries:  # newest first: (created_at, id) descending
+        at = entry.created_at.astimezone(dt.UTC).replace(microsecond=0)
+        if times and at >= times[-1]:
+            at = times[-1] - dt.timedelta(seconds=1)
+        times.append(at)
+    return times
+
+
 def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Response:
     """Render ``entries`` (newest first) as an Atom 1.0 feed."""
     from feedgen.feed import FeedGenerator  # lxml and friends: imported when a feed is asked for
@@ -139,19 +156,20 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     fg.link(href=page_url, rel="alternate", type="text/html")
     fg.language(str(get_locale() or "de"))
     fg.generator("Forderungstracker")
-    fg.updated(entries[0].created_at if entries else utcnow())
+    times = _entry_times(entries)
+    fg.updated(times[0] if entries else utcnow().replace(microsecond=0))
     slugs = {s for e in entries if e.kind == "assigned" for s in (e.data or {}).get("after", {})}
     body_names = (
         dict(db.session.execute(sa.select(Body.slug, Body.name).where(Body.slug.in_(slugs))).all())
         if slugs
         else {}
     )
-    for entry in entries:
+    for entry, at in zip(entries, times, strict=True):
         item = fg.add_entry(order="append")
         item.id(_tag(f"eintrag/{entry.id}"))
         item.title(_xml(_entry_title(entry)))
-        item.updated(entry.created_at)
-        item.published(entry.created_at)
+        item.updated(at)
+        item.published(at)
         item.link(
             href=external_url("public.demand", demand_id=entry.demand_id),
             rel="alternate",
@@ -221,6 +239,17 @@ def body_calendar(slug: str):
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", _("Zieltermine: %(body)s", body=body.label))
+    # RFC 5545 wants at least one component: the calendar's time zone keeps a body without open
+    # demands a valid (empty) calendar rather than a broken one.
+    this_year = today().year
+    cal.add_component(
+        icalendar.Timezone.from_tzid(
+            current_app.config["TIMEZONE"],
+            first_date=dt.date(this_year - 1, 1, 1),
+            last_date=dt.date(this_year + 3, 1, 1),
+        )
+    )
+    made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
     for demand, role in queries.body_demands(body):
         if demand.state not in workflow.OPEN_STATES:
             continue
@@ -245,7 +274,8 @@ def body_calendar(slug: str):
         description.append(url)
         event = icalendar.Event()
         event.add("uid", f"forderung-{demand.id}@{_host()}")
-        event.add("dtstamp", demand.state_changed_at.astimezone(dt.UTC))
+        event.add("dtstamp", made_at)
+        event.add("last-modified", demand.updated_at.astimezone(dt.UTC).replace(microsecond=0))
         event.add("dtstart", p.target)
         event.add("dtend", p.target + dt.timedelta(days=1))
         event.add("summary", _("Zieltermin: %(title)s", title=demand.title))

@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.security import safe_join
 
@@ -88,12 +89,39 @@ def report_pdf(slug: str):
     # WeasyPrint warns about every screen-only CSS rule it skips; only its errors matter here.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
-    pdf = HTML(string=html, base_url=request.url_root, url_fetcher=_static_fetcher()).write_pdf()
+    # PDF/UA-1: a tagged PDF (structure tree for screen readers) with its title and language.
+    pdf = HTML(string=html, base_url=request.url_root, url_fetcher=_static_fetcher()).write_pdf(
+        stylesheets=[_pdf_stylesheet()], pdf_variant="pdf/ua-1"
+    )
     name = f"bericht-{slug}-{today().isoformat()}.pdf"
     return Response(
         pdf,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+def _css_string(text: str) -> str:
+    """Quote ``text`` as a CSS string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _pdf_stylesheet():
+    """Return the PDF's page furniture: page numbers, and the page of each demand in the list."""
+    from weasyprint import CSS
+
+    # Placeholders that no translation contains; each becomes a CSS counter.
+    label = _("Seite %(page)s von %(pages)s", page="\x00page\x00", pages="\x00pages\x00")
+    content = _css_string(label)
+    for name in ("page", "pages"):
+        content = content.replace(f"\x00{name}\x00", f'" counter({name}) "')
+    return CSS(
+        string=f"""
+        @page {{ @bottom-right {{ content: {content}; font-size: 9pt; }} }}
+        .report__toc a::after {{
+            content: " " leader(".") " " target-counter(attr(href), page);
+        }}
+        """
     )
 
 
