@@ -13,8 +13,18 @@ from werkzeug.routing import IntegerConverter
 from . import config
 from .extensions import LazyMigrate, babel, csrf, db, limiter, login_manager
 
-ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("de", "en")
+
+
+def shipped(name: str) -> Path:
+    """Return the folder ``templates`` or ``migrations``: inside the package in an installed
+    wheel (setup.py maps them there), beside it in the repository (editable install, tests).
+    """
+    package = Path(__file__).resolve().parent
+    for folder in (package / name, package.parent / name):
+        if folder.is_dir():
+            return folder
+    raise RuntimeError(f"{name}/ is missing from the installed package {package}")
 
 
 class IdConverter(IntegerConverter):
@@ -72,7 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(shipped("templates")),
     )
     config.load(app, test_config)
     app.url_map.converters["int"] = IdConverter
@@ -86,7 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
-    app.extensions["migrate"] = LazyMigrate(app, ROOT / "migrations")
+    app.extensions["migrate"] = LazyMigrate(app, shipped("migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     # Choose the locale afresh for every request, also where requests share an app context.

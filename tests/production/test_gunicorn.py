@@ -1,21 +1,18 @@
-"""The production recipe for real: gunicorn with 3 workers and schedulers on PostgreSQL."""
+"""The production recipe for real: gunicorn with 3 workers and schedulers on PostgreSQL, all run
+from the wheel installed into a fresh virtualenv (the ``installed`` fixture), not the editable one.
+"""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import os
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from pgserver import PostgresServer, free_port
-
-BIN = Path(sys.executable).parent
 
 
 class Sink:
@@ -32,7 +29,7 @@ class Sink:
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(installed, tmp_path):
     pg = PostgresServer()
     pg.start()
     url = pg.create_database("production")
@@ -40,7 +37,7 @@ def stack(tmp_path):
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     env = {
-        **os.environ,
+        **installed.env,
         "TRACKER_ENV": "production",
         "TRACKER_DATABASE_URL": url,
         "TRACKER_SECRET_KEY": "a-production-secret-for-the-test",
@@ -60,7 +57,7 @@ def stack(tmp_path):
         )
         return processes[-1]
 
-    yield {"env": env, "start": start, "sink": sink, "tmp": tmp_path}
+    yield {"env": env, "start": start, "sink": sink, "tmp": tmp_path, "bin": installed.bin}
     for process in processes:
         process.terminate()
     for process in processes:
@@ -75,28 +72,28 @@ def stack(tmp_path):
     pg.stop()
 
 
-def test_refuses_to_start_without_secret_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "TRACKER_SECRET_KEY"}
+def test_refuses_to_start_without_secret_key(installed, tmp_path):
+    env = {k: v for k, v in installed.env.items() if k != "TRACKER_SECRET_KEY"}
     env["TRACKER_ENV"] = "production"
     result = subprocess.run(
-        [BIN / "tracker", "routes"], env=env, cwd=tmp_path, capture_output=True, text=True
+        [installed.bin / "tracker", "routes"], env=env, cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode != 0
     assert "TRACKER_SECRET_KEY must be set" in result.stderr
 
 
 def test_three_workers_and_two_schedulers_send_one_digest_per_body(stack):
-    env = stack["env"]
+    env, venv = stack["env"], stack["bin"]
     subprocess.run(
-        [BIN / "tracker", "bootstrap"], env=env, cwd=stack["tmp"], check=True, capture_output=True
+        [venv / "tracker", "bootstrap"], env=env, cwd=stack["tmp"], check=True, capture_output=True
     )
     port = free_port()
     stack["start"](
-        BIN / "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "tracker:create_app()"
+        venv / "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "tracker:create_app()"
     )
     # Two schedulers started on purpose: the second waits on the advisory lock.
-    stack["start"](BIN / "tracker", "scheduler")
-    stack["start"](BIN / "tracker", "scheduler")
+    stack["start"](venv / "tracker", "scheduler")
+    stack["start"](venv / "tracker", "scheduler")
 
     deadline = time.monotonic() + 60
     health = None
@@ -117,7 +114,7 @@ def test_three_workers_and_two_schedulers_send_one_digest_per_body(stack):
     assert stack["sink"].messages, "no digest arrived"
     time.sleep(65)
     subprocess.run(
-        [BIN / "tracker", "reminders", "send"],
+        [venv / "tracker", "reminders", "send"],
         env=env,
         cwd=stack["tmp"],
         check=True,
