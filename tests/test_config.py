@@ -95,7 +95,10 @@ def test_port_from_the_environment_as_make_run_passes_it(monkeypatch):
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"TRACKER_BASE_URL": "https://forderungen.example.org"}, "https://forderungen.example.org"),
+        (
+            {"TRACKER_BASE_URL": "https://forderungen.example.org"},
+            "https://forderungen.example.org",
+        ),
         ({"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "s"}, "http://127.0.0.1:5000"),
     ],
 )
