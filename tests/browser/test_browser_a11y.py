@@ -120,7 +120,10 @@ PAGES = {
         "/anmelden",
         "Anmelden",
         status=401,
-        fill=(("E-Mail-Adresse", "referentin@example.org"), ("Passwort", "falsch-falsch")),
+        fill=(
+            ("E-Mail-Adresse (Pflichtangabe)", "referentin@example.org"),
+            ("Passwort (Pflichtangabe)", "falsch-falsch"),
+        ),
     ),
     "answer": Case(None, "/antwort/{token}"),
     "answer-errors": Case(
