@@ -427,3 +427,20 @@ def test_favicon(client):
     assert 'type="image/svg+xml"' in page
     with client.get("/static/favicon.svg") as response:
         assert response.status_code == 200
+
+
+def test_long_event_titles_are_cut_at_a_word_with_an_ellipsis(client, event):
+    title = "Fachtag der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt zur Migrationsberatung"
+    event.title = title
+    db.session.commit()
+    make_demand(event_id=event.id)
+    option = re.search(
+        r'<option value="fachtag"[^>]*>[^<]* – ([^<]*)</option>',
+        client.get("/").get_data(as_text=True),
+    )
+    assert option, "no option for the event"
+    shown = html.unescape(option.group(1))
+    assert shown.endswith("…") and len(shown) <= 60
+    assert title.startswith(shown[:-1]) and title[len(shown) - 1] == " "
+    crumb = client.get("/veranstaltungen/fachtag").get_data(as_text=True)
+    assert 'aria-current="page">Fachtag der LIGA' in crumb and "…</span></nav>" in crumb
