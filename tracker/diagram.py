@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 from . import workflow
 
 BOX_W, BOX_H = 180, 78  # a state
-GAP = 150  # between two states of the row: room for a step's label
-ROW_GAP = 150  # between the rows: room for the arrows down and up
-MARGIN, SIDE = 16, 110  # SIDE: room on the left for the label of an arrow up
+GAP = 170  # between two states of the row: room for a step's label
+ROW_GAP = 140  # between the rows: room for the arrows down and up
+MARGIN, SIDE, RIGHT = 16, 110, 70  # room on the left (right) for labels of arrows up (down)
 FONT = 15
 CHAR = 0.6 * FONT  # an estimate of a character's width, for wrapping labels
 
@@ -44,7 +44,7 @@ def svg(current: str | None = None) -> Markup:
     """Draw the whole workflow, every step from every state, with ``current`` marked."""
     top = [s for s in workflow.STATES if s.is_open]
     bottom = [s for s in workflow.STATES if not s.is_open]
-    width = SIDE + len(top) * BOX_W + (len(top) - 1) * GAP + MARGIN
+    width = SIDE + len(top) * BOX_W + (len(top) - 1) * GAP + RIGHT
     row = [s.name for s in top]
     arcs = 60 * any(  # room above the row for arcs between states that are not neighbours
         src in row and t.dest in row and abs(row.index(src) - row.index(t.dest)) != 1
@@ -57,7 +57,7 @@ def svg(current: str | None = None) -> Markup:
     boxes: dict[str, tuple[float, float, float]] = {}  # name -> x, y, box width
     for i, state in enumerate(top):
         boxes[state.name] = (SIDE + i * (BOX_W + GAP), y_top, BOX_W)
-    span = (width - SIDE - MARGIN - (len(bottom) - 1) * GAP) / max(len(bottom), 1)
+    span = (width - SIDE - RIGHT - (len(bottom) - 1) * GAP) / max(len(bottom), 1)
     for i, state in enumerate(bottom):
         boxes[state.name] = (SIDE + i * (span + GAP), y_bottom, span)
 
@@ -103,7 +103,7 @@ def _edge(boxes, top, source: str, dest: str, label: str, down_up: dict) -> list
     if sy == dy and source in row and abs(row.index(source) - row.index(dest)) == 1:
         y = sy + BOX_H / 2
         x1, x2 = (sx + sw, dx) if dx > sx else (sx, dx + dw)
-        lines = _wrap(label, GAP - 12)
+        lines = _wrap(label, GAP - 16)
         return [
             f'<path d="M{x1:g} {y:g}H{x2:g}" {line}/>',
             _text((x1 + x2) / 2, y - 8 - (len(lines) - 1) * (FONT + 3), lines),
