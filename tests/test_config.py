@@ -49,3 +49,70 @@ def test_trusted_proxies(proxies, remote):
 
     response = app.test_client().get("/_remote", headers={"X-Forwarded-For": "203.0.113.9"})
     assert response.get_data(as_text=True) == remote
+
+
+# the base URL of links follows the development server's port (issue 9, point 11) -------------
+
+
+def _bare_app(**config):
+    """An app with no BASE_URL of its own, as ``make run`` creates it."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", **config})
+
+
+def _links(app) -> dict[str, str]:
+    """The absolute links the app hands out: the API's OpenAPI server and a demand link."""
+    from tracker.services.links import external_url
+
+    with app.app_context():
+        demand = external_url("public.demand", demand_id=5)
+    servers = app.test_client().get("/api/v1/openapi.json").get_json()["servers"]
+    return {"demand": demand, "openapi": servers[0]["url"]}
+
+
+def test_serve_points_every_link_at_its_port(monkeypatch):
+    monkeypatch.delenv("TRACKER_BASE_URL", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    served = {}
+    monkeypatch.setattr(
+        "werkzeug.serving.run_simple", lambda host, port, app, **kw: served.update(app=app)
+    )
+    app = _bare_app()
+    with app.app_context():  # as the ``tracker`` command runs it
+        result = app.test_cli_runner().invoke(args=["serve", "--port", "8000", "--no-scheduler"])
+    assert result.exit_code == 0, result.output
+    assert _links(served["app"]) == {
+        "demand": "http://127.0.0.1:8000/forderungen/5",
+        "openapi": "http://127.0.0.1:8000/api/v1",
+    }
+
+
+def test_port_from_the_environment_as_make_run_passes_it(monkeypatch):
+    monkeypatch.delenv("TRACKER_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8000")
+    assert _links(_bare_app())["demand"] == "http://127.0.0.1:8000/forderungen/5"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"TRACKER_BASE_URL": "https://forderungen.example.org"},
+            "https://forderungen.example.org",
+        ),
+        ({"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "s"}, "http://127.0.0.1:5000"),
+    ],
+)
+def test_an_explicit_base_url_and_production_ignore_the_port(monkeypatch, env, expected):
+    monkeypatch.delenv("TRACKER_BASE_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PORT", "8000")
+    served = {}
+    monkeypatch.setattr(
+        "werkzeug.serving.run_simple", lambda host, port, app, **kw: served.update(app=app)
+    )
+    app = _bare_app()
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["serve", "--port", "8001", "--no-scheduler"])
+    assert result.exit_code == 0, result.output
+    assert _links(served["app"])["demand"] == f"{expected}/forderungen/5"

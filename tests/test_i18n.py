@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,15 @@ def test_unknown_language_and_foreign_redirect(client):
         "/sprache", data={"locale": "en", "next": "//evil.example", "csrf_token": token}
     )
     assert response.headers["Location"] == "/"
+
+
+GERMAN_STATES = re.compile(r"\b(erhoben|aufgegriffen|evaluiert|abgeschlossen)\b")
+
+
+@pytest.mark.parametrize("path", ["/statistik", "/berichte/fachtag", "/ablauf", "/"])
+def test_english_pages_name_states_in_english_after_a_german_visit(client, event, path):
+    make_demand(bodies=[make_body()], event_id=event.id)
+    assert client.get(path, headers={"Accept-Language": "de"}).status_code == 200
+    page = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "raised" in page
+    assert GERMAN_STATES.findall(page) == [], path

@@ -9,6 +9,7 @@ import re
 import pytest
 from conftest import csrf_token, make_body, make_demand, put_in_state
 
+from tracker import workflow
 from tracker.extensions import db
 from tracker.models import Topic, utcnow
 from tracker.services import demands as demand_service
@@ -227,7 +228,65 @@ def test_workflow_page_shows_the_declared_states(client):
     assert "Wie eine Forderung verfolgt wird" in page
     for label in ("erhoben", "aufgegriffen", "evaluiert", "abgeschlossen"):
         assert f'<span class="diagram__name">{label}</span>' in page
-    assert "stateDiagram-v2" in page and "[*] --&gt; raised" in page
+
+
+def _state_items(page: str) -> dict[str, str]:
+    """Return the text of each state's entry in the workflow described in words."""
+    listing = re.search(r'<ol class="diagram__states" id="diagramm-text">(.*?)</ol>', page, re.S)
+    assert listing, "the workflow in words is missing"
+    items = re.findall(
+        r'<span class="diagram__name">([^<]+)</span>(.*?)</ul>', listing.group(1), re.S
+    )
+    return {
+        name: html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rest)))
+        for name, rest in items
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("de", "„{step}“ führt zu „{dest}“"), ("en", "“{step}” leads to “{dest}”")],
+)
+@pytest.mark.parametrize("where", ["workflow", "demand"])
+def test_workflow_shown_whole_in_words_and_as_a_diagram(client, data, where, language, says):
+    from flask_babel import force_locale
+
+    url = "/ablauf" if where == "workflow" else f"/forderungen/{data['card'].id}"
+    page = client.get(url, headers={"Accept-Language": language}).get_data(as_text=True)
+    assert "stateDiagram-v2" not in page and "classDef" not in page  # no raw Mermaid
+    assert 'href="/ablauf.mmd' in page
+    with force_locale(language):
+        label = {s.name: str(s.label) for s in workflow.STATES}
+        steps = {t.trigger: str(t.label) for t in workflow.TRANSITIONS}
+    words = _state_items(page)
+    assert set(words) == set(label.values())
+    svg = re.search(r'<svg [^>]*role="img"[^>]*>.*?</svg>', page, re.S)
+    assert svg, "no diagram"
+    svg_text = html.unescape(re.sub(r"<[^>]+>", " ", svg.group(0)))
+    arrows = 0
+    for t in workflow.TRANSITIONS:
+        for source in t.source:  # every step from every state, closing and reopening included
+            expected = says.format(step=steps[t.trigger], dest=label[t.dest])
+            assert expected in words[label[source]], words[label[source]]
+            arrows += 1
+        assert all(word in svg_text for word in steps[t.trigger].split())
+    assert svg.group(0).count('class="diagram__edge"') == arrows == 6
+    for name in label.values():
+        assert name in svg_text
+    if where == "demand":
+        assert svg.group(0).count("diagram__box--current") == 1
+        assert re.search(r'class="diagram__box diagram__box--current"', svg.group(0))
+
+
+def test_workflow_mermaid_is_a_download(client):
+    response = client.get("/ablauf.mmd?stand=addressed")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="ablauf.mmd"'
+    text = response.get_data(as_text=True)
+    assert "stateDiagram-v2" in text and "Class addressed s_active" in text
+    assert "[*] --> raised" in client.get("/ablauf.mmd").get_data(as_text=True)
+    assert client.get("/ablauf.mmd?stand=verloren").status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -334,3 +393,54 @@ def test_browser_language_is_followed(client):
 )
 def test_ids_no_row_can_have_are_404(client, path):
     assert client.get(path).status_code in (302, 404)  # staff pages send guests to the login
+
+
+def _timeline_text(page: str) -> str:
+    match = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
+    assert match, "no timeline on the page"
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0))))
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("de", "Sozialministerium (federführend), Innenministerium (beteiligt)"),
+        ("en", "Sozialministerium (lead), Innenministerium (involved)"),
+    ],
+)
+def test_public_timeline_names_bodies_and_roles(client, data, language, expected):
+    page = client.get(
+        f"/forderungen/{data['card'].id}", headers={"Accept-Language": language}
+    ).get_data(as_text=True)
+    text = _timeline_text(page)
+    assert expected in text, text
+    assert "ms (" not in text and "mi (" not in text
+
+
+def test_favicon(client):
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "image/vnd.microsoft.icon"
+        assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/favicon.ico"' in page
+    assert 'type="image/svg+xml"' in page
+    with client.get("/static/favicon.svg") as response:
+        assert response.status_code == 200
+
+
+def test_long_event_titles_are_cut_at_a_word_with_an_ellipsis(client, event):
+    title = "Fachtag der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt zur Migrationsberatung"
+    event.title = title
+    db.session.commit()
+    make_demand(event_id=event.id)
+    option = re.search(
+        r'<option value="fachtag"[^>]*>[^<]* – ([^<]*)</option>',
+        client.get("/").get_data(as_text=True),
+    )
+    assert option, "no option for the event"
+    shown = html.unescape(option.group(1))
+    assert shown.endswith("…") and len(shown) <= 60
+    assert title.startswith(shown[:-1]) and title[len(shown) - 1] == " "
+    crumb = client.get("/veranstaltungen/fachtag").get_data(as_text=True)
+    assert 'aria-current="page">Fachtag der LIGA' in crumb and "…</span></nav>" in crumb

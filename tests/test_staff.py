@@ -796,3 +796,110 @@ def test_internal_demand_created_by_staff_stays_internal(client, auth, logged_in
     auth.logout()
     assert client.get(f"/forderungen/{demand.id}").status_code == 404
     assert "Nur intern" not in client.get("/").get_data(as_text=True)
+
+
+def _timeline_html(page: str) -> str:
+    match = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
+    assert match, "no timeline on the page"
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0))))
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "de",
+            [
+                "Titel Alt → Neu",
+                "Veranstaltung — → Fachtag Migration",
+                "Herkunft — → Fachtag Migration – Podium",
+                "Themen — → Bezahlkarte",
+                "Öffentlich sichtbar ja → nein",
+                "Sozialministerium (federführend), Ministerium für Inneres und Sport (beteiligt)",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Title Alt → Neu",
+                "Event — → Fachtag Migration",
+                "Origin — → Fachtag Migration – Podium",
+                "Topics — → Bezahlkarte",
+                "Publicly visible yes → no",
+                "Sozialministerium (lead), Ministerium für Inneres und Sport (involved)",
+            ],
+        ),
+    ],
+)
+def test_staff_timeline_names_fields_and_values_people_know(
+    client, logged_in, bodies, event, staff, language, expected
+):
+    from tracker.models import Topic
+    from tracker.services.demands import edit_demand
+
+    demand = make_demand("Alt", bodies=bodies)
+    edit_demand(
+        demand,
+        staff,
+        None,
+        title="Neu",
+        event_id=event.id,
+        event_part_id=event.parts[0].id,
+        is_public=False,
+        topics=db.session.scalars(sa.select(Topic)).all(),
+    )
+    response = client.get(
+        f"/verwaltung/forderungen/{demand.id}", headers={"Accept-Language": language}
+    )
+    text = _timeline_html(response.get_data(as_text=True))
+    for line in expected:
+        assert line in text, text
+    for code in ("event_part_id", "event_id", "topics", "is_public", "bezahlkarte", "mi ("):
+        assert code not in text, text
+
+
+def test_event_part_options_are_cut_at_a_word_with_an_ellipsis(client, logged_in):
+    import datetime as dt
+
+    from tracker.models import Event, EventPart
+
+    title = "Fachtag der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt zur Migrationsberatung"
+    event = Event(slug="lang", title=title, date=dt.date(2025, 6, 18))
+    event.parts.append(EventPart(slug="ws", kind="workshop", title="Workshop Gesundheit"))
+    db.session.add(event)
+    db.session.commit()
+    page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
+    option = re.search(r'<option value="\d+">([^<]*Workshop Gesundheit)</option>', page)
+    assert option, "no option for the event part"
+    shown, part = html.unescape(option.group(1)).split(" – ")
+    assert part == "Workshop Gesundheit"
+    assert shown.endswith("…") and len(shown) <= 60
+    kept = shown[:-1]
+    assert title.startswith(kept) and title[len(kept)] == " "  # whole words only
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [("de", "Höchstens 300 Zeichen."), ("en", "At most 300 characters.")]
+)
+def test_required_marks_sit_in_the_label_and_length_errors_read_well(
+    client, logged_in, language, message
+):
+    headers = {"Accept-Language": language}
+    page = client.get("/verwaltung/forderungen/neu", headers=headers).get_data(as_text=True)
+    marks = re.findall(r"\((?:Pflichtangabe|Required)\)", page)
+    assert marks, "no required field marked"
+    inside = re.findall(
+        r'<(label|legend)\b[^>]*>[^<]*<span class="req">\((?:Pflichtangabe|Required)\)</span></\1>',
+        page,
+    )
+    assert len(inside) == len(marks)
+    response = client.post(
+        "/verwaltung/forderungen/neu",
+        headers=headers,
+        data={"csrf_token": csrf_token(page), "title": "x" * 301, "text": "Text"},
+    )
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert message in page
+    assert "Feld kann nicht" not in page and "Field cannot" not in page
+    assert count(Demand) == 0

@@ -213,7 +213,7 @@ def scheduler_command() -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--port", default=5000, type=int, envvar="PORT", show_default=True)
 @click.option("--scheduler/--no-scheduler", default=True, help="Run the scheduler in-process.")
 def serve_command(host: str, port: int, scheduler: bool) -> None:
     """Run the development server with the reloader and, once, the scheduler."""
@@ -221,7 +221,11 @@ def serve_command(host: str, port: int, scheduler: bool) -> None:
 
     from werkzeug.serving import is_running_from_reloader, run_simple
 
+    from .config import follow_port
+
     app = current_app._get_current_object()
+    # Links in e-mails, feeds and the API follow this port unless TRACKER_BASE_URL is set.
+    follow_port(app, host, port)
     # The reloader starts this command twice: a watcher and the serving child. Only the child
     # (the one "running from the reloader") starts the scheduler, so it runs exactly once.
     if scheduler and is_running_from_reloader():

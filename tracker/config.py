@@ -68,6 +68,9 @@ def load(app, test_config: dict | None = None) -> None:
             app.config[key] = os.environ[name]
     if test_config:
         app.config.update(test_config)
+    app.config["BASE_URL_SET"] = app.config["BASE_URL"] != DEFAULTS["BASE_URL"]
+    if os.environ.get("PORT", "").isascii() and os.environ.get("PORT", "").isdigit():
+        follow_port(app, "127.0.0.1", int(os.environ["PORT"]))
     for key in INTEGER_KEYS:
         app.config[key] = int(app.config[key])
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -76,6 +79,17 @@ def load(app, test_config: dict | None = None) -> None:
         if app.config["ENV"] == "production":
             raise RuntimeError("TRACKER_SECRET_KEY must be set in production.")
         app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def follow_port(app, host: str, port: int) -> None:
+    """In development, point BASE_URL at the server's own port unless it was set explicitly."""
+    if app.config["BASE_URL_SET"] or app.config["ENV"] == "production":
+        return
+    if host in ("", "0.0.0.0", "::"):  # listening everywhere: links go to this machine
+        host = "127.0.0.1"
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    app.config["BASE_URL"] = f"http://{host}:{port}"
 
 
 def _normalise_db_url(url: str) -> str:

@@ -1,15 +1,46 @@
-"""The base of every form: drops NUL characters, which PostgreSQL cannot store."""
+"""The base of every form: drops NUL characters (PostgreSQL cannot store them) and words WTForms'
+length errors as we do."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from werkzeug.datastructures import MultiDict
+
+
+class Messages:
+    """WTForms' messages in our words from our catalogue where we have them, else WTForms' own.
+
+    WTForms' German reads „Feld kann nicht länger als 300 Zeichen sein.“; every ``Length``
+    validator of every form says „Höchstens 300 Zeichen.“ instead.
+    """
+
+    def gettext(self, string: str) -> str:
+        if string == "Field must be between %(min)d and %(max)d characters long.":
+            return gettext("Bitte %(min)d bis %(max)d Zeichen.")  # WTForms fills in the numbers
+        return wtforms_translations.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if singular == "Field cannot be longer than %(max)d character.":
+            return gettext("Höchstens %(num)d Zeichen.", num=n)
+        if singular == "Field must be at least %(min)d character long.":
+            return gettext("Mindestens %(num)d Zeichen.", num=n)
+        if singular == "Field must be exactly %(max)d character long.":
+            return gettext("Genau %(num)d Zeichen.", num=n)
+        return wtforms_translations.ngettext(singular, plural, n)
+
+
+MESSAGES = Messages()
 
 
 class Form(FlaskForm):
     """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return MESSAGES
+
         def wrap_formdata(self, form, formdata):
             formdata = super().wrap_formdata(form, formdata)
             if formdata is None:

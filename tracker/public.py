@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -145,6 +147,27 @@ def event(slug: str):
 def workflow_page():
     """Explain the workflow with the diagram from the declaration."""
     return render_template("public/workflow.html")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Serve the icon browsers ask for at the root."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
+
+
+@bp.get("/ablauf.mmd")
+def workflow_mermaid():
+    """Offer the workflow diagram as Mermaid text (``?stand=`` marks a state)."""
+    current = request.args.get("stand") or None
+    if current is not None and current not in workflow.STATE_BY_NAME:
+        abort(400)
+    return Response(
+        workflow.mermaid(current),
+        mimetype="text/plain",
+        headers={"Content-Disposition": 'attachment; filename="ablauf.mmd"'},
+    )
 
 
 @bp.post("/sprache")

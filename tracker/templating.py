@@ -6,8 +6,11 @@ import datetime as dt
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_time, get_locale
+from jinja2 import pass_context
 
-from . import workflow
+from . import labels, workflow
+from .diagram import svg as workflow_svg
+from .services.changes import describe
 from .services.progress import progress
 
 
@@ -15,16 +18,22 @@ def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters["state_label"] = workflow.state_label
-    app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
-    app.jinja_env.filters["datetime"] = lambda d: (
-        f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else ""
-    )
+    filters = {
+        "state_label": workflow.state_label,
+        "date": lambda d: format_date(d, "medium") if d else "",
+        "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
+        "role_label": labels.role_label,
+        "outcome_label": lambda o: str(workflow.OUTCOME_LABELS.get(o, o or "")),
+    }
+    for name, func in filters.items():
+        app.jinja_env.filters[name] = in_the_readers_language(func)
+    app.jinja_env.filters["shorten"] = labels.shorten
     app.jinja_env.filters["iso"] = machine_time
-    app.jinja_env.filters["outcome_label"] = lambda o: str(workflow.OUTCOME_LABELS.get(o, o or ""))
     app.jinja_env.globals.update(
         workflow=workflow,
         progress=progress,
+        timeline_details=describe,
+        workflow_svg=workflow_svg,
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
     )
@@ -42,6 +51,21 @@ def machine_time(value: dt.date | dt.datetime | None) -> str:
             value = value.astimezone(dt.UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo else "")
     return value.isoformat()
+
+
+def in_the_readers_language(func):
+    """Make a filter that depends on the locale run at render time.
+
+    Jinja computes a filter of a constant (``'addressed'|state_label``) once, when it compiles
+    the template, in whatever language that request had; a filter that takes the context is
+    never folded, so it follows each reader's language.
+    """
+
+    @pass_context
+    def filter_(_context, *args, **kwargs):
+        return func(*args, **kwargs)
+
+    return filter_
 
 
 def url_with(**changes) -> str:

@@ -120,7 +120,7 @@ def login(page, email: str = STAFF_EMAIL, password: str = PASSWORD) -> None:
     """Log in through the login form and wait for the staff area."""
     page.goto("/anmelden")
     page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_label("Passwort (Pflichtangabe)", exact=True).fill(password)
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url(re.compile(r"/verwaltung/"))
 

@@ -120,7 +120,10 @@ PAGES = {
         "/anmelden",
         "Anmelden",
         status=401,
-        fill=(("E-Mail-Adresse", "referentin@example.org"), ("Passwort", "falsch-falsch")),
+        fill=(
+            ("E-Mail-Adresse (Pflichtangabe)", "referentin@example.org"),
+            ("Passwort (Pflichtangabe)", "falsch-falsch"),
+        ),
     ),
     "answer": Case(None, "/antwort/{token}"),
     "answer-errors": Case(
@@ -352,3 +355,49 @@ def test_focus_indicator_on_form_controls(staff_page):
         assert step["visible"], step
         assert re.match(r"solid \d+(\.\d+)?px", step["focused"]["outline"]), step
     assert seen >= controls.count()
+
+
+# Reading at phone width -----------------------------------------------------------------------
+
+# Words in table cells that the browser split over two lines, other than after a hyphen or a
+# slash („Sachsen-|Anhalt“ is fine, „Sozialminis|terium“ and „Sozialminis-|terium“ are not).
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('main table td, main table th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/[^\\s\\/-]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set(Array.from(range.getClientRects())
+          .filter(r => r.width > 1).map(r => Math.round(r.bottom)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+TABLE_PAGES = [
+    name
+    for name, case in PAGES.items()
+    if case.button is None and not name.startswith(("login", "answer-invalid", "not-found"))
+]
+
+
+@pytest.mark.parametrize("name", TABLE_PAGES)
+def test_no_word_is_broken_in_a_table_at_360px(name, role_page, data):
+    case = PAGES[name]
+    page = role_page(case.role)
+    page.set_viewport_size({"width": 360, "height": 740})
+    try:
+        case.visit(page, data)
+        broken = page.evaluate(BROKEN_WORDS)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    finally:
+        page.set_viewport_size(DESKTOP)
+    assert broken == [], f"{name}: words broken mid-word at 360px: {broken}"
+    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at 360px"

@@ -45,7 +45,7 @@ def test_every_essential_action_works_without_javascript(live, new_context):
     # Log in.
     page.goto("/anmelden")
     page.get_by_label("E-Mail-Adresse").fill(STAFF_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    page.get_by_label("Passwort (Pflichtangabe)", exact=True).fill(PASSWORD)
     step(page, "main form", "Anmelden")
     expect(page).to_have_url(re.compile(r"/verwaltung/$"))
 

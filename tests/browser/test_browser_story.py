@@ -21,7 +21,7 @@ def test_staff_member_follows_a_demand_from_raised_to_closed(live, new_context):
     # A typo in the password is told plainly, without saying which of the two was wrong.
     staff.goto("/anmelden")
     staff.get_by_label("E-Mail-Adresse").fill("referentin@example.org")
-    staff.get_by_label("Passwort", exact=True).fill("falsches-passwort")
+    staff.get_by_label("Passwort (Pflichtangabe)", exact=True).fill("falsches-passwort")
     staff.get_by_role("button", name="Anmelden").click()
     expect(staff.get_by_role("alert")).to_contain_text("E-Mail-Adresse oder Passwort ist falsch.")
     shot(staff, "story-01-login-wrong-password")
@@ -167,7 +167,7 @@ def test_a_stale_form_in_a_second_tab_is_refused(live, new_context, _sessions):
 def test_wrong_password_is_refused(page):
     page.goto("/anmelden")
     page.get_by_label("E-Mail-Adresse").fill("referentin@example.org")
-    page.get_by_label("Passwort", exact=True).fill("nicht-das-passwort")
+    page.get_by_label("Passwort (Pflichtangabe)", exact=True).fill("nicht-das-passwort")
     with page.expect_response(re.compile(r"/anmelden$")) as response:
         page.get_by_role("button", name="Anmelden").click()
     assert response.value.status == 401

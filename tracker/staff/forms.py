@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import workflow
 from ..forms import Form
+from ..labels import ROLE_LABELS
 from ..models import Body
 
 REQUIRED = _l("Bitte ausfüllen.")
@@ -66,8 +67,8 @@ class UpdateForm(Form):
 
 ROLE_CHOICES = [
     SelectChoice("", _l("nicht zuständig")),
-    SelectChoice("lead", _l("federführend")),
-    SelectChoice("involved", _l("beteiligt")),
+    SelectChoice("lead", ROLE_LABELS["lead"]),
+    SelectChoice("involved", ROLE_LABELS["involved"]),
 ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from .. import workflow
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..labels import part_label
 from ..models import Body, Contact, Demand, EventPart, Topic, User
 from ..services import demands as demand_service
 from ..services import queries
@@ -41,7 +42,7 @@ def _fill_demand_choices(form: DemandForm) -> None:
         .order_by(EventPart.event_id, EventPart.position)
     ).all()
     form.event_part.choices = [("", _l("– keine Angabe –"))] + [
-        (str(p.id), f"{p.event.title[:60]} – {p.title}") for p in parts
+        (str(p.id), part_label(p.event.title, p.title)) for p in parts
     ]
     form.topics.choices = [
         (str(t.id), t.name) for t in db.session.scalars(sa.select(Topic).order_by(Topic.name))
