@@ -263,7 +263,7 @@ class Auth:
         Tests of the login itself use ``login``; everything else may take this short cut.
         """
         with self.client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
 
     def logout(self):

@@ -6,6 +6,12 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 
+def _clean(value: str) -> str:
+    """Drop NUL; browsers send every line break of a textarea as CRLF: keep plain newlines,
+    so that a text saved unchanged is unchanged."""
+    return value.replace("\x00", "").replace("\r\n", "\n")
+
+
 class Form(FlaskForm):
     """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
 
@@ -15,7 +21,7 @@ class Form(FlaskForm):
             if formdata is None:
                 return None
             return MultiDict(
-                (key, value.replace("\x00", "") if isinstance(value, str) else value)
+                (key, _clean(value) if isinstance(value, str) else value)
                 for key, value in formdata.items(multi=True)
             )
 
