@@ -108,6 +108,7 @@ def _fresh_request_globals():
     from flask import g
 
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # each client has its own session, so its own CSRF token
     flask_babel.refresh()
 
 

@@ -21,6 +21,8 @@ def safe_next(target: object, default: str) -> str:
     if not isinstance(target, str) or not target:
         return default
     text = _clean(target)
+    if text.startswith("//"):  # also ``///x``: a browser reads any number of slashes as a host
+        return default
     try:
         parts = urlsplit(text)
     except ValueError:
