@@ -107,3 +107,11 @@ def test_language_switch_goes_back(client):
         "/sprache", data={"locale": "en", "next": "/statistik?x=1", "csrf_token": csrf_token(page)}
     )
     assert response.headers["Location"] == "/statistik?x=1"
+
+
+@pytest.mark.parametrize("query", ["/%09/other.host/x", "//other.host", "/%5Cother.host"])
+def test_a_logged_in_visit_of_the_login_page_stays_on_the_site(client, auth, staff, query):
+    auth.login_as(staff)
+    response = client.get(f"/anmelden?next={query}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/verwaltung/"

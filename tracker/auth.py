@@ -76,8 +76,9 @@ class LoginForm(Form):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     """Log a staff member in."""
+    target = safe_next(request.args.get("next"), url_for("staff.index"))
     if current_user.is_authenticated:
-        return redirect(url_for("staff.index"))
+        return redirect(target)
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -86,7 +87,7 @@ def login():
         if _password_matches(user, form.password.data):
             _start_session(user, remember=form.remember.data)
             flash(_l("Sie sind angemeldet."), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("staff.index")))
+            return redirect(target)
         form.form_errors.append(_l("E-Mail-Adresse oder Passwort ist falsch."))
         status = 401
     elif form.is_submitted():
