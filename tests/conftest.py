@@ -108,6 +108,7 @@ def _fresh_request_globals():
     from flask import g
 
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # each client has its own session, so its own CSRF token
     flask_babel.refresh()
 
 
@@ -263,7 +264,7 @@ class Auth:
         Tests of the login itself use ``login``; everything else may take this short cut.
         """
         with self.client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
 
     def logout(self):

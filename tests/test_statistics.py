@@ -314,3 +314,66 @@ def test_statement_count_does_not_grow_with_the_data(app, db, client):
         )
     assert counts[10] == counts[100], counts  # (/statistik, /stellen/b0)
     assert counts[100][0] <= 6
+
+
+def test_statistics_show_a_renamed_body_with_its_new_name_and_working_link(app, client, auth):
+    """Each request has its own session: a cache must not hand over another session's rows."""
+    from conftest import csrf_token, make_user
+
+    from tracker.extensions import db
+
+    body = make_body(slug="ms", name="Altes Ministerium")
+    for i in range(3):
+        make_demand(f"Forderung {i}", bodies=[body])
+    body_id = body.id
+    page = client.get("/statistik").get_data(as_text=True)
+    assert "Altes Ministerium" in page and 'href="/stellen/ms"' in page
+    db.session.remove()  # the end of the request, as in production
+
+    auth.login_as(make_user())
+    form = client.get(f"/verwaltung/stellen/{body_id}").get_data(as_text=True)
+    response = client.post(
+        f"/verwaltung/stellen/{body_id}",
+        data={
+            "name": "Neues Ministerium",
+            "short_name": "Neues Ministerium",
+            "slug": "neu",
+            "kind": "ministry",
+            "description": "",
+            "csrf_token": csrf_token(form),
+        },
+    )
+    assert response.status_code == 302
+    db.session.remove()
+
+    page = client.get("/statistik").get_data(as_text=True)
+    assert "Neues Ministerium" in page and "Altes Ministerium" not in page
+    assert 'href="/stellen/neu"' in page and 'href="/stellen/ms"' not in page
+    db.session.remove()
+    assert client.get("/stellen/neu").status_code == 200
+
+
+def test_the_statistics_cache_holds_no_orm_objects(app):
+    from tracker.extensions import db
+
+    body = make_body()
+    for i in range(3):
+        make_demand(f"Forderung {i}", bodies=[body])
+    stats.statistics()
+
+    def walk(value):
+        if isinstance(value, db.Model):
+            raise AssertionError(f"ORM object in the cache: {value!r}")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(k)
+                walk(v)
+        elif isinstance(value, list | tuple | set):
+            for v in value:
+                walk(v)
+        elif hasattr(value, "__dataclass_fields__"):
+            for name in value.__dataclass_fields__:
+                walk(getattr(value, name))
+
+    assert stats._CACHE
+    walk(stats._CACHE)

@@ -11,7 +11,7 @@ from flask.cli import FlaskGroup
 
 from . import cli_exchange
 from .extensions import db
-from .models import User
+from .models import User, password_problem
 
 
 def main() -> None:
@@ -68,6 +68,10 @@ def ensure_admin_from_env() -> User | None:
     password = current_app.config["ADMIN_PASSWORD"]
     if not email or not password or db.session.scalar(sa.select(sa.func.count(User.id))):
         return None
+    if password_problem(password):
+        raise click.ClickException(
+            "TRACKER_ADMIN_PASSWORD needs at least 12 characters, not only whitespace"
+        )
     user = User(email=email, name="Administrator*in", role="admin")
     user.set_password(password)
     db.session.add(user)
@@ -117,8 +121,10 @@ def users() -> None:
 def users_add(email: str, name: str, admin: bool, password: str) -> None:
     """Add a staff user."""
     email = email.strip().lower()
-    if len(password) < 12:
-        raise click.BadParameter("at least 12 characters", param_hint="--password")
+    if password_problem(password):
+        raise click.BadParameter(
+            "at least 12 characters, not only whitespace", param_hint="--password"
+        )
     if db.session.scalar(sa.select(User).where(User.email == email)):
         raise click.ClickException(f"{email} exists already")
     user = User(email=email, name=name or email, role="admin" if admin else "staff")

@@ -34,6 +34,12 @@ class Messages:
 MESSAGES = Messages()
 
 
+def _clean(value: str) -> str:
+    """Drop NUL; browsers send every line break of a textarea as CRLF: keep plain newlines,
+    so that a text saved unchanged is unchanged."""
+    return value.replace("\x00", "").replace("\r\n", "\n")
+
+
 class Form(FlaskForm):
     """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
 
@@ -46,7 +52,7 @@ class Form(FlaskForm):
             if formdata is None:
                 return None
             return MultiDict(
-                (key, value.replace("\x00", "") if isinstance(value, str) else value)
+                (key, _clean(value) if isinstance(value, str) else value)
                 for key, value in formdata.items(multi=True)
             )
 

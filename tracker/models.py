@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +48,36 @@ demand_topics = sa.Table(
 )
 
 
+PASSWORD_MIN_LENGTH = 12
+
+
+def password_problem(password: str | None) -> str | None:
+    """Return why ``password`` cannot be set (German msgid), or None if it can."""
+    from flask_babel import lazy_gettext as _l
+
+    if not password or not password.strip():
+        return _l("Das Passwort darf nicht nur aus Leerzeichen bestehen.")
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return _l("Mindestens 12 Zeichen.")
+    return None
+
+
+def new_session_token() -> str:
+    """Return a fresh random token that every session and remember cookie of a user carries."""
+    return secrets.token_hex(16)
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_dummy_password(password: str) -> bool:
+    """Check ``password`` against a throwaway hash: as slow as a real check, always False."""
+    check_password_hash(_dummy_hash(), password)
+    return False
+
+
 class User(UserMixin, db.Model):
     """A LIGA staff member; admins also manage users."""
 
@@ -58,18 +91,37 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), default="staff")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id in every session and remember cookie: a new token ends them all.
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session and the remember cookie."""
+        if not self.session_token:
+            self.session_token = new_session_token()
+        return f"{self.id}:{self.session_token}"
+
+    def matches_session(self, token: str) -> bool:
+        """Tell whether a cookie's token is the user's current one."""
+        return bool(self.session_token) and hmac.compare_digest(self.session_token, token)
+
+    def end_sessions(self) -> None:
+        """End every session and remember cookie of this user (logout, new password, lock)."""
+        self.session_token = new_session_token()
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
     def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash of ``password``."""
+        """Store a salted scrypt hash of ``password`` and end the user's other sessions."""
+        if not password or not password.strip():
+            raise ValueError("a password must not be only whitespace")
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         """Tell whether ``password`` matches the stored hash."""

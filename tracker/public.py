@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from . import LOCALES, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, Event
+from .redirects import safe_next
 from .services import queries, statistics
 from .services.progress import progress_of
 
@@ -177,10 +178,7 @@ def set_language():
     if locale not in LOCALES:
         abort(400)
     session["locale"] = locale
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), url_for("public.index")))
 
 
 @bp.get("/healthz")

@@ -45,7 +45,7 @@ def stat_month(value: dt.date, short: bool = False) -> str:
 @bp.get("/statistik")
 def statistics():
     """Show the figures of all public demands, per body, and demands by state over time."""
-    return render_template("reports/statistics.html", stats=stats.cached("all", stats.statistics))
+    return render_template("reports/statistics.html", stats=stats.statistics())
 
 
 def _include_internal() -> bool:

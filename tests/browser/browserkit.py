@@ -26,6 +26,9 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 
 STAFF_EMAIL = "referentin@example.org"
 ADMIN_EMAIL = "admin@example.org"
+# Logging out ends every session of a user: a test that logs out uses this account of its own,
+# so the sessions shared by the other tests (``staff_page``, ``admin_page``) stay valid.
+LOGOUT_EMAIL = "abmelden@example.org"
 PASSWORD = "richtig-langes-passwort"
 DESKTOP = {"width": 1280, "height": 900}
 

@@ -24,6 +24,7 @@ from browserkit import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
+    LOGOUT_EMAIL,
     PASSWORD,
     STAFF_EMAIL,
     Live,
@@ -67,6 +68,7 @@ def live(tmp_path_factory) -> Iterator[Live]:
         for email, name, role in (
             (STAFF_EMAIL, "Rita Referentin", "staff"),
             (ADMIN_EMAIL, "Ada Admin", "admin"),
+            (LOGOUT_EMAIL, "Lena Abmeldung", "staff"),
         ):
             user = User(email=email, name=name, role=role, active=True)
             user.set_password(PASSWORD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browserkit import PASSWORD, STAFF_EMAIL, shot
+from browserkit import LOGOUT_EMAIL, PASSWORD, shot
 from playwright.sync_api import expect
 
 
@@ -44,7 +44,7 @@ def test_every_essential_action_works_without_javascript(live, new_context):
 
     # Log in.
     page.goto("/anmelden")
-    page.get_by_label("E-Mail-Adresse").fill(STAFF_EMAIL)
+    page.get_by_label("E-Mail-Adresse").fill(LOGOUT_EMAIL)  # this test logs out at the end
     page.get_by_label("Passwort (Pflichtangabe)", exact=True).fill(PASSWORD)
     step(page, "main form", "Anmelden")
     expect(page).to_have_url(re.compile(r"/verwaltung/$"))

@@ -401,7 +401,7 @@ FORMAT = "forderungstracker-export"
 FORMAT_VERSION = 1
 # Secrets leave the database only when asked for: password hashes and API token hashes.
 SECRET_TABLES = {"api_tokens"}
-SECRET_COLUMNS = {("users", "password_hash")}
+SECRET_COLUMNS = {("users", "password_hash"), ("users", "session_token")}
 
 
 def _tables(with_secrets: bool) -> list[sa.Table]:
@@ -630,5 +630,7 @@ def _table_rows(table: sa.Table, given: Any, without_password: list[str]) -> lis
             # Nobody knows this password: an admin sets a new one before the account is used.
             row["password_hash"] = generate_password_hash(secrets.token_urlsafe(32))
             without_password.append(str(row.get("email", "")))
+        if table.name == "users" and not row.get("session_token"):
+            row["session_token"] = secrets.token_hex(16)  # not exported: cookies from before end
         rows.append(row)
     return rows

@@ -273,6 +273,8 @@ def _ranked(items: list[BodyFigures]) -> list[BodyFigures]:
 
 # Figures are recomputed only when the data changed: every change to a demand touches its
 # updated_at or adds a timeline entry, so these aggregates tell a stale result from a fresh one.
+# Only plain data is kept (numbers keyed by ids, never ORM objects: they belong to one session
+# and would show a body's old name); a change of assignments adds a timeline entry too.
 _CACHE: dict[tuple, object] = {}
 
 
@@ -298,10 +300,9 @@ def cached(name: str, compute, *args):
     return _CACHE[key]
 
 
-def statistics(now: dt.datetime | None = None) -> Statistics:
-    """Compute the figures of all public demands, of each body and by month, in three queries."""
-    now = now or utcnow()
-    today = local_date(now)
+def _all_figures(now: dt.datetime | None = None) -> tuple:
+    """Compute the figures of all public demands, per body id and by month: plain data only."""
+    today = local_date(now or utcnow())
     records = _records()
     assigned: dict[int, list[_Record]] = defaultdict(list)
     by_id = {r.id: r for r in records}
@@ -312,14 +313,28 @@ def statistics(now: dt.datetime | None = None) -> Statistics:
     ):
         if demand_id in by_id:
             assigned[body_id].append(by_id[demand_id])
-    bodies = db.session.scalars(sa.select(Body).where(Body.id.in_(list(assigned)))).all()
+    per_body = {
+        body_id: _figures(rows, today, body_id=body_id) for body_id, rows in assigned.items()
+    }
+    return today, _figures(records, today), per_body, _by_month(records, today)
+
+
+def statistics(now: dt.datetime | None = None) -> Statistics:
+    """Compute the figures of all public demands, of each body and by month, in three queries.
+
+    Without ``now`` the figures come from the cache; the bodies (names, slugs, and so the
+    ranking of ties by name) are always read afresh, so a renamed body shows its new name.
+    """
+    if now is None:
+        today, overall, per_body, by_month = cached("all", _all_figures)
+    else:
+        today, overall, per_body, by_month = _all_figures(now)
+    bodies = db.session.scalars(sa.select(Body).where(Body.id.in_(list(per_body)))).all()
     return Statistics(
         as_of=today,
-        overall=_figures(records, today),
-        bodies=_ranked(
-            [BodyFigures(b, _figures(assigned[b.id], today, body_id=b.id)) for b in bodies]
-        ),
-        by_month=_by_month(records, today),
+        overall=overall,
+        bodies=_ranked([BodyFigures(b, per_body[b.id]) for b in bodies]),
+        by_month=by_month,
     )
 
 

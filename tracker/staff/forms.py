@@ -17,13 +17,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import workflow
 from ..forms import Form
 from ..labels import ROLE_LABELS
-from ..models import Body
+from ..models import Body, password_problem
 
 REQUIRED = _l("Bitte ausfüllen.")
 SLUG = Regexp(
@@ -152,6 +152,13 @@ class ContactForm(Form):
     )
 
 
+def _settable_password(form, field) -> None:
+    """Refuse a new password that is too short or only whitespace."""
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
 class UserForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     email = EmailField(
@@ -172,6 +179,7 @@ class UserForm(Form):
     )
     password = PasswordField(
         _l("Passwort (mindestens 12 Zeichen)"),
-        validators=[Optional(), Length(min=12, max=200, message=_l("Mindestens 12 Zeichen."))],
+        # not Optional(): that would let a password of spaces through unchecked
+        validators=[Optional(strip_whitespace=False), Length(max=200), _settable_password],
     )
     active = BooleanField(_l("Aktiv"), default=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy.orm import selectinload
 
 from .. import workflow
@@ -105,10 +105,15 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
     bodies = _all_bodies()
     current_roles = {a.body_id: a.role for a in demand.assignments}
     if "edit_form" not in forms:
+        # No ``obj=demand``: WTForms would take ``demand.event_part`` and ``demand.topics`` (ORM
+        # objects, which match no choice) over the ids given here, and saving the form as shown
+        # would drop the demand's source and topics.
         forms["edit_form"] = DemandForm(
             formdata=None,
             prefix="edit",
-            obj=demand,
+            title=demand.title,
+            text=demand.text,
+            is_public=demand.is_public,
             version=demand.version,
             event_part=str(demand.event_part_id or ""),
             topics=[str(t.id) for t in demand.topics],
@@ -292,8 +297,9 @@ def body(body_id: int):
             form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
         else:
             form.populate_obj(item)
+            changed = db.session.is_modified(item)
             db.session.commit()
-            flash(_l("Gespeichert."), "success")
+            flash(_l("Gespeichert.") if changed else _l("Keine Änderung."), "success")
             return redirect(url_for("staff.body", body_id=item.id))
     if form.is_submitted():
         status = INVALID
@@ -408,11 +414,16 @@ def user(user_id: int):
             )
         else:
             item.name, item.email = form.name.data.strip(), email
+            if item.active and not form.active.data:
+                item.end_sessions()  # a locked account is logged out everywhere
             item.role, item.active = form.role.data, form.active.data
             if form.password.data:
-                item.set_password(form.password.data)
+                item.set_password(form.password.data)  # also ends the user's sessions
+            changed = db.session.is_modified(item)
             db.session.commit()
-            flash(_l("Gespeichert."), "success")
+            if item.id == current_user.id and form.password.data:
+                login_user(item)  # an admin who sets their own password stays logged in here
+            flash(_l("Gespeichert.") if changed else _l("Keine Änderung."), "success")
             return redirect(url_for("staff.users"))
     if form.is_submitted():
         status = INVALID

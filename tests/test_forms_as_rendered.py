@@ -1,0 +1,259 @@
+"""Every form, submitted exactly as rendered, changes nothing (issue 9, point 1).
+
+Each page is loaded, each of its forms is read with a real HTML parser and sent back as a browser
+would send it untouched (selected options, checked boxes, textareas with CRLF, the CSRF token);
+then the whole database must be as before, and a form that edits something says „Keine Änderung“.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+from conftest import make_body, make_demand, make_user
+from forms_as_rendered import forms_of
+
+from tracker.extensions import db
+from tracker.models import EventPart, ReminderPause, Topic
+from tracker.services import api_tokens, tokens
+
+# Buttons whose whole purpose is a change: pressing one is not "saving unchanged".
+ACTIONS = re.compile(r"/(loeschen|widerrufen|erneut|senden|bestaetigen|abmelden)$|/schritt/")
+
+
+def dump() -> dict[str, dict]:
+    """Return every row of every table, keyed by table and primary key, read from the database."""
+    db.session.expire_all()
+    tables = {}
+    for table in db.metadata.sorted_tables:
+        keys = list(table.primary_key.columns)
+        rows = db.session.execute(sa.select(table).order_by(*keys)).mappings().all()
+        tables[table.name] = {tuple(row[k.name] for k in keys): dict(row) for row in rows}
+    return tables
+
+
+def changes(before: dict, after: dict) -> set[tuple[str, str]]:
+    """Return (table, column) of every changed value, and (table, "+") / (table, "-") for rows."""
+    found = set()
+    for name, rows in after.items():
+        old = before[name]
+        found |= {(name, "+") for key in rows if key not in old}
+        found |= {(name, "-") for key in old if key not in rows}
+        for key, row in rows.items():
+            if key in old:
+                found |= {(name, col) for col, value in row.items() if old[key][col] != value}
+    return found
+
+
+@pytest.fixture
+def world(app, event):
+    """A demand with source, topics, bodies, an update; bodies with contacts and pauses; users."""
+    admin = make_user(email="admin@example.org", role="admin", name="Ada Admin")
+    other = make_user(email="kollegin@example.org", name="Kim Kollegin")
+    second = Topic(slug="gesundheit", name="Gesundheit")
+    db.session.add(second)
+    db.session.add(EventPart(event=event, slug="ws-1", kind="workshop", title="Workshop 1"))
+    ms = make_body()
+    mi = make_body(slug="mi", name="Innenministerium", contacts=(("Büro", "b@mi.example.org", 2),))
+    ms.description = "Zuständig für Soziales.\nUnd für Gesundheit."
+    db.session.add(
+        ReminderPause(body=ms, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 1, 9))
+    )
+    db.session.commit()
+    part = db.session.scalar(sa.select(EventPart).where(EventPart.slug == "ws-1"))
+    topics = db.session.scalars(sa.select(Topic).order_by(Topic.id)).all()
+    demand = make_demand(
+        text="Erste Zeile.\nZweite Zeile mit <b>Zeichen</b> & „Anführung“.",
+        bodies=[ms, mi],
+        event_id=event.id,
+        event_part_id=part.id,
+        topics=topics,
+        user=admin,
+    )
+    from tracker.services.demands import add_update
+
+    add_update(demand, admin, "Ein erster Stand.", is_public=True)
+    api_tokens.create_token(admin, "Skript")
+    return {"admin": admin, "other": other, "demand": demand, "ms": ms, "mi": mi}
+
+
+def _pages(world) -> list[tuple[str, str, set[str]]]:
+    """(who, page, actions of the forms on it that edit something and must say „Keine Änderung“)."""
+    d, ms, admin, other = world["demand"].id, world["ms"].id, world["admin"].id, world["other"].id
+    return [
+        ("staff", "/verwaltung/", set()),
+        ("staff", "/verwaltung/forderungen/neu", set()),
+        (
+            "staff",
+            f"/verwaltung/forderungen/{d}",
+            {f"/verwaltung/forderungen/{d}/bearbeiten", f"/verwaltung/forderungen/{d}/stellen"},
+        ),
+        ("staff", "/verwaltung/stellen/", set()),
+        ("staff", "/verwaltung/stellen/neu", set()),
+        ("staff", f"/verwaltung/stellen/{ms}", {f"/verwaltung/stellen/{ms}"}),
+        ("staff", f"/verwaltung/stellen/{ms}/pausen", set()),
+        ("staff", "/verwaltung/benutzer/", set()),
+        ("staff", f"/verwaltung/benutzer/{other}", {""}),
+        ("staff", f"/verwaltung/benutzer/{admin}", {""}),
+        ("staff", "/verwaltung/api-tokens", set()),
+        ("staff", "/verwaltung/import", set()),
+        ("staff", "/verwaltung/erinnerungen", set()),
+        ("staff", "/verwaltung/postausgang", set()),
+        ("public", "/", set()),
+        ("public", f"/forderungen/{d}", set()),
+        ("public", "/answer", set()),
+    ]
+
+
+def _login(client, user):
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+def _submit(client, page: str, form):
+    target = form.action or page
+    if form.method == "get":
+        return client.get(target, query_string=form.data())
+    return client.post(target, data=form.data())
+
+
+def test_every_form_submitted_as_rendered_changes_nothing(app, world):
+    client = app.test_client()
+    _login(client, world["admin"])
+    answer = "/antwort/" + tokens.answer_token(world["ms"])
+    seen_edit_forms = 0
+    for who, page, edit_actions in _pages(world):
+        page = answer if page == "/answer" else page
+        if who == "public":
+            with client.session_transaction() as session:
+                session.clear()
+        else:
+            _login(client, world["admin"])
+        html = client.get(page).get_data(as_text=True)
+        forms = [f for f in forms_of(html) if not ACTIONS.search(f.action)]
+        assert forms, page
+        for form in forms:
+            before = dump()
+            # every GET of the page gives a fresh form, as a browser that reloads would
+            html = client.get(page).get_data(as_text=True)
+            form = next(f for f in forms_of(html) if f.action == form.action)
+            response = _submit(client, page, form)
+            label = f"{page} -> {form.method} {form.action or page}"
+            assert response.status_code < 500, label
+            assert changes(before, dump()) == set(), label
+            if form.action in edit_actions:
+                seen_edit_forms += 1
+                assert response.status_code == 302, label
+                shown = client.get(response.headers["Location"]).get_data(as_text=True)
+                assert "Keine Änderung." in shown, label
+                assert "Gespeichert." not in shown, label
+    assert seen_edit_forms == 5
+
+
+def _page_form(client, page: str, action: str):
+    html = client.get(page).get_data(as_text=True)
+    return next(f for f in forms_of(html) if f.action == action)
+
+
+def test_demand_form_as_rendered_keeps_source_and_topics(app, world):
+    """The example of the issue: „Herkunft“ and „Themen“ are shown selected and kept."""
+    client = app.test_client()
+    _login(client, world["admin"])
+    demand = world["demand"]
+    page = f"/verwaltung/forderungen/{demand.id}"
+    form = _page_form(client, page, f"{page}/bearbeiten")
+    sent = dict((name, value) for name, value in form.fields if name != "edit-topics")
+    assert sent["edit-event_part"] == str(demand.event_part_id)
+    topic_ids = sorted(value for name, value in form.fields if name == "edit-topics")
+    assert topic_ids == sorted(str(t.id) for t in demand.topics) and len(topic_ids) == 2
+
+
+@pytest.mark.parametrize(
+    ("page", "action", "field", "value", "expected"),
+    [
+        (
+            "/verwaltung/forderungen/{d}",
+            "/verwaltung/forderungen/{d}/bearbeiten",
+            "edit-title",
+            "Ein neuer Titel",
+            {
+                ("demands", "title"),
+                ("demands", "updated_at"),
+                ("demands", "version"),
+                ("timeline_entries", "+"),
+            },
+        ),
+        (
+            "/verwaltung/forderungen/{d}",
+            "/verwaltung/forderungen/{d}/stellen",
+            "assign-body_{mi}",
+            "lead",
+            {
+                ("assignments", "role"),
+                ("demands", "updated_at"),
+                ("demands", "version"),
+                ("timeline_entries", "+"),
+            },
+        ),
+        (
+            "/verwaltung/stellen/{ms}",
+            "/verwaltung/stellen/{ms}",
+            "name",
+            "Ministerium für Arbeit und Soziales",
+            {("bodies", "name")},
+        ),
+        (
+            "/verwaltung/benutzer/{other}",
+            "",
+            "name",
+            "Kim Neuname",
+            {("users", "name")},
+        ),
+    ],
+)
+def test_changing_one_field_changes_only_that(app, world, page, action, field, value, expected):
+    ids = {
+        "d": world["demand"].id,
+        "ms": world["ms"].id,
+        "mi": world["mi"].id,
+        "other": world["other"].id,
+    }
+    page, action, field = page.format(**ids), action.format(**ids), field.format(**ids)
+    client = app.test_client()
+    _login(client, world["admin"])
+    form = _page_form(client, page, action)
+    before = dump()
+    response = client.post(action or page, data=form.data(**{field: value}))
+    assert response.status_code == 302
+    assert changes(before, dump()) == expected
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Keine Änderung." not in shown
+    assert "Gespeichert." in shown or "Zuständige Stellen gespeichert." in shown
+
+
+def test_the_parser_reads_forms_as_a_browser_sends_them():
+    html = """<form method="post" action="/x"><input type="hidden" name="csrf_token" value="t">
+    <input name="a" value="1 &amp; 2"><input type="checkbox" name="c" value="v" checked>
+    <input type="checkbox" name="d" value="w"><select name="s"><option value="1">eins</option>
+    <option value="2" selected>zwei</option></select><select name="e"><option>erste</option>
+    </select><select name="m" multiple><option value="x" selected><option value="y" selected>
+    </select><textarea name="t">
+Zeile 1
+Zeile 2</textarea><input type="radio" name="r" value="a"><input type="radio" name="r"
+    value="b" checked><button type="submit">Speichern</button></form>"""
+    (form,) = forms_of(html)
+    assert form.action == "/x" and form.method == "post"
+    assert form.fields == [
+        ("csrf_token", "t"),
+        ("a", "1 & 2"),
+        ("c", "v"),
+        ("s", "2"),
+        ("e", "erste"),
+        ("m", "x"),
+        ("m", "y"),
+        ("t", "Zeile 1\r\nZeile 2"),
+        ("r", "b"),
+    ]
