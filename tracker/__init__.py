@@ -100,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         auth,
         cli,
         errors,
+        evidence,
         feeds,
         follow,
         public,
@@ -121,4 +122,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(follow.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(evidence.bp)
     return app
