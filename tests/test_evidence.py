@@ -422,3 +422,18 @@ def test_staff_sets_rhythm_on_body(client, auth, staff, evidence, db):
     assert client.post(f"/verwaltung/stellen/{body.id}", data=data).status_code == 302
     db.session.expire_all()
     assert db.session.get(type(body), body.id).dialogue_rhythm_weeks == 4
+
+
+# ------------------------------------------------------------------------- weekly digest
+
+
+def test_digest_lists_the_bodys_open_next_steps(app, db, evidence):
+    from tracker.services import reminders
+
+    (digest,) = reminders.build_digests(on=dt.date(2026, 11, 30))
+    assert [s.text for s in digest.next_steps] == ["Daten zur Bezahlkarte liefern"]
+    ((_digest, _subject, text, html),) = reminders.render_digests([digest])
+    assert "Offene nächste Schritte aus Gesprächen mit der LIGA:" in text
+    assert "Daten zur Bezahlkarte liefern (bis 15.12.2026)" in text
+    assert "Protokoll versenden" not in text  # the LIGA's own step is not the body's
+    assert "Daten zur Bezahlkarte liefern" in html

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..extensions import db
 from ..models import Body, Meeting, NextStep
@@ -162,6 +162,21 @@ def open_steps(body: Body | None = None, on: dt.date | None = None) -> list[Next
         stmt = stmt.where(NextStep.body_id == body.id)
     rows = db.session.scalars(stmt).all()
     return sorted(rows, key=lambda s: (s.due_on or dt.date.max, s.meeting.held_on, s.id))
+
+
+def open_steps_by_body(body_ids: list[int]) -> dict[int, list[NextStep]]:
+    """Return the open next steps of the bodies ``body_ids``, earliest due first, in one query."""
+    rows = db.session.scalars(
+        sa.select(NextStep)
+        .join(NextStep.meeting)
+        .where(NextStep.done_on.is_(None), NextStep.body_id.in_(body_ids))
+        .options(contains_eager(NextStep.meeting))
+        .order_by(NextStep.due_on.is_(None), NextStep.due_on, Meeting.held_on, NextStep.id)
+    ).all()
+    result: dict[int, list[NextStep]] = {}
+    for step in rows:
+        result.setdefault(step.body_id, []).append(step)
+    return result
 
 
 def is_step_overdue(step: NextStep, on: dt.date | None = None) -> bool:
