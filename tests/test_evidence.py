@@ -437,3 +437,25 @@ def test_digest_lists_the_bodys_open_next_steps(app, db, evidence):
     assert "Daten zur Bezahlkarte liefern (bis 15.12.2026)" in text
     assert "Protokoll versenden" not in text  # the LIGA's own step is not the body's
     assert "Daten zur Bezahlkarte liefern" in html
+
+
+def test_staff_bad_next_step_gets_german_error(client, auth, staff, evidence):
+    auth.login_as(staff)
+    page = client.get("/verwaltung/gespraeche/neu").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(page),
+        "body_id": str(evidence["body"].id),
+        "held_on": "2026-11-20",
+        "format": "video",
+        "summary": "Zusammenfassung",
+        "steps-0-text": "Schritt",
+        "steps-0-body_id": "999",
+        "steps-0-due_on": "morgen",
+    }
+    response = client.post("/verwaltung/gespraeche/neu", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "zuständig: Keine gültige Auswahl." in html
+    assert "fällig bis: Bitte ein Datum wie 30.11.2026 angeben." in html
+    assert "Steps" not in html and "Not a valid" not in html
+    assert count(Meeting) == 1

@@ -198,6 +198,14 @@ def consultation(consultation_id: int | None = None):
 
 
 class StepForm(SubForm):
+    """One next step inside the meeting form (its CSRF token is the meeting form's)."""
+
+    class Meta:
+        def get_translations(self, form):
+            from flask_wtf.i18n import translations  # WTForms' own messages in German
+
+            return translations
+
     id = HiddenField()
     text = StringField(_l("Nächster Schritt"), validators=[Optional(), Length(max=1000)])
     due_on = DayField(_l("fällig bis"))
@@ -217,7 +225,12 @@ class MeetingForm(Form):
     summary = TextAreaField(
         _l("Öffentliche Zusammenfassung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
     )
-    steps = FieldList(FormField(StepForm), min_entries=3, max_entries=meeting_service.MAX_STEPS)
+    steps = FieldList(
+        FormField(StepForm),
+        _l("Nächste Schritte"),
+        min_entries=3,
+        max_entries=meeting_service.MAX_STEPS,
+    )
 
 
 EMPTY_STEP_ROWS = 2
