@@ -97,10 +97,10 @@ def save_consultation(
     for name in ("url", "statement_url"):
         if values[name] and (len(values[name]) > MAX_URL or not _is_url(values[name])):
             errors[name] = str(_l("Bitte eine Adresse angeben, die mit https:// beginnt."))
-    if len(values["statement_text"]) > MAX_TEXT or len(values["source"]) > MAX_URL:
-        errors["statement_text" if len(values["source"]) <= MAX_URL else "source"] = str(
-            _l("Der Text ist zu lang.")
-        )
+    if len(values["statement_text"]) > MAX_TEXT:
+        errors["statement_text"] = str(_l("Der Text ist zu lang."))
+    if len(values["source"]) > MAX_URL:
+        errors["source"] = str(_l("Der Text ist zu lang."))
     if values["consulted"]:
         if values["received_on"] is None:
             errors["received_on"] = str(_l("Bitte das Eingangsdatum angeben."))

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..extensions import db
-from ..models import Body, Meeting, NextStep
+from ..models import Body, Meeting, NextStep, utcnow
 from ..workdays import today
 from .errors import ServiceError
 
@@ -127,6 +127,8 @@ def save_meeting(
     if [id(r) for r in item.next_steps] != [id(r) for r in kept]:
         item.next_steps = kept
         changed = True
+    if changed and item.id is not None:
+        item.updated_at = utcnow()  # also when only a next step changed (feeds sort by it)
     return item, changed
 
 
