@@ -275,6 +275,36 @@ def test_statistics_and_report_show_the_evidence(client, evidence, event, db):
     assert "Dialog: Regelmäßigkeit je Stelle" in html
     report = client.get("/berichte/fachtag").get_data(as_text=True)
     assert "Entwurf &lt;Aufnahmegesetz&gt;" in report and "12 Arbeitstage" in report
+    assert "Gespräch mit Sozialministerium am 10.11.2026" in report
+    assert "Daten zur Bezahlkarte liefern" in report and "Protokoll versenden" in report
+    assert "=SUMME(A1) Gute Gespräche." in report
+
+
+def test_report_evidence_in_one_query(app, db, evidence):
+    from conftest import make_body as body
+
+    other = body(slug="mi", name="Innenministerium")
+    meeting(db, other, dt.date(2026, 11, 10), summary="Ohne Schritte")
+    meeting(db, other, dt.date(2026, 11, 10), steps=[{"text": "A"}, {"text": "B"}])
+    consultation(db, other, dt.date(2026, 1, 5), dt.date(2026, 1, 6), title="Alt")
+    statements = []
+
+    def record(*args):
+        statements.append(args)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        found, talks = ms.evidence_since(dt.date(2026, 2, 1))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 1
+    assert [(c.title, c.period) for c in found] == [("Entwurf <Aufnahmegesetz>", 12)]
+    assert [(m.body, [s[0] for s in m.steps]) for m in talks] == [
+        ("Sozialministerium", ["Daten zur Bezahlkarte liefern", "Protokoll versenden"]),
+        ("Innenministerium", []),
+        ("Innenministerium", ["A", "B"]),
+    ]
+    assert talks[0].steps[1][2] is None and talks[0].format == "video"
 
 
 def test_demand_links_to_its_evidence(client, evidence):

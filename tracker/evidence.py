@@ -52,8 +52,8 @@ def _register_globals(state):
             "consultation_figures_all": consultation_service.figures_by_body,
             "dialogue_standing_of": meeting_service.standing_of,
             "dialogue_standings": meeting_service.standings,
-            "consultations_since": consultation_service.consultations_since,
-            "period_of": consultation_service.period_workdays,
+            "evidence_since": meeting_service.evidence_since,
+            "format_label": lambda f: str(meeting_service.FORMAT_LABELS.get(f, f)),
         }
     )
 

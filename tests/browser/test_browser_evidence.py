@@ -110,6 +110,8 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
 
     public.goto(f"/berichte/{EVENT}")
     expect(public.locator("tr", has_text=TITLE)).to_contain_text("12 Arbeitstage")
+    for text in STEPS:
+        expect(public.get_by_text(text)).to_be_visible()
     shot(public, "evidence-07-report")
 
     public.goto("/")

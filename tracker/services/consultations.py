@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Body, Consultation, Demand
@@ -245,15 +245,3 @@ def body_figures(body: Body) -> ConsultationFigures:
     for row in rows:
         _count(row, result)
     return result
-
-
-def consultations_since(day: dt.date) -> list[Consultation]:
-    """Return the consultations received (or measures learned of) since ``day``, in one query."""
-    date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
-    stmt = (
-        sa.select(Consultation)
-        .options(joinedload(Consultation.body))
-        .where(date >= day)
-        .order_by(date, Consultation.id)
-    )
-    return list(db.session.scalars(stmt))

@@ -244,3 +244,118 @@ def standings(on: dt.date | None = None, body: Body | None = None) -> list[Dialo
 def standing_of(body: Body, on: dt.date | None = None) -> DialogueStanding:
     """Return the dialogue standing of one body."""
     return standings(on, body)[0]
+
+
+@dataclass
+class ReportMeeting:
+    """A meeting as the progress report shows it: plain values, read in one query."""
+
+    id: int
+    body: str
+    held_on: dt.date
+    format: str
+    summary: str
+    steps: list[tuple[str, dt.date | None, str | None, bool]]  # text, due, responsible, done
+
+
+@dataclass
+class ReportConsultation:
+    """A consultation as the progress report shows it."""
+
+    id: int
+    body: str
+    title: str
+    consulted: bool
+    period: int | None
+    on: dt.date
+
+
+def evidence_since(day: dt.date) -> tuple[list[ReportConsultation], list[ReportMeeting]]:
+    """Return the consultations and meetings (with next steps) since ``day``, in one query.
+
+    The report keeps to its query budget: consultations, meetings and their next steps come as
+    one UNION ALL of plain columns.
+    """
+    from ..models import Consultation
+    from ..workdays import workdays_between
+
+    def label(body):
+        return sa.func.coalesce(sa.func.nullif(body.short_name, ""), body.name)
+
+    def kind(letter: str):
+        return sa.literal_column(f"'{letter}'", sa.String).label("kind")
+
+    step_body = sa.orm.aliased(Body)
+    when = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
+    no_text = sa.cast(sa.null(), sa.String)
+    no_date = sa.cast(sa.null(), sa.Date)
+    no_flag = sa.cast(sa.null(), sa.Boolean)
+    no_position = sa.cast(sa.null(), sa.Integer)
+    consultations = (
+        sa.select(
+            kind("c"),
+            Consultation.id.label("id"),
+            label(Body).label("body"),
+            when.label("on"),
+            Consultation.title.label("text"),
+            Consultation.consulted.label("flag"),
+            Consultation.received_on.label("d1"),
+            Consultation.deadline_on.label("d2"),
+            no_text.label("extra"),
+            no_position.label("position"),
+        )
+        .join(Body, Body.id == Consultation.body_id)
+        .where(when >= day)
+    )
+    meetings = (
+        sa.select(
+            kind("m"),
+            Meeting.id,
+            label(Body),
+            Meeting.held_on,
+            Meeting.summary,
+            no_flag,
+            no_date,
+            no_date,
+            Meeting.format,
+            no_position,
+        )
+        .join(Body, Body.id == Meeting.body_id)
+        .where(Meeting.held_on >= day)
+    )
+    steps = (
+        sa.select(
+            kind("s"),
+            Meeting.id,
+            no_text,
+            Meeting.held_on,
+            NextStep.text,
+            NextStep.done_on.is_not(None),
+            NextStep.due_on,
+            no_date,
+            label(step_body),
+            NextStep.position,
+        )
+        .join(Meeting, Meeting.id == NextStep.meeting_id)
+        .outerjoin(step_body, step_body.id == NextStep.body_id)
+        .where(Meeting.held_on >= day)
+    )
+    union = sa.union_all(consultations, meetings, steps).subquery()
+    rows = db.session.execute(
+        sa.select(union).order_by(
+            union.c.on, union.c.kind, union.c.id, union.c.position, union.c.text
+        )
+    ).all()
+    found_c: list[ReportConsultation] = []
+    found_m: dict[int, ReportMeeting] = {}
+    for row in rows:
+        if row.kind == "c":
+            period = workdays_between(row.d1, row.d2) if row.flag and row.d1 and row.d2 else None
+            found_c.append(
+                ReportConsultation(row.id, row.body, row.text, bool(row.flag), period, row.on)
+            )
+        elif row.kind == "m":
+            found_m[row.id] = ReportMeeting(row.id, row.body, row.on, row.extra, row.text, [])
+        elif row.id in found_m:
+            found_m[row.id].steps.append((row.text, row.d1, row.extra, bool(row.flag)))
+    return found_c, list(found_m.values())
