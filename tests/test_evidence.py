@@ -307,9 +307,18 @@ def test_report_evidence_in_one_query(app, db, evidence):
     assert talks[0].steps[1][2] is None and talks[0].format == "video"
 
 
-def test_demand_links_to_its_evidence(client, evidence):
+def test_demand_links_to_its_evidence(client, evidence, db):
     html = client.get(f"/forderungen/{evidence['demand'].id}").get_data(as_text=True)
-    assert 'href="/beteiligungen"' in html
+    assert 'href="/beteiligungen">Belege: Beteiligungsverfahren' in html
+    assert "Beteiligungsverfahren zu dieser Forderung" in html
+    assert "Entwurf &lt;Aufnahmegesetz&gt;</a> – Sozialministerium, 12 Arbeitstage" in html
+    dialogue = make_demand("Dialogkultur", bodies=[evidence["body"]])
+    dialogue.key = "dialogkultur"
+    other = make_demand("Bezahlkarte")
+    db.session.commit()
+    assert 'href="/dialog">Belege: Gespräche' in client.get(f"/forderungen/{dialogue.id}").text
+    html = client.get(f"/forderungen/{other.id}").text
+    assert "Belege:" not in html and "Beteiligungsverfahren zu dieser" not in html
 
 
 def test_csv_exports(client, evidence):

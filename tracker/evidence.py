@@ -53,6 +53,8 @@ def _register_globals(state):
             "dialogue_standing_of": meeting_service.standing_of,
             "dialogue_standings": meeting_service.standings,
             "evidence_since": meeting_service.evidence_since,
+            "consultations_concerning": consultation_service.concerning,
+            "period_workdays": consultation_service.period_workdays,
             "format_label": lambda f: str(meeting_service.FORMAT_LABELS.get(f, f)),
         }
     )

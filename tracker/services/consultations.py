@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Body, Consultation, Demand
@@ -245,3 +245,16 @@ def body_figures(body: Body) -> ConsultationFigures:
     for row in rows:
         _count(row, result)
     return result
+
+
+def concerning(demand: Demand) -> list[Consultation]:
+    """Return the consultations that concern ``demand`` (newest first), in one query."""
+    date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
+    return list(
+        db.session.scalars(
+            sa.select(Consultation)
+            .where(Consultation.demands.any(Demand.id == demand.id))
+            .options(joinedload(Consultation.body))
+            .order_by(date.desc(), Consultation.id.desc())
+        )
+    )
