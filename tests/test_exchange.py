@@ -539,7 +539,52 @@ def build_varied_data(db):
     db.session.commit()
     reminders.claim("weekly", "2025-W30")
     reminders.finish("weekly", "2025-W30", "2 digests")
+    _evidence(db, ms, mi, card)
     db.session.remove()
+
+
+def _evidence(db, ms, mi, card):
+    """Consultations (one without consulting the LIGA), a meeting with next steps, a rhythm."""
+    from tracker.services import consultations, meetings
+
+    ms.dialogue_rhythm_weeks = 13
+    consultations.save_consultation(
+        None,
+        demands=[card],
+        body_id=ms.id,
+        kind="law",
+        title="Entwurf „Aufnahmegesetz“",
+        url="https://example.org/entwurf",
+        consulted=True,
+        received_on=dt.date(2025, 9, 1),
+        deadline_on=dt.date(2025, 9, 17),
+        statement_on=dt.date(2025, 9, 16),
+        statement_text="Stellungnahme",
+    )
+    consultations.save_consultation(
+        None,
+        body_id=mi.id,
+        kind="measure",
+        title="Erlass",
+        consulted=False,
+        learned_on=dt.date(2025, 10, 1),
+        source="Presse",
+    )
+    meetings.save_meeting(
+        None,
+        body_id=ms.id,
+        held_on=dt.date(2025, 10, 6),
+        format="video",
+        participants="LIGA, MS",
+        topics="Bezahlkarte",
+        summary="Zusammenfassung",
+        steps=[
+            meetings.StepValues("Zahlen liefern", dt.date(2025, 11, 1), ms.id, done=True),
+            meetings.StepValues("Protokoll", None, None),
+        ],
+        on=dt.date(2025, 10, 20),
+    )
+    db.session.commit()
 
 
 def wipe(db):
@@ -576,6 +621,10 @@ def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, w
         "outbox",
         "job_runs",
         "subscriptions",
+        "consultations",
+        "consultation_demands",
+        "meetings",
+        "next_steps",
     ):
         assert tables[name], f"{name} is exported"
     assert ("api_tokens" in tables) is with_hashes

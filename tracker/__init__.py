@@ -110,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         auth,
         cli,
         errors,
+        evidence,
         feeds,
         follow,
         public,
@@ -131,4 +132,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(follow.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(evidence.bp)
     return app

@@ -204,6 +204,8 @@ class Body(db.Model):
     short_name: Mapped[str] = mapped_column(sa.String(120), default="")
     kind: Mapped[str] = mapped_column(sa.String(20), default="ministry")
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    # Agreed rhythm of meetings with the LIGA in weeks (13 = quarterly); None: none agreed.
+    dialogue_rhythm_weeks: Mapped[int | None] = mapped_column()
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="body",
@@ -419,6 +421,103 @@ class JobRun(db.Model):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+consultation_demands = sa.Table(
+    "consultation_demands",
+    db.metadata,
+    sa.Column(
+        "consultation_id", sa.ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("demand_id", sa.ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Consultation(db.Model):
+    """A Beteiligungsverfahren: a body asks the LIGA for a statement on a draft by a deadline.
+
+    ``consulted`` False records a measure introduced without consulting the LIGA (date learned,
+    source) instead.
+    """
+
+    __tablename__ = "consultations"
+    KINDS = ("law", "ordinance", "measure")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="law")
+    title: Mapped[str] = mapped_column(sa.String(300))
+    url: Mapped[str] = mapped_column(sa.String(500), default="")
+    consulted: Mapped[bool] = mapped_column(default=True)
+    received_on: Mapped[dt.date | None] = mapped_column()
+    deadline_on: Mapped[dt.date | None] = mapped_column()
+    learned_on: Mapped[dt.date | None] = mapped_column()
+    source: Mapped[str] = mapped_column(sa.String(500), default="")
+    statement_on: Mapped[dt.date | None] = mapped_column()
+    statement_text: Mapped[str] = mapped_column(sa.Text, default="")
+    statement_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    body: Mapped[Body] = relationship()
+    demands: Mapped[list[Demand]] = relationship(
+        secondary=consultation_demands, order_by="Demand.id"
+    )
+
+    @property
+    def date(self) -> dt.date | None:
+        """The date that places it in time: received, or learned of."""
+        return self.received_on if self.consulted else self.learned_on
+
+
+class Meeting(db.Model):
+    """A Gespräch between the LIGA and a body, with its public summary and agreed next steps."""
+
+    __tablename__ = "meetings"
+    FORMATS = ("in_person", "video", "phone", "hybrid")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    held_on: Mapped[dt.date]
+    format: Mapped[str] = mapped_column(sa.String(20), default="in_person")
+    participants: Mapped[str] = mapped_column(sa.Text, default="")
+    topics: Mapped[str] = mapped_column(sa.Text, default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    body: Mapped[Body] = relationship()
+    next_steps: Mapped[list[NextStep]] = relationship(
+        back_populates="meeting",
+        order_by="(NextStep.position, NextStep.id)",
+        cascade="all, delete-orphan",
+    )
+
+
+class NextStep(db.Model):
+    """A next step agreed in a meeting: tracked until done, with a due date and who does it."""
+
+    __tablename__ = "next_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(sa.String(1000))
+    due_on: Mapped[dt.date | None] = mapped_column()
+    # the responsible body; None: the LIGA itself
+    body_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("bodies.id", ondelete="SET NULL"), index=True
+    )
+    done_on: Mapped[dt.date | None] = mapped_column()
+
+    meeting: Mapped[Meeting] = relationship(back_populates="next_steps")
+    body: Mapped[Body | None] = relationship()
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_on is not None
 
 
 @sa.event.listens_for(TimelineEntry, "before_update")

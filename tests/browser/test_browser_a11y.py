@@ -113,6 +113,8 @@ PAGES = {
     "statistics": Case(None, "/statistik"),
     "report": Case(None, f"/berichte/{EVENT}"),
     "workflow": Case(None, "/ablauf"),
+    "consultations": Case(None, "/beteiligungen"),
+    "dialogue": Case(None, "/dialog"),
     "login": Case(None, "/anmelden"),
     "login-empty": Case(None, "/anmelden", "Anmelden"),
     "login-wrong-password": Case(
@@ -164,6 +166,10 @@ PAGES = {
     "staff-import": Case("staff", "/verwaltung/import"),
     "staff-import-errors": Case("staff", "/verwaltung/import", "Prüfen und importieren"),
     "staff-logout": Case("staff", "/abmelden"),
+    "staff-consultations": Case("staff", "/verwaltung/beteiligungen"),
+    "staff-new-consultation-errors": Case("staff", "/verwaltung/beteiligungen/neu", "Speichern"),
+    "staff-meetings": Case("staff", "/verwaltung/gespraeche"),
+    "staff-new-meeting-errors": Case("staff", "/verwaltung/gespraeche/neu", "Speichern"),
     # admin
     "admin-users": Case("admin", "/verwaltung/benutzer/"),
     "admin-users-errors": Case("admin", "/verwaltung/benutzer/", "Konto anlegen"),

@@ -327,6 +327,8 @@ def document(server: str) -> dict:
     demand_id = {"name": "demand_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
     secured = [{"token": []}]
+    from . import evidence  # consultations and meetings (imported here: it imports the views)
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -337,7 +339,7 @@ def document(server: str) -> dict:
         },
         "servers": [{"url": server}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **evidence.SCHEMAS},
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
         },
         "paths": {
@@ -434,5 +436,6 @@ def document(server: str) -> dict:
                     },
                 }
             },
+            **evidence.paths(_json, _problem, WRITE_ERRORS, secured),
         },
     }

@@ -50,6 +50,7 @@ class Digest:
     items: list[DigestItem] = field(default_factory=list)
     to: list[str] = field(default_factory=list)
     cc: list[str] = field(default_factory=list)
+    next_steps: list = field(default_factory=list)  # open steps agreed in meetings (NextStep)
 
     @property
     def overdue(self) -> list[DigestItem]:
@@ -112,7 +113,11 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         digest.items.append(
             DigestItem(assignment.demand, assignment.role, p, escalation_level(p, days))
         )
+    from .meetings import open_steps_by_body
+
+    steps = open_steps_by_body(list(by_body)) if by_body else {}
     for digest in by_body.values():
+        digest.next_steps = steps.get(digest.body.id, [])
         digest.items.sort(key=lambda i: (not i.progress.overdue, -i.progress.waited))
         levels = defaultdict(list)
         for contact in digest.body.contacts:

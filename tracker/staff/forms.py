@@ -24,6 +24,7 @@ from .. import workflow
 from ..forms import Form
 from ..labels import ROLE_LABELS
 from ..models import Body, password_problem
+from ..services.meetings import RHYTHM_CHOICES
 
 REQUIRED = _l("Bitte ausfüllen.")
 SLUG = Regexp(
@@ -122,6 +123,13 @@ class BodyForm(Form):
         ],
     )
     description = TextAreaField(_l("Beschreibung"), validators=[Optional(), Length(max=5000)])
+    dialogue_rhythm_weeks = SelectField(
+        _l("Vereinbarter Gesprächsrhythmus"),
+        choices=[SelectChoice("", _l("kein Rhythmus vereinbart"))]
+        + [SelectChoice(str(weeks), label) for weeks, label in RHYTHM_CHOICES],
+        coerce=lambda v: int(v) if str(v).isdigit() else None,
+        validators=[Optional()],
+    )
 
 
 LEVEL_CHOICES = [

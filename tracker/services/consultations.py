@@ -1,0 +1,260 @@
+"""Consultations (Beteiligungsverfahren): record them, count their periods, figures per body.
+
+The period of a consultation is the number of working days (Sachsen-Anhalt's holidays) from the
+day the request was received to the deadline. Under 20 working days is a short period, 5 or
+fewer a very short one. Services validate and change the session; the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics as pystats
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..models import Body, Consultation, Demand
+from ..workdays import workdays_between
+from .errors import ServiceError
+
+SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
+VERY_SHORT_WORKDAYS = 5  # this many or fewer: „sehr kurze Frist“
+MAX_TITLE = 300
+MAX_URL = 500
+MAX_TEXT = 20_000
+
+KIND_LABELS = {
+    "law": _l("Gesetzentwurf"),
+    "ordinance": _l("Verordnung"),
+    "measure": _l("Maßnahme"),
+}
+PERIOD_LABELS = {
+    "very_short": _l("sehr kurze Frist"),
+    "short": _l("kurze Frist"),
+    "normal": _l("angemessene Frist"),
+}
+# the fields staff and the API can set
+FIELDS = (
+    "body_id",
+    "kind",
+    "title",
+    "url",
+    "consulted",
+    "received_on",
+    "deadline_on",
+    "learned_on",
+    "source",
+    "statement_on",
+    "statement_text",
+    "statement_url",
+)
+
+
+def period_workdays(item: Consultation) -> int | None:
+    """Return the working days from receipt to deadline, or None without both dates."""
+    if not item.consulted or item.received_on is None or item.deadline_on is None:
+        return None
+    return workdays_between(item.received_on, item.deadline_on)
+
+
+def period_class(days: int | None) -> str | None:
+    """Classify a period: 'very_short' (<= 5), 'short' (< 20), 'normal', or None."""
+    if days is None:
+        return None
+    if days <= VERY_SHORT_WORKDAYS:
+        return "very_short"
+    if days < SHORT_WORKDAYS:
+        return "short"
+    return "normal"
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("https://", "http://")) and " " not in value and len(value) > 8
+
+
+def save_consultation(
+    item: Consultation | None, *, demands: Iterable[Demand] = (), **values
+) -> tuple[Consultation, bool]:
+    """Validate ``values`` and create or update a consultation; return it and whether it changed.
+
+    Raises ServiceError (with a message per field) and changes nothing when a value is wrong.
+    """
+    errors: dict[str, str] = {}
+    values = {k: values.get(k) for k in FIELDS}
+    for name in ("title", "url", "source", "statement_text", "statement_url"):
+        values[name] = (values[name] or "").strip()
+    values["consulted"] = bool(values["consulted"])
+    if values["body_id"] is None or db.session.get(Body, values["body_id"]) is None:
+        errors["body_id"] = str(_l("Bitte eine Stelle wählen."))
+    if values["kind"] not in Consultation.KINDS:
+        errors["kind"] = str(_l("Bitte eine Art wählen."))
+    if not values["title"] or len(values["title"]) > MAX_TITLE:
+        errors["title"] = str(_l("Bitte einen Titel mit höchstens 300 Zeichen angeben."))
+    for name in ("url", "statement_url"):
+        if values[name] and (len(values[name]) > MAX_URL or not _is_url(values[name])):
+            errors[name] = str(_l("Bitte eine Adresse angeben, die mit https:// beginnt."))
+    if len(values["statement_text"]) > MAX_TEXT:
+        errors["statement_text"] = str(_l("Der Text ist zu lang."))
+    if len(values["source"]) > MAX_URL:
+        errors["source"] = str(_l("Der Text ist zu lang."))
+    if values["consulted"]:
+        if values["received_on"] is None:
+            errors["received_on"] = str(_l("Bitte das Eingangsdatum angeben."))
+        if values["deadline_on"] is None:
+            errors["deadline_on"] = str(_l("Bitte die Frist angeben."))
+        elif values["received_on"] and values["deadline_on"] < values["received_on"]:
+            errors["deadline_on"] = str(_l("Die Frist kann nicht vor dem Eingang liegen."))
+        if (
+            values["statement_on"]
+            and values["received_on"]
+            and values["statement_on"] < values["received_on"]
+        ):
+            errors["statement_on"] = str(_l("Die Stellungnahme kann nicht vor dem Eingang liegen."))
+        values["learned_on"], values["source"] = None, ""
+    else:
+        if values["learned_on"] is None:
+            errors["learned_on"] = str(_l("Bitte angeben, wann die LIGA davon erfahren hat."))
+        if not values["source"]:
+            errors["source"] = str(_l("Bitte angeben, woher die LIGA davon weiß."))
+        values.update(received_on=None, deadline_on=None, statement_on=None)
+        values.update(statement_text="", statement_url="")
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    demands = sorted(set(demands), key=lambda d: d.id)
+    if item is None:
+        item = Consultation(**values, demands=demands)
+        db.session.add(item)
+        return item, True
+    changed = False
+    for name, value in values.items():
+        if getattr(item, name) != value:
+            setattr(item, name, value)
+            changed = True
+    if [d.id for d in item.demands] != [d.id for d in demands]:
+        item.demands = demands
+        changed = True
+    return item, changed
+
+
+def list_consultations(body: Body | None = None, year: int | None = None) -> list[Consultation]:
+    """Return the consultations (newest first), optionally of one body and one year."""
+    date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
+    stmt = sa.select(Consultation).options(
+        selectinload(Consultation.body), selectinload(Consultation.demands)
+    )
+    if body is not None:
+        stmt = stmt.where(Consultation.body_id == body.id)
+    if year is not None:
+        stmt = stmt.where(date >= dt.date(year, 1, 1), date < dt.date(year + 1, 1, 1))
+    return list(db.session.scalars(stmt.order_by(date.desc(), Consultation.id.desc())))
+
+
+def years() -> list[int]:
+    """Return the years in which consultations were received or measures learned of."""
+    dates = db.session.scalars(
+        sa.select(sa.func.coalesce(Consultation.received_on, Consultation.learned_on))
+    )
+    return sorted({d.year for d in dates if d is not None}, reverse=True)
+
+
+@dataclass
+class ConsultationFigures:
+    """Figures of the consultations of one body (or all): how much time the LIGA was given."""
+
+    body: Body | None = None
+    periods: list[int] = field(default_factory=list)
+    without_consultation: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.periods)
+
+    @property
+    def median_period(self) -> float | None:
+        return float(pystats.median(self.periods)) if self.periods else None
+
+    @property
+    def short(self) -> int:
+        return sum(p < SHORT_WORKDAYS for p in self.periods)
+
+    @property
+    def very_short(self) -> int:
+        return sum(p <= VERY_SHORT_WORKDAYS for p in self.periods)
+
+    @property
+    def short_share(self) -> float | None:
+        return self.short / self.count if self.count else None
+
+    @property
+    def very_short_share(self) -> float | None:
+        return self.very_short / self.count if self.count else None
+
+
+def figures(items: Iterable[Consultation]) -> tuple[ConsultationFigures, list[ConsultationFigures]]:
+    """Return the figures over all ``items`` and per body (by body name)."""
+    total = ConsultationFigures()
+    per_body: dict[int, ConsultationFigures] = {}
+    for item in items:
+        entry = per_body.setdefault(item.body_id, ConsultationFigures(body=item.body))
+        _count(item, entry, total)
+    return total, sorted(per_body.values(), key=lambda f: f.body.name)
+
+
+def _count(item, *into: ConsultationFigures) -> None:
+    """Add one consultation (or a row with its columns) to the figures ``into``."""
+    if not item.consulted:
+        for f in into:
+            f.without_consultation += 1
+        return
+    if item.received_on is not None and item.deadline_on is not None:
+        days = workdays_between(item.received_on, item.deadline_on)
+        for f in into:
+            f.periods.append(days)
+
+
+def figures_by_body() -> tuple[ConsultationFigures, list[ConsultationFigures]]:
+    """Return the figures over all consultations and per body that has any, in one query."""
+    rows = db.session.execute(
+        sa.select(
+            Body,
+            Consultation.consulted,
+            Consultation.received_on,
+            Consultation.deadline_on,
+        ).join(Consultation, Consultation.body_id == Body.id)
+    ).all()
+    total = ConsultationFigures()
+    per_body: dict[int, ConsultationFigures] = {}
+    for row in rows:
+        entry = per_body.setdefault(row.Body.id, ConsultationFigures(body=row.Body))
+        _count(row, entry, total)
+    return total, sorted(per_body.values(), key=lambda f: f.body.name)
+
+
+def body_figures(body: Body) -> ConsultationFigures:
+    """Return the consultation figures of one body, in one query."""
+    rows = db.session.execute(
+        sa.select(Consultation.consulted, Consultation.received_on, Consultation.deadline_on).where(
+            Consultation.body_id == body.id
+        )
+    ).all()
+    result = ConsultationFigures(body=body)
+    for row in rows:
+        _count(row, result)
+    return result
+
+
+def concerning(demand: Demand) -> list[Consultation]:
+    """Return the consultations that concern ``demand`` (newest first), in one query."""
+    date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
+    return list(
+        db.session.scalars(
+            sa.select(Consultation)
+            .where(Consultation.demands.any(Demand.id == demand.id))
+            .options(joinedload(Consultation.body))
+            .order_by(date.desc(), Consultation.id.desc())
+        )
+    )

@@ -1,0 +1,361 @@
+"""The dialogue register: meetings of the LIGA with a body, agreed next steps, regularity.
+
+Each body may have an agreed rhythm (``Body.dialogue_rhythm_weeks``, 13 = quarterly); a body whose
+last meeting lies further back than that is flagged. Services validate and change the session;
+the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import contains_eager, selectinload
+
+from ..extensions import db
+from ..models import Body, Meeting, NextStep, utcnow
+from ..workdays import today
+from .errors import ServiceError
+
+MAX_STEP = 1000
+MAX_TEXT = 20_000
+MAX_STEPS = 50
+FORMAT_LABELS = {
+    "in_person": _l("vor Ort"),
+    "video": _l("Videokonferenz"),
+    "phone": _l("Telefon"),
+    "hybrid": _l("hybrid"),
+}
+RHYTHM_CHOICES = (
+    (4, _l("monatlich")),
+    (6, _l("alle sechs Wochen")),
+    (8, _l("alle zwei Monate")),
+    (13, _l("vierteljährlich")),
+    (26, _l("halbjährlich")),
+    (52, _l("jährlich")),
+)
+
+
+@dataclass
+class StepValues:
+    """What is asked for one next step; ``id`` names an existing one to keep."""
+
+    text: str
+    due_on: dt.date | None = None
+    body_id: int | None = None
+    done: bool = False
+    id: int | None = None
+
+
+def save_meeting(
+    item: Meeting | None,
+    *,
+    body_id: int | None,
+    held_on: dt.date | None,
+    format: str,
+    participants: str = "",
+    topics: str = "",
+    summary: str = "",
+    steps: list[StepValues] = (),
+    on: dt.date | None = None,
+) -> tuple[Meeting, bool]:
+    """Validate and create or update a meeting with its next steps; return it and if it changed.
+
+    Steps not listed any more are removed; a step marked done keeps the day it was first marked.
+    Raises ServiceError and changes nothing when a value is wrong.
+    """
+    on = on or today()
+    errors: dict[str, str] = {}
+    if body_id is None or db.session.get(Body, body_id) is None:
+        errors["body_id"] = str(_l("Bitte eine Stelle wählen."))
+    if held_on is None:
+        errors["held_on"] = str(_l("Bitte das Datum des Gesprächs angeben."))
+    elif held_on > on + dt.timedelta(days=366):
+        errors["held_on"] = str(_l("Das Datum liegt zu weit in der Zukunft."))
+    if format not in Meeting.FORMATS:
+        errors["format"] = str(_l("Bitte eine Form wählen."))
+    texts = {"participants": participants, "topics": topics, "summary": summary}
+    texts = {k: (v or "").strip() for k, v in texts.items()}
+    for name, value in texts.items():
+        if len(value) > MAX_TEXT:
+            errors[name] = str(_l("Der Text ist zu lang."))
+    if not texts["summary"]:
+        errors["summary"] = str(_l("Bitte eine öffentliche Zusammenfassung angeben."))
+    steps = [s for s in steps if (s.text or "").strip()]
+    if len(steps) > MAX_STEPS:
+        errors["steps"] = str(_l("Zu viele nächste Schritte."))
+    known = {s.id: s for s in item.next_steps} if item is not None else {}
+    for index, step in enumerate(steps):
+        if len(step.text.strip()) > MAX_STEP:
+            errors[f"steps-{index}-text"] = str(_l("Höchstens 1000 Zeichen."))
+        if step.body_id is not None and db.session.get(Body, step.body_id) is None:
+            errors[f"steps-{index}-body_id"] = str(_l("Unbekannte Stelle."))
+        if step.id is not None and step.id not in known:
+            errors[f"steps-{index}-id"] = str(_l("Unbekannter Schritt."))
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+
+    changed = item is None
+    if item is None:
+        item = Meeting()
+        db.session.add(item)
+    for name, value in {"body_id": body_id, "held_on": held_on, "format": format, **texts}.items():
+        if getattr(item, name) != value:
+            setattr(item, name, value)
+            changed = True
+    kept: list[NextStep] = []
+    for position, values in enumerate(steps):
+        row = known.get(values.id) if values.id is not None else None
+        if row is None:
+            row = NextStep()
+            changed = True
+        done_on = (row.done_on or on) if values.done else None
+        new = {
+            "position": position,
+            "text": values.text.strip(),
+            "due_on": values.due_on,
+            "body_id": values.body_id,
+            "done_on": done_on,
+        }
+        for name, value in new.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        kept.append(row)
+    if [id(r) for r in item.next_steps] != [id(r) for r in kept]:
+        item.next_steps = kept
+        changed = True
+    if changed and item.id is not None:
+        item.updated_at = utcnow()  # also when only a next step changed (feeds sort by it)
+    return item, changed
+
+
+def list_meetings(body: Body | None = None, year: int | None = None) -> list[Meeting]:
+    """Return the meetings (newest first), optionally of one body and one year."""
+    stmt = sa.select(Meeting).options(
+        selectinload(Meeting.body), selectinload(Meeting.next_steps).selectinload(NextStep.body)
+    )
+    if body is not None:
+        stmt = stmt.where(Meeting.body_id == body.id)
+    if year is not None:
+        stmt = stmt.where(
+            Meeting.held_on >= dt.date(year, 1, 1), Meeting.held_on < dt.date(year + 1, 1, 1)
+        )
+    return list(db.session.scalars(stmt.order_by(Meeting.held_on.desc(), Meeting.id.desc())))
+
+
+def years() -> list[int]:
+    """Return the years in which meetings were held."""
+    dates = db.session.scalars(sa.select(Meeting.held_on))
+    return sorted({d.year for d in dates}, reverse=True)
+
+
+def open_steps(body: Body | None = None, on: dt.date | None = None) -> list[NextStep]:
+    """Return the open next steps (of one responsible body), the earliest due first."""
+    stmt = (
+        sa.select(NextStep)
+        .join(NextStep.meeting)
+        .where(NextStep.done_on.is_(None))
+        .options(selectinload(NextStep.meeting).selectinload(Meeting.body))
+    )
+    if body is not None:
+        stmt = stmt.where(NextStep.body_id == body.id)
+    rows = db.session.scalars(stmt).all()
+    return sorted(rows, key=lambda s: (s.due_on or dt.date.max, s.meeting.held_on, s.id))
+
+
+def open_steps_by_body(body_ids: list[int]) -> dict[int, list[NextStep]]:
+    """Return the open next steps of the bodies ``body_ids``, earliest due first, in one query."""
+    rows = db.session.scalars(
+        sa.select(NextStep)
+        .join(NextStep.meeting)
+        .where(NextStep.done_on.is_(None), NextStep.body_id.in_(body_ids))
+        .options(contains_eager(NextStep.meeting))
+        .order_by(NextStep.due_on.is_(None), NextStep.due_on, Meeting.held_on, NextStep.id)
+    ).all()
+    result: dict[int, list[NextStep]] = {}
+    for step in rows:
+        result.setdefault(step.body_id, []).append(step)
+    return result
+
+
+def is_step_overdue(step: NextStep, on: dt.date | None = None) -> bool:
+    """Tell whether an open step is past its due date."""
+    return step.done_on is None and step.due_on is not None and step.due_on < (on or today())
+
+
+@dataclass
+class DialogueStanding:
+    """How regular the dialogue with one body is."""
+
+    body: Body
+    last_held_on: dt.date | None
+    meetings: int
+    open_steps: int
+    on: dt.date
+
+    @property
+    def weeks_since(self) -> int | None:
+        return (
+            None if self.last_held_on is None else max((self.on - self.last_held_on).days, 0) // 7
+        )
+
+    @property
+    def rhythm_weeks(self) -> int | None:
+        return self.body.dialogue_rhythm_weeks
+
+    @property
+    def due_on(self) -> dt.date | None:
+        """The day by which the next meeting is due under the agreed rhythm."""
+        if self.rhythm_weeks is None or self.last_held_on is None:
+            return None
+        return self.last_held_on + dt.timedelta(weeks=self.rhythm_weeks)
+
+    @property
+    def missed(self) -> bool:
+        """The agreed rhythm was not kept: no meeting yet, or the last one is too long ago."""
+        if self.rhythm_weeks is None:
+            return False
+        return self.due_on is None or self.due_on < self.on
+
+
+def standings(on: dt.date | None = None, body: Body | None = None) -> list[DialogueStanding]:
+    """Return the dialogue standing of every body (or one), by name, in one query."""
+    on = on or today()
+    held = sa.select(Meeting).where(Meeting.body_id == Body.id, Meeting.held_on <= on)
+    last = held.with_only_columns(sa.func.max(Meeting.held_on)).scalar_subquery()
+    count = held.with_only_columns(sa.func.count(Meeting.id)).scalar_subquery()
+    steps = (
+        sa.select(sa.func.count(NextStep.id))
+        .where(NextStep.body_id == Body.id, NextStep.done_on.is_(None))
+        .scalar_subquery()
+    )
+    stmt = sa.select(Body, last, count, steps).order_by(Body.name)
+    if body is not None:
+        stmt = stmt.where(Body.id == body.id)
+    return [
+        DialogueStanding(body=b, last_held_on=last_on, meetings=n, open_steps=o, on=on)
+        for b, last_on, n, o in db.session.execute(stmt)
+    ]
+
+
+def standing_of(body: Body, on: dt.date | None = None) -> DialogueStanding:
+    """Return the dialogue standing of one body."""
+    return standings(on, body)[0]
+
+
+@dataclass
+class ReportMeeting:
+    """A meeting as the progress report shows it: plain values, read in one query."""
+
+    id: int
+    body: str
+    held_on: dt.date
+    format: str
+    summary: str
+    steps: list[tuple[str, dt.date | None, str | None, bool]]  # text, due, responsible, done
+
+
+@dataclass
+class ReportConsultation:
+    """A consultation as the progress report shows it."""
+
+    id: int
+    body: str
+    title: str
+    consulted: bool
+    period: int | None
+    on: dt.date
+
+
+def evidence_since(day: dt.date) -> tuple[list[ReportConsultation], list[ReportMeeting]]:
+    """Return the consultations and meetings (with next steps) since ``day``, in one query.
+
+    The report keeps to its query budget: consultations, meetings and their next steps come as
+    one UNION ALL of plain columns.
+    """
+    from ..models import Consultation
+    from ..workdays import workdays_between
+
+    def label(body):
+        return sa.func.coalesce(sa.func.nullif(body.short_name, ""), body.name)
+
+    def kind(letter: str):
+        return sa.literal_column(f"'{letter}'", sa.String).label("kind")
+
+    step_body = sa.orm.aliased(Body)
+    when = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
+    no_text = sa.cast(sa.null(), sa.String)
+    no_date = sa.cast(sa.null(), sa.Date)
+    no_flag = sa.cast(sa.null(), sa.Boolean)
+    no_position = sa.cast(sa.null(), sa.Integer)
+    consultations = (
+        sa.select(
+            kind("c"),
+            Consultation.id.label("id"),
+            label(Body).label("body"),
+            when.label("on"),
+            Consultation.title.label("text"),
+            Consultation.consulted.label("flag"),
+            Consultation.received_on.label("d1"),
+            Consultation.deadline_on.label("d2"),
+            no_text.label("extra"),
+            no_position.label("position"),
+        )
+        .join(Body, Body.id == Consultation.body_id)
+        .where(when >= day)
+    )
+    meetings = (
+        sa.select(
+            kind("m"),
+            Meeting.id,
+            label(Body),
+            Meeting.held_on,
+            Meeting.summary,
+            no_flag,
+            no_date,
+            no_date,
+            Meeting.format,
+            no_position,
+        )
+        .join(Body, Body.id == Meeting.body_id)
+        .where(Meeting.held_on >= day)
+    )
+    steps = (
+        sa.select(
+            kind("s"),
+            Meeting.id,
+            no_text,
+            Meeting.held_on,
+            NextStep.text,
+            NextStep.done_on.is_not(None),
+            NextStep.due_on,
+            no_date,
+            label(step_body),
+            NextStep.position,
+        )
+        .join(Meeting, Meeting.id == NextStep.meeting_id)
+        .outerjoin(step_body, step_body.id == NextStep.body_id)
+        .where(Meeting.held_on >= day)
+    )
+    union = sa.union_all(consultations, meetings, steps).subquery()
+    rows = db.session.execute(
+        sa.select(union).order_by(
+            union.c.on, union.c.kind, union.c.id, union.c.position, union.c.text
+        )
+    ).all()
+    found_c: list[ReportConsultation] = []
+    found_m: dict[int, ReportMeeting] = {}
+    for row in rows:
+        if row.kind == "c":
+            period = workdays_between(row.d1, row.d2) if row.flag and row.d1 and row.d2 else None
+            found_c.append(
+                ReportConsultation(row.id, row.body, row.text, bool(row.flag), period, row.on)
+            )
+        elif row.kind == "m":
+            found_m[row.id] = ReportMeeting(row.id, row.body, row.on, row.extra, row.text, [])
+        elif row.id in found_m:
+            found_m[row.id].steps.append((row.text, row.d1, row.extra, bool(row.flag)))
+    return found_c, list(found_m.values())
