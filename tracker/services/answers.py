@@ -150,6 +150,18 @@ def reassign(
     return entry
 
 
+def commitments_of_body(body_id: int) -> dict[int, Assignment]:
+    """Return a body's assignments with a committed date, by demand id."""
+    return {
+        a.demand_id: a
+        for a in db.session.scalars(
+            sa.select(Assignment).where(
+                Assignment.body_id == body_id, Assignment.committed_until.is_not(None)
+            )
+        )
+    }
+
+
 def commitments(demand: Demand) -> list[Assignment]:
     """Return the assignments of a demand with a file reference or a committed date."""
     return [a for a in demand.assignments if a.file_reference or a.committed_until]
