@@ -300,3 +300,11 @@ def test_api_reassigns(client, db, world, given, token):
     assert check(spec, stale, path, "post")["code"] == "stale"
     done = check(spec, client.post(url, json={}, headers=token), path, "post")
     assert done["kind"] == "assigned" and "mi" not in done["data"]["after"]
+
+
+def test_feed_names_the_classification_and_the_commitment(client, db, world, given, staff):
+    answers.classify(given, "interim", staff)
+    db.session.commit()
+    feed = client.get(f"/forderungen/{world['card'].id}/feed.atom").get_data(as_text=True)
+    assert "Stellungnahme eingeordnet: Zwischenbescheid" in feed
+    assert "Antwort zugesagt bis:" in feed
