@@ -68,7 +68,7 @@ def test_body_gives_file_reference_and_commitment_shown_publicly(client, db, wor
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"committed_until": "gestern"}, ""),
+        ({"committed_until": "gestern"}, "Kein gültiges Datum."),
         ({"committed_until": "2001-01-01"}, "Das Datum darf nicht in der Vergangenheit liegen."),
         ({"committed_until": "2999-01-01"}, "Bitte ein Datum innerhalb eines Jahres angeben."),
         ({"file_reference": "x" * 101}, ""),

@@ -42,9 +42,7 @@ class StatementForm(Form):
         validators=[Optional()],
         render_kw={"type": "date"},
     )
-    competent_body = SelectField(
-        _l("Nicht zuständig? Zuständig ist aus unserer Sicht"), validators=[Optional()]
-    )
+    competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
     competent_text = StringField(
         _l("… oder eine andere Stelle (Name)"),
         validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
