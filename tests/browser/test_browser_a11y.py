@@ -31,11 +31,11 @@ class Data:
 
 @pytest.fixture(scope="module")
 def data(live) -> Data:
+    import datetime as dt
+
     import sqlalchemy as sa
 
     from tracker.models import Assignment, Body, OutboxMessage, User
-    import datetime as dt
-
     from tracker.services import answers, demands, statements
 
     demand_id = live.make_demand(
