@@ -111,7 +111,8 @@ def test_commitment_is_the_target_date_in_digest_ical_and_body_page(client, db, 
     ical = client.get("/stellen/mi/termine.ics").get_data(as_text=True)
     assert f"DTSTART;VALUE=DATE:{passed:%Y%m%d}" in ical
     body_page = client.get("/stellen/mi").get_data(as_text=True)
-    assert "überfällig" in body_page
+    assert "<strong>1</strong> überfällig" in body_page  # only the demand with the passed date
+    assert body_page.count('class="row--overdue"') == 1
     public = client.get(f"/forderungen/{world['card'].id}").get_data(as_text=True)
     assert "Zusage überschritten" in public
 
