@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from conftest import count, make_user
@@ -120,6 +122,36 @@ def test_seed_loads_every_demand_with_its_bodies(runner, data):
         assert {t.slug for t in demand.topics} == set(spec.get("topics", []))
         (created,) = demand.timeline
         assert created.kind == "created" and created.to_state == "raised"
+
+
+def test_seed_links_a_demand_to_the_earlier_one_it_repeats(app, data):
+    """A later event's data set names the demand it repeats by key (an example, not real data)."""
+    import copy
+
+    from tracker.seed import seed
+    from tracker.services.repeats import demanded_since
+
+    seed(data)
+    later = copy.deepcopy(data)
+    later["event"] = {
+        **data["event"],
+        "slug": "beispiel-fachtag-2026",
+        "title": "Beispiel: Fachtag 2026",
+        "date": "2026-06-17",
+        "parts": [{"slug": "podium", "kind": "panel", "title": "Podium"}],
+    }
+    later["demands"] = [
+        {**data["demands"][0], "key": "beispiel-dialog-2026", "repeats": data["demands"][0]["key"]}
+    ]
+    seed(later)
+    demand = db.session.scalar(sa.select(Demand).where(Demand.key == "beispiel-dialog-2026"))
+    assert demand.repeats.key == data["demands"][0]["key"]
+    assert demanded_since(demand) == dt.date(2025, 6, 18)
+
+    broken = copy.deepcopy(later)
+    broken["demands"][0] = {**broken["demands"][0], "key": "kaputt", "repeats": "gibt-es-nicht"}
+    with pytest.raises(ValueError, match="gibt-es-nicht"):
+        seed(broken)
 
 
 def test_seed_has_the_fachtag_demands(runner):

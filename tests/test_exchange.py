@@ -25,7 +25,17 @@ from tracker.models import (
     User,
     utcnow,
 )
-from tracker.services import api_tokens, exchange, outbox, reminders, statements, subscriptions
+from tracker.services import (
+    answers,
+    api_tokens,
+    exchange,
+    outbox,
+    rechecks,
+    reminders,
+    repeats,
+    statements,
+    subscriptions,
+)
 from tracker.services import demands as demand_service
 from tracker.services.progress import progress
 
@@ -89,6 +99,8 @@ def test_csv_export_columns_and_content(client, listed):
         "themen",
         "veranstaltung",
         "url",
+        "gefordert_seit",
+        "wiederholt",
     ]
     by_title = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert "Interne Nachbereitung" not in by_title
@@ -106,10 +118,24 @@ def test_csv_export_columns_and_content(client, listed):
         "themen": "Bezahlkarte",
         "veranstaltung": "Fachtag Migration – Podium",
         "url": f"http://tracker.test/forderungen/{listed['card'].id}",
+        "gefordert_seit": "2025-06-18",
+        "wiederholt": "",
     }
     dialogue = by_title["Dialogkultur"]
     assert dialogue["zustand"] == "erhoben" and dialogue["ueberfaellig"] == "ja"
     assert dialogue["federfuehrend"] == "Innenministerium" and dialogue["beteiligt"] == ""
+
+
+def test_csv_export_says_since_when_a_repeated_demand_is_demanded(client, db, listed):
+    """A demand raised again links to its earlier one; the chain's first event date counts."""
+    from tracker.services import repeats
+
+    repeats.set_repeats(listed["dialogue"], listed["card"], None, None)
+    db.session.commit()
+    rows = read_csv(client.get("/forderungen.csv"))
+    by_title = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert by_title["Dialogkultur"]["wiederholt"] == str(listed["card"].id)
+    assert by_title["Dialogkultur"]["gefordert_seit"] == "2025-06-18"  # the card's Fachtag
 
 
 def test_csv_export_english_locale_still_german_labels(client, listed):
@@ -520,6 +546,29 @@ def build_varied_data(db):
         ms, assignment, "Wir prüfen das.", author="Frau Beispiel", reports_addressed=True
     )
     statements.confirm_in_progress(ms, assignment)
+    # issue 13: a commitment, a classification, a re-check and a demand repeating a later one
+    mi_assignment = db.session.get(Assignment, (card.id, mi.id))
+    given = statements.add_statement(
+        mi,
+        mi_assignment,
+        "Nicht zuständig.",
+        file_reference="MI-12/2026",
+        committed_until=dt.date.today() + dt.timedelta(days=30),
+        competent_body=ms,
+        competent_text="Referat 31",
+    )
+    answers.classify(given, "not_responsible", staff)
+    done = make_demand("Umgesetzt", bodies=[ms], user=staff)
+    for trigger, notes in (
+        ("address", {}),
+        ("evaluate", {"summary": "Gut", "participants": "LIGA"}),
+        ("close", {"outcome": "implemented"}),
+    ):
+        demand_service.advance(done, trigger, staff, done.version, notes)
+    rechecks.record_recheck(done, staff, "partly", "Kommt langsam an.")
+    db.session.commit()
+    repeats.set_repeats(card, done, staff, None)  # id order does not matter on import
+    db.session.commit()
     internal = make_demand("Interne Nachbereitung", is_public=False, bodies=[mi], user=admin)
     demand_service.advance(internal, "close", None, internal.version, {"outcome": "obsolete"})
     make_demand("Ohne Stelle")
@@ -638,7 +687,11 @@ def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, w
         "update",
         "statement",
         "confirmation",
+        "classification",
+        "recheck",
     } <= kinds
+    assert any(d["repeats_id"] for d in tables["demands"])
+    assert any(a["committed_until"] and a["file_reference"] for a in tables["assignments"])
     assert first == exchange.dump_json(data), "sorted keys, fixed layout"
     max_ids = {
         name: max(r["id"] for r in rows)
@@ -683,6 +736,7 @@ def test_import_keeps_ids_and_history(runner, db, tmp_path):
     rows = [r for r in before["tables"]["timeline_entries"] if r["demand_id"] == card.id]
     assert [e.id for e in card.timeline] == [r["id"] for r in rows]
     assert card.state == "raised" and card.version > 1
+    assert card.repeats.title == "Umgesetzt" and card.repeats_id > card.id
     statement = next(e for e in card.timeline if e.kind == "statement")
     assert statement.body.slug == "ms" and statement.author_name == "Frau Beispiel"
     ms = db.session.scalar(sa.select(Body).where(Body.slug == "ms"))

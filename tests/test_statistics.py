@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+import sqlalchemy as sa
 from conftest import count_statements, make_body, make_demand
 
 from tracker.models import Assignment, Demand, TimelineEntry, utcnow
@@ -42,15 +43,33 @@ def build(clock, title, created, steps=(), bodies=(), is_public=True):
     return demand
 
 
-def statement(db, demand, body, day, is_public=True):
+def statement(db, demand, body, day, is_public=True, classification="substantive"):
+    """Add a body's statement on ``day``; staff classify it the same day (None: not at all)."""
+    entry = TimelineEntry(
+        demand=demand,
+        kind="statement",
+        body=body,
+        created_at=at(day),
+        text="Wir prüfen das.",
+        is_public=is_public,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    if classification:
+        classify(db, entry, classification, at(day) + dt.timedelta(hours=1))
+    db.session.commit()
+    return entry
+
+
+def classify(db, entry, classification, when):
     db.session.add(
         TimelineEntry(
-            demand=demand,
-            kind="statement",
-            body=body,
-            created_at=at(day),
-            text="Wir prüfen das.",
-            is_public=is_public,
+            demand_id=entry.demand_id,
+            kind="classification",
+            body_id=entry.body_id,
+            created_at=when,
+            is_public=entry.is_public,
+            data={"statement_id": entry.id, "classification": classification},
         )
     )
     db.session.commit()
@@ -117,7 +136,33 @@ def data(app, db, clock):
     statement(db, d, bamf, "2025-10-30", is_public=False)  # internal: does not count
     statement(db, f, mi, "2025-10-20")
     statement(db, e, mi, "2025-08-05")  # on an internal demand: does not count
-    return {"ms": ms, "bamf": bamf, "mi": mi}
+    return {"ms": ms, "bamf": bamf, "mi": mi, "a": a, "c": c, "d": d}
+
+
+@pytest.mark.parametrize(
+    ("classification", "answered"),
+    [
+        (None, 4),
+        ("substantive", 4),
+        ("interim", 3),
+        ("boilerplate", 3),
+        ("not_responsible", 3),
+    ],
+)
+def test_only_a_substantive_answer_counts_as_answered(db, data, classification, answered):
+    """C's only statement is re-classified (latest class wins); unclassified ones never count."""
+    c_statement = db.session.scalars(
+        sa.select(TimelineEntry).where(
+            TimelineEntry.demand_id == data["c"].id, TimelineEntry.kind == "statement"
+        )
+    ).one()
+    if classification:
+        classify(db, c_statement, classification, NOW - dt.timedelta(hours=1))
+    # an unclassified public statement of the BAMF on D adds nothing
+    statement(db, data["d"], data["bamf"], "2025-11-03", classification=None)
+    result = stats.statistics(now=NOW)
+    assert result.overall.answered == answered
+    assert by_slug(result)["bamf"].figures.answered == answered - 3
 
 
 def by_slug(result):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from . import workflow
@@ -14,7 +14,7 @@ from .errors import render_error
 from .extensions import db
 from .forms import ConfirmForm, Form
 from .models import Assignment, Body, Demand, TimelineEntry
-from .services import statements, tokens
+from .services import answers, statements, tokens
 from .services.errors import ServiceError
 
 bp = Blueprint("answer", __name__, url_prefix="/antwort")
@@ -33,6 +33,27 @@ class StatementForm(Form):
         validators=[Optional(), Length(max=statements.MAX_NAME)],
     )
     reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
+    file_reference = StringField(
+        _l("Ihr Aktenzeichen (freiwillig)"),
+        validators=[Optional(), Length(max=answers.MAX_FILE_REFERENCE)],
+    )
+    committed_until = DateField(
+        _l("Antwort zugesagt bis (freiwillig)"),
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+    competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
+    competent_text = StringField(
+        _l("… oder eine andere Stelle (Name)"),
+        validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
+    )
+
+    def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:
+        """Offer every other body as the competent one."""
+        self.competent_body.choices = [("", _l("– keine Angabe –"))] + [
+            (str(b.id), b.name) for b in bodies if b.id != own.id
+        ]
+        return self
 
 
 def _body_from(token: str) -> Body:
@@ -65,6 +86,10 @@ def _assignment(body: Body, demand_id: int) -> Assignment:
     return assignment
 
 
+def _bodies() -> list[Body]:
+    return db.session.scalars(sa.select(Body).order_by(Body.name)).all()
+
+
 def _render(token: str, body: Body, forms: dict | None = None, status: int = 200):
     assignments = db.session.scalars(
         sa.select(Assignment)
@@ -90,10 +115,12 @@ def _render(token: str, body: Body, forms: dict | None = None, status: int = 200
     ):
         statements_by_demand.setdefault(entry.demand_id, []).append(entry)
     forms = forms or {}
+    bodies = _bodies()
     rows = [
         (
             a,
-            forms.get(a.demand_id) or StatementForm(formdata=None, prefix=f"d{a.demand_id}"),
+            forms.get(a.demand_id)
+            or StatementForm(formdata=None, prefix=f"d{a.demand_id}").fill_bodies(body, bodies),
             statements_by_demand.get(a.demand_id, []),
         )
         for a in assignments
@@ -123,12 +150,23 @@ def statement(token: str, demand_id: int):
     """Record a statement of the body on one of its demands."""
     body = _body_from(token)
     assignment = _assignment(body, demand_id)
-    form = StatementForm(prefix=f"d{demand_id}")
+    form = StatementForm(prefix=f"d{demand_id}").fill_bodies(body, _bodies())
     if not form.validate_on_submit():
         return _render(token, body, {demand_id: form}, 422)
+    competent = (
+        db.session.get(Body, int(form.competent_body.data)) if form.competent_body.data else None
+    )
     try:
         statements.add_statement(
-            body, assignment, form.text.data, form.author.data, form.reports_addressed.data
+            body,
+            assignment,
+            form.text.data,
+            form.author.data,
+            form.reports_addressed.data,
+            file_reference=form.file_reference.data,
+            committed_until=form.committed_until.data,
+            competent_body=competent,
+            competent_text=form.competent_text.data,
         )
     except ServiceError as error:
         for name, message in error.errors.items():

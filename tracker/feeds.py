@@ -16,8 +16,10 @@ from . import workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, TimelineEntry, utcnow
 from .services import exchange, queries
+from .services.answers import classification_label, commitments_of_body, with_commitment
 from .services.links import external_url
 from .services.progress import progress
+from .services.rechecks import result_label
 from .workdays import today
 
 bp = Blueprint("feeds", __name__)
@@ -83,6 +85,13 @@ def _what(entry: TimelineEntry) -> str:
             return _("Zuständigkeit geändert")
         case "edited":
             return _("Forderung bearbeitet")
+        case "classification":
+            return _(
+                "Stellungnahme eingeordnet: %(label)s",
+                label=classification_label((entry.data or {}).get("classification")),
+            )
+        case "recheck":
+            return _("Nachprüfung: %(label)s", label=result_label((entry.data or {}).get("result")))
     return entry.kind
 
 
@@ -111,6 +120,12 @@ def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
             )
             or _("keine Stelle")
         )
+    elif entry.kind == "statement":
+        if data.get("file_reference"):
+            lines.append(_("Aktenzeichen:") + " " + data["file_reference"])
+        if data.get("committed_until"):
+            committed = dt.date.fromisoformat(data["committed_until"])
+            lines.append(_("Antwort zugesagt bis:") + " " + format_date(committed, "medium"))
     if entry.text:
         lines.append(entry.text)
     return "\n\n".join(lines) or _entry_title(entry)
@@ -250,10 +265,11 @@ def body_calendar(slug: str):
         )
     )
     made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
+    committed = commitments_of_body(body.id)
     for demand, role in queries.body_demands(body):
         if demand.state not in workflow.OPEN_STATES:
             continue
-        p = progress(demand)
+        p = with_commitment(progress(demand), committed.get(demand.id), today())
         if p.target is None:
             continue
         url = external_url("public.demand", demand_id=demand.id)
@@ -269,6 +285,8 @@ def body_calendar(slug: str):
                 role=_("federführend") if role == "lead" else _("beteiligt"),
             ),
         ]
+        if demand.id in committed:
+            description.append(_("Antwort zugesagt bis %(date)s.", date=format_date(p.target)))
         if p.overdue:
             description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))
         description.append(url)

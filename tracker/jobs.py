@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from .extensions import db
-from .services import outbox, reminders
+from .services import outbox, rechecks, reminders
 from .workdays import BERLIN
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
         return "claimed elsewhere"
     try:
         written = reminders.write_digests(now.astimezone(BERLIN).date())
+        # staff: due re-checks and passed commitments, one message per week (issue 13)
+        if rechecks.queue_staff_notice(now.astimezone(BERLIN).date(), week):
+            db.session.commit()
     except Exception:
         db.session.rollback()
         reminders.release(WEEKLY, week)  # let the next firing or a restart try this week again

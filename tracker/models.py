@@ -260,6 +260,10 @@ class Demand(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # The earlier demand this one raises again (at a later event); see services.repeats.
+    repeats_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("demands.id", ondelete="SET NULL"), index=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -276,6 +280,7 @@ class Demand(db.Model):
         order_by="(TimelineEntry.created_at, TimelineEntry.id)",
         passive_deletes="all",
     )
+    repeats: Mapped[Demand | None] = relationship(remote_side="Demand.id")
 
     @property
     def lead_bodies(self) -> list[Body]:
@@ -301,6 +306,10 @@ class Assignment(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), default="lead")
     # When the body last confirmed through its answer link that the demand is still being worked on.
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the body gave through its answer link: its file reference and the date by which it
+    # commits to answer (that demand's target date for this body); the statement keeps the trace.
+    file_reference: Mapped[str | None] = mapped_column(sa.String(100))
+    committed_until: Mapped[dt.date | None]
 
     demand: Mapped[Demand] = relationship(back_populates="assignments")
     body: Mapped[Body] = relationship(back_populates="assignments")
@@ -320,6 +329,8 @@ class TimelineEntry(db.Model):
         "statement",
         "confirmation",
         "reminder",
+        "classification",
+        "recheck",
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -116,4 +116,20 @@ def _seed(data: dict) -> dict[str, int]:
             )
         )
         added["demands"] += 1
+    _link_repeats(data.get("demands", []))
     return added
+
+
+def _link_repeats(specs: list[dict]) -> None:
+    """Link each demand with ``repeats = "<key>"`` to that earlier demand (if not yet linked)."""
+    wanted = {d["key"]: d["repeats"] for d in specs if d.get("repeats")}
+    if not wanted:
+        return
+    db.session.flush()
+    keys = set(wanted) | set(wanted.values())
+    by_key = {d.key: d for d in db.session.scalars(sa.select(Demand).where(Demand.key.in_(keys)))}
+    for key, earlier in wanted.items():
+        if earlier not in by_key:
+            raise ValueError(f"demand {key!r} repeats unknown demand {earlier!r}")
+        if by_key[key].repeats_id is None:
+            by_key[key].repeats = by_key[earlier]

@@ -10,8 +10,13 @@ from jinja2 import pass_context
 
 from . import labels, workflow
 from .diagram import svg as workflow_svg
+from .services.answers import classification_label
 from .services.changes import describe
 from .services.progress import progress
+from .services.rechecks import due_date as recheck_due
+from .services.rechecks import result_label
+from .services.repeats import demanded_since
+from .workdays import today
 
 
 def init_app(app: Flask) -> None:
@@ -24,11 +29,14 @@ def init_app(app: Flask) -> None:
         "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
         "role_label": labels.role_label,
         "outcome_label": lambda o: str(workflow.OUTCOME_LABELS.get(o, o or "")),
+        "classification_label": classification_label,
+        "recheck_label": result_label,
     }
     for name, func in filters.items():
         app.jinja_env.filters[name] = in_the_readers_language(func)
     app.jinja_env.filters["shorten"] = labels.shorten
     app.jinja_env.filters["iso"] = machine_time
+    app.jinja_env.filters["isodate"] = lambda s: dt.date.fromisoformat(s) if s else None
     app.jinja_env.globals.update(
         workflow=workflow,
         progress=progress,
@@ -36,6 +44,9 @@ def init_app(app: Flask) -> None:
         workflow_svg=workflow_svg,
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
+        demanded_since=demanded_since,
+        recheck_due=recheck_due,
+        today=today,
     )
 
 

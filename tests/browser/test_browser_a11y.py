@@ -26,14 +26,17 @@ class Data:
     token: str
     message: int
     admin: int
+    closed: int
 
 
 @pytest.fixture(scope="module")
 def data(live) -> Data:
+    import datetime as dt
+
     import sqlalchemy as sa
 
     from tracker.models import Assignment, Body, OutboxMessage, User
-    from tracker.services import demands, statements
+    from tracker.services import answers, demands, statements
 
     demand_id = live.make_demand(
         "Sprachmittlung in Behörden sicherstellen",
@@ -56,11 +59,41 @@ def data(live) -> Data:
             assignment.demand, user, "Nur für uns: Ansprechpartner gewechselt.", is_public=False
         )
         statements.add_statement(body, assignment, "Wir prüfen das.", "Referat 34")
+        # issue 13: a commitment, a classified statement naming the competent body
+        mi = session.scalar(sa.select(Body).where(Body.slug == "mi"))
+        given = statements.add_statement(
+            body,
+            assignment,
+            "Dafür ist das Innenministerium zuständig.",
+            file_reference="MS-34/2026",
+            committed_until=dt.date.today() + dt.timedelta(days=20),
+            competent_body=mi,
+        )
+        answers.classify(given, "not_responsible", user)
+        session.commit()
         message = session.scalar(sa.select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))
         admin = session.scalar(sa.select(User.id).where(User.role == "admin"))
         body_id = body.id
+    # a demand closed as implemented long ago: its re-check is due; and one repeating it
+    closed_id = live.make_demand("Beratungsstellen dauerhaft finanzieren", bodies={"ms": "lead"})
+    live.advance(closed_id, "address")
+    live.advance(closed_id, "evaluate", summary="Ausgewertet", participants="LIGA, MS")
+    live.advance(closed_id, "close", outcome="implemented")
+    with live.request_ctx() as session:
+        from tracker.models import Demand
+        from tracker.services import repeats
+
+        closed = session.get(Demand, closed_id)
+        closed.state_changed_at = closed.state_changed_at - dt.timedelta(days=400)
+        repeats.set_repeats(session.get(Demand, demand_id), closed, None, None)
+        session.commit()
     return Data(
-        demand=demand_id, body=body_id, token=live.answer_token("ms"), message=message, admin=admin
+        demand=demand_id,
+        body=body_id,
+        token=live.answer_token("ms"),
+        message=message,
+        admin=admin,
+        closed=closed_id,
     )
 
 
@@ -150,6 +183,17 @@ PAGES = {
     ),
     "staff-demand-update-errors": Case("staff", DEMAND, "Eintragen", form="form[action$='/stand']"),
     "staff-public-demand": Case("staff", "/forderungen/{demand}"),
+    "staff-demand-classify-errors": Case(
+        "staff", DEMAND, "Einordnen", form="form[action$='/einordnen'] >> nth=0"
+    ),
+    "staff-demand-recheck": Case("staff", "/verwaltung/forderungen/{closed}"),
+    "staff-demand-recheck-errors": Case(
+        "staff",
+        "/verwaltung/forderungen/{closed}",
+        "Nachprüfung eintragen",
+        form="form[action$='/nachpruefung']",
+    ),
+    "demand-closed": Case(None, "/forderungen/{closed}"),
     "staff-bodies": Case("staff", "/verwaltung/stellen/"),
     "staff-body": Case("staff", "/verwaltung/stellen/{body}"),
     "staff-body-contact-errors": Case(

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import evidence, views  # noqa: E402,F401  (registers the routes)
+from . import answers, evidence, views  # noqa: E402,F401  (registers the routes)

@@ -275,12 +275,68 @@ SCHEMAS = {
 }
 
 
+# Answers that count (issue 13): commitments and repeats on every demand, the class of each
+# statement, and the writes that classify, reassign, re-check and link repeated demands.
+CLASSIFICATIONS = ["substantive", "interim", "boilerplate", "not_responsible"]
+SCHEMAS["Commitment"] = {
+    "type": "object",
+    "required": ["body", "file_reference", "committed_until"],
+    "properties": {
+        "body": {"type": "string", "description": "body slug"},
+        "file_reference": NULLABLE_STRING,
+        "committed_until": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "the body commits to answer by this date: its target date",
+        },
+    },
+    "additionalProperties": False,
+}
+SCHEMAS["Demand"]["required"] += ["repeats", "commitments"]
+SCHEMAS["Demand"]["properties"].update(
+    {
+        "repeats": {"type": ["integer", "null"], "description": "id of the earlier demand"},
+        "commitments": {"type": "array", "items": _ref("Commitment")},
+    }
+)
+SCHEMAS["TimelineEntry"]["properties"]["kind"]["enum"] += ["classification", "recheck"]
+SCHEMAS["TimelineEntry"]["properties"]["classification"] = {
+    "enum": CLASSIFICATIONS + [None],
+    "description": "statements only: the latest class given by staff (null: not yet)",
+}
+SCHEMAS["NewDemand"]["properties"]["repeats"] = {"type": "integer"}
+SCHEMAS["ClassificationRequest"] = {
+    "type": "object",
+    "required": ["classification"],
+    "properties": {"classification": {"enum": CLASSIFICATIONS}},
+}
+SCHEMAS["ReassignRequest"] = {"type": "object", "properties": {"version": {"type": "integer"}}}
+SCHEMAS["RecheckRequest"] = {
+    "type": "object",
+    "required": ["result"],
+    "properties": {
+        "result": {"enum": ["yes", "partly", "no"]},
+        "note": {"type": "string", "maxLength": 10000},
+        "is_public": {"type": "boolean", "default": True},
+    },
+}
+SCHEMAS["RepeatsRequest"] = {
+    "type": "object",
+    "required": ["repeats", "version"],
+    "properties": {"repeats": {"type": ["integer", "null"]}, "version": {"type": "integer"}},
+}
+
 SCHEMAS["DemandWithTimeline"] = {
     **SCHEMAS["Demand"],
     "required": [*SCHEMAS["Demand"]["required"], "timeline"],
     "properties": {
         **SCHEMAS["Demand"]["properties"],
         "timeline": {"type": "array", "items": _ref("TimelineEntry")},
+        "demanded_since": {
+            "type": "string",
+            "format": "date",
+            "description": "earliest event date in the chain of demands this one repeats",
+        },
     },
 }
 
@@ -320,6 +376,49 @@ WRITE_ERRORS = {
     "409": _problem("code stale: the demand changed meanwhile; code transition_not_allowed"),
     "422": _problem("code validation_failed, with errors per field"),
 }
+
+
+def _answer_paths(demand_id: dict, secured: list) -> dict:
+    """Return the paths that classify, reassign, re-check and link repeated demands."""
+    entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+    def write(operation, request, status, result, description):
+        return {
+            "operationId": operation,
+            "security": secured,
+            "parameters": [demand_id] + ([entry_id] if "Statement" in operation else []),
+            "requestBody": {"required": True, **_json(request)},
+            "responses": {status: {"description": description, **_json(result)}, **WRITE_ERRORS},
+        }
+
+    return {
+        "/demands/{demand_id}/statements/{entry_id}/classification": {
+            "post": write(
+                "classifyStatement",
+                "ClassificationRequest",
+                "201",
+                "TimelineEntry",
+                "the classification entry; only substantive answers count as answered",
+            )
+        },
+        "/demands/{demand_id}/statements/{entry_id}/reassign": {
+            "post": write(
+                "reassignStatement",
+                "ReassignRequest",
+                "200",
+                "TimelineEntry",
+                "the assignment moved to the body the statement names as competent",
+            )
+        },
+        "/demands/{demand_id}/rechecks": {
+            "post": write(
+                "addRecheck", "RecheckRequest", "201", "TimelineEntry", "the re-check entry"
+            )
+        },
+        "/demands/{demand_id}/repeats": {
+            "put": write("setRepeats", "RepeatsRequest", "200", "Demand", "the demand")
+        },
+    }
 
 
 def document(server: str) -> dict:
@@ -396,6 +495,7 @@ def document(server: str) -> dict:
                     },
                 },
             },
+            **_answer_paths(demand_id, secured),
             "/bodies": {
                 "get": {
                     "operationId": "listBodies",

@@ -39,12 +39,24 @@ def demand(d: Demand) -> dict:
         "updated_at": _iso(d.updated_at),
         "allowed_triggers": [t.trigger for t in workflow.allowed_triggers(d.state)],
         "url": external_url("public.demand", demand_id=d.id),
+        "repeats": d.repeats_id,
+        "commitments": [
+            {
+                "body": a.body.slug,
+                "file_reference": a.file_reference or None,
+                "committed_until": _iso(a.committed_until),
+            }
+            for a in d.assignments
+            if a.file_reference or a.committed_until
+        ],
     }
 
 
-def entry(e: TimelineEntry) -> dict:
-    """Return one timeline entry."""
+def entry(e: TimelineEntry, classes: dict[int, str] | None = None) -> dict:
+    """Return one timeline entry (a statement with its class, if ``classes`` are given)."""
+    extra = {"classification": (classes or {}).get(e.id)} if e.kind == "statement" else {}
     return {
+        **extra,
         "id": e.id,
         "kind": e.kind,
         "created_at": _iso(e.created_at),

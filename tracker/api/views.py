@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from .. import workflow
 from ..extensions import csrf, db
 from ..models import Assignment, Body, Demand, Event, EventPart, Topic
-from ..services import api_tokens, queries
+from ..services import answers, api_tokens, queries, repeats
 from ..services import demands as demand_service
 from ..services.errors import ServiceError
 from ..services.links import external_url
@@ -143,7 +143,14 @@ def demand(demand_id: int):
     """Return one demand with its (public) timeline."""
     item = _demand_or_404(demand_id)
     entries = queries.timeline(item.id, include_internal=g.api_user is not None, newest_first=False)
-    return jsonify({**serialize.demand(item), "timeline": [serialize.entry(e) for e in entries]})
+    classes = answers.classifications(entries)
+    return jsonify(
+        {
+            **serialize.demand(item),
+            "demanded_since": repeats.demanded_since(item).isoformat(),
+            "timeline": [serialize.entry(e, classes) for e in entries],
+        }
+    )
 
 
 def _body_figures(body_ids: list[int] | None = None):
@@ -234,6 +241,23 @@ def _boolean(data: dict, name: str, default: bool) -> bool:
     return value
 
 
+def _earlier_demand(value) -> Demand:
+    """Return the demand a ``repeats`` field names, or refuse with 422."""
+    earlier = (
+        db.session.get(Demand, value)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else None
+    )
+    if earlier is None:
+        raise APIError(
+            422,
+            "validation_failed",
+            "„repeats“ muss die Nummer einer vorhandenen Forderung sein.",
+            {"repeats": "unknown demand"},
+        )
+    return earlier
+
+
 @bp.post("/demands")
 @token_required
 def create_demand():
@@ -291,6 +315,9 @@ def create_demand():
                 "Unbekannte Veranstaltung oder unbekannter Teil.",
                 {"event_part": "unknown"},
             )
+    earlier = None
+    if data.get("repeats") is not None:
+        earlier = _earlier_demand(data["repeats"])
     item = demand_service.create_demand(
         g.api_user,
         title=title,
@@ -304,6 +331,9 @@ def create_demand():
         demand_service.assign_bodies(
             item, g.api_user, item.version, {found[s].id: role for s, role in slugs.items()}
         )
+    if earlier is not None:
+        repeats.set_repeats(item, earlier, g.api_user, None)
+        db.session.commit()
     response = jsonify(serialize.demand(_demand_or_404(item.id)))
     response.status_code = 201
     response.headers["Location"] = external_url("api.demand", demand_id=item.id)

@@ -32,6 +32,7 @@ from ..models import Body, Demand, Event, EventPart, Topic, User
 from . import demands as demand_service
 from .links import external_url
 from .progress import progress
+from .repeats import demanded_since_map
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 1000
@@ -62,6 +63,8 @@ CSV_COLUMNS = (
     "themen",
     "veranstaltung",
     "url",
+    "gefordert_seit",
+    "wiederholt",
 )
 # A cell starting with one of these is taken as a formula by spreadsheets.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -85,6 +88,8 @@ def _source(demand: Demand) -> str:
 def demand_rows(demands: Iterable[Demand]) -> Iterator[list[Any]]:
     """Yield one CSV row (German labels) per demand, header first."""
     yield list(CSV_COLUMNS)
+    demands = list(demands)
+    since = demanded_since_map(demands)
     with force_locale("de"):
         yes, no = "ja", "nein"  # the file is German whatever the reader's locale
         for d in demands:
@@ -101,6 +106,8 @@ def demand_rows(demands: Iterable[Demand]) -> Iterator[list[Any]]:
                 ", ".join(t.name for t in d.topics),
                 _source(d),
                 external_url("public.demand", demand_id=d.id),
+                since[d.id].isoformat(),
+                d.repeats_id or "",
             ]
 
 
@@ -569,8 +576,10 @@ def import_data(data: Any) -> ImportResult:
         without_password: list[str] = []
         tables = [known[name] for name in known if name in given]
         try:
+            later: list[tuple[sa.Table, list[dict]]] = []
             for table in tables:
                 rows = _table_rows(table, given[table.name], without_password)
+                later.append((table, _defer_self_references(table, rows)))
                 # Core inserts: ids as given, and no ORM events (the timeline only grows).
                 # Rows are grouped by their fields, as one executemany needs the same in each.
                 groups: dict[tuple[str, ...], list[dict]] = {}
@@ -579,6 +588,8 @@ def import_data(data: Any) -> ImportResult:
                 for group in groups.values():
                     db.session.execute(table.insert(), group)
                 counts[table.name] = len(rows)
+            for table, updates in later:
+                _apply_self_references(table, updates)
             _reset_sequences(tables)
             db.session.commit()
         except ExchangeError:
@@ -595,6 +606,37 @@ def import_data(data: Any) -> ImportResult:
                 )
             ) from None
         return ImportResult(counts, without_password)
+
+
+def _self_columns(table: sa.Table) -> list[str]:
+    return [c.name for c in table.columns if any(fk.column.table is table for fk in c.foreign_keys)]
+
+
+def _defer_self_references(table: sa.Table, rows: list[dict]) -> list[dict]:
+    """Take out references to rows of the same table (e.g. a demand repeating a later one).
+
+    They are set after all rows are in, so the order of the rows does not matter.
+    """
+    names = _self_columns(table)
+    pk = [c.name for c in table.primary_key.columns]
+    updates = []
+    for row in rows:
+        values = {name: row.pop(name) for name in names if row.get(name) is not None}
+        if values:
+            # keep columns an UPDATE would otherwise refresh (updated_at)
+            values.update(
+                {c.name: row[c.name] for c in table.columns if c.onupdate and c.name in row}
+            )
+            updates.append({**{f"_pk_{k}": row[k] for k in pk}, **values})
+    return updates
+
+
+def _apply_self_references(table: sa.Table, updates: list[dict]) -> None:
+    for update in updates:
+        pk = {k[4:]: v for k, v in update.items() if k.startswith("_pk_")}
+        values = {k: v for k, v in update.items() if not k.startswith("_pk_")}
+        condition = sa.and_(*(table.c[k] == v for k, v in pk.items()))
+        db.session.execute(table.update().where(condition).values(**values))
 
 
 def _table_rows(table: sa.Table, given: Any, without_password: list[str]) -> list[dict]:

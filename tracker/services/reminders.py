@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Assignment, Body, Demand, JobRun, OutboxMessage, utcnow
 from ..workdays import BERLIN, today
 from . import outbox, tokens
+from .answers import with_commitment
 from .links import external_url
 from .progress import Progress, progress
 
@@ -39,6 +40,8 @@ class DigestItem:
     role: str
     progress: Progress
     escalation: int  # 1 = nobody extra, 2 = head of unit in copy, 3 = state secretary too
+    # the date the body committed to answer by: then the target of this item
+    committed_until: dt.date | None = None
 
 
 @dataclass
@@ -109,9 +112,15 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         if is_paused(body, on) or not body.contacts:
             continue
         digest = by_body.setdefault(body.id, Digest(body, iso_week(on)))
-        p = progress(assignment.demand, on)
+        p = with_commitment(progress(assignment.demand, on), assignment, on)
         digest.items.append(
-            DigestItem(assignment.demand, assignment.role, p, escalation_level(p, days))
+            DigestItem(
+                assignment.demand,
+                assignment.role,
+                p,
+                escalation_level(p, days),
+                assignment.committed_until,
+            )
         )
     from .meetings import open_steps_by_body
 

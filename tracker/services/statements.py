@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
@@ -18,15 +20,18 @@ MAX_STATEMENT = 5000
 MAX_NAME = 200
 
 
+def staff_recipients() -> list[str]:
+    """Return where notices for the LIGA staff go: the staff address, else all active users."""
+    if current_app.config["STAFF_EMAIL"]:
+        return [current_app.config["STAFF_EMAIL"]]
+    return list(
+        db.session.scalars(sa.select(User.email).where(User.active.is_(True)).order_by(User.id))
+    )
+
+
 def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
     """Queue an e-mail to the LIGA staff about a body's answer."""
-    recipients = (
-        [current_app.config["STAFF_EMAIL"]]
-        if current_app.config["STAFF_EMAIL"]
-        else list(
-            db.session.scalars(sa.select(User.email).where(User.active.is_(True)).order_by(User.id))
-        )
-    )
+    recipients = staff_recipients()
     if not recipients:
         return
     with force_locale("de"):
@@ -53,12 +58,33 @@ def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
 
 
 def add_statement(
-    body: Body, assignment: Assignment, text: str, author: str = "", reports_addressed: bool = False
+    body: Body,
+    assignment: Assignment,
+    text: str,
+    author: str = "",
+    reports_addressed: bool = False,
+    *,
+    file_reference: str | None = None,
+    committed_until: dt.date | None = None,
+    competent_body: Body | None = None,
+    competent_text: str = "",
 ) -> TimelineEntry:
-    """Record a body's statement on a demand, in its own voice, on the public timeline."""
+    """Record a body's statement on a demand, in its own voice, on the public timeline.
+
+    The body may add its file reference, the date by which it commits to answer (kept on its
+    assignment as the target date) and, if not responsible, which body is.
+    """
+    from .answers import MAX_COMPETENT_TEXT, check_commitment
+
     text = (text or "").strip()
     author = (author or "").strip()
-    errors = {}
+    file_reference = (file_reference or "").strip()
+    competent_text = (competent_text or "").strip()
+    errors = check_commitment(file_reference, committed_until)
+    if len(competent_text) > MAX_COMPETENT_TEXT:
+        errors["competent_text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_COMPETENT_TEXT))
+    if competent_body is not None and competent_body.id == body.id:
+        errors["competent_body"] = str(_l("Bitte eine andere Stelle wählen."))
     if not text:
         errors["text"] = str(_l("Bitte eine Stellungnahme eingeben."))
     elif len(text) > MAX_STATEMENT:
@@ -68,6 +94,17 @@ def add_statement(
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     demand = assignment.demand
+    data = {"reports_addressed": bool(reports_addressed and demand.state == "raised")}
+    if file_reference:
+        data["file_reference"] = assignment.file_reference = file_reference
+    if committed_until is not None:
+        assignment.committed_until = committed_until
+        data["committed_until"] = committed_until.isoformat()
+    if competent_body is not None:
+        data["competent_body_id"] = competent_body.id
+        data["competent_body_name"] = competent_body.name
+    if competent_text:
+        data["competent_text"] = competent_text
     entry = TimelineEntry(
         demand=demand,
         kind="statement",
@@ -76,7 +113,7 @@ def add_statement(
         is_public=demand.is_public,
         created_at=utcnow(),
         text=text,
-        data={"reports_addressed": bool(reports_addressed and demand.state == "raised")},
+        data=data,
     )
     db.session.add(entry)
     db.session.flush()

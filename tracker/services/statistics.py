@@ -22,8 +22,10 @@ from .. import workflow
 from ..extensions import db
 from ..models import Assignment, Body, Demand, Event, EventPart, TimelineEntry, utcnow
 from ..workdays import BERLIN, local_date, workdays_between
+from .answers import ANSWERED, classifications
 from .progress import progress_of
 from .queries import demand_options
+from .repeats import demanded_since_map
 
 MIN_DEMANDS = 3
 TOO_FEW = _l("zu wenige Forderungen für eine faire Aussage")
@@ -144,7 +146,7 @@ def _median(values: list[int]) -> float | None:
 
 
 def _records(*where) -> list[_Record]:
-    """Load public demands with their creation, transitions and public statements in one query."""
+    """Load public demands with creation, transitions, public statements and their classes."""
     entry = TimelineEntry
     rows = db.session.execute(
         sa.select(
@@ -157,6 +159,8 @@ def _records(*where) -> list[_Record]:
             entry.from_state,
             entry.to_state,
             entry.body_id,
+            entry.id.label("entry_id"),
+            entry.data,
         )
         .outerjoin(
             entry,
@@ -164,7 +168,10 @@ def _records(*where) -> list[_Record]:
                 entry.demand_id == Demand.id,
                 sa.or_(
                     entry.kind.in_(("created", "transition")),
-                    sa.and_(entry.kind == "statement", entry.is_public.is_(True)),
+                    sa.and_(
+                        entry.kind.in_(("statement", "classification")),
+                        entry.is_public.is_(True),
+                    ),
                 ),
             ),
         )
@@ -172,6 +179,8 @@ def _records(*where) -> list[_Record]:
         .order_by(Demand.id, entry.created_at, entry.id)
     ).all()
     records: dict[int, _Record] = {}
+    # only a statement classified (lastly) as a substantive answer counts as answered
+    classes: dict[int, str] = {}
     for row in rows:
         record = records.get(row.id)
         if record is None:
@@ -182,8 +191,12 @@ def _records(*where) -> list[_Record]:
             record.start = row.at
         elif row.kind == "transition":
             record.transitions.append((row.at, row.from_state, row.to_state))
-        elif row.kind == "statement":
-            record.answered_by.add(row.body_id)
+        elif row.kind == "classification" and (row.data or {}).get("statement_id"):
+            classes[int(row.data["statement_id"])] = row.data.get("classification")
+    answered_statements = {i for i, c in classes.items() if c == ANSWERED}
+    for row in rows:
+        if row.kind == "statement" and row.entry_id in answered_statements:
+            records[row.id].answered_by.add(row.body_id)
     return list(records.values())
 
 
@@ -351,10 +364,18 @@ class ReportItem:
     demand: Demand
     statements: list[TimelineEntry]
     assessments: list[TimelineEntry]
+    rechecks: list[TimelineEntry] = field(default_factory=list)
+    classes: dict[int, str] = field(default_factory=dict)
+    demanded_since: dt.date | None = None
+
+    @property
+    def repeated(self) -> bool:
+        return self.demand.repeats_id is not None
 
 
 def event_report(event: Event, include_internal: bool = False) -> list[ReportItem]:
-    """Return the event's demands, in the order of its parts, with what each report shows."""
+    """Return the event's demands with what each report shows: repeated ones first, then the rest,
+    each in the order of the event's parts."""
     stmt = (
         sa.select(Demand)
         .outerjoin(EventPart, EventPart.id == Demand.event_part_id)
@@ -371,7 +392,9 @@ def event_report(event: Event, include_internal: bool = False) -> list[ReportIte
             sa.select(TimelineEntry)
             .where(
                 TimelineEntry.demand_id.in_([d.id for d in demands]),
-                TimelineEntry.kind.in_(("statement", "update", "transition")),
+                TimelineEntry.kind.in_(
+                    ("statement", "update", "transition", "classification", "recheck")
+                ),
             )
             .options(joinedload(TimelineEntry.body))
             .order_by(TimelineEntry.created_at, TimelineEntry.id)
@@ -380,14 +403,19 @@ def event_report(event: Event, include_internal: bool = False) -> list[ReportIte
             stmt = stmt.where(TimelineEntry.is_public.is_(True))
         for entry in db.session.scalars(stmt):
             entries[entry.demand_id].append(entry)
-    return [
+    since = demanded_since_map(demands)
+    items = [
         ReportItem(
             demand,
             [e for e in entries[demand.id] if e.kind == "statement"],
             [e for e in entries[demand.id] if _is_assessment(e)],
+            [e for e in entries[demand.id] if e.kind == "recheck"],
+            classifications(entries[demand.id]),
+            since.get(demand.id),
         )
         for demand in demands
     ]
+    return sorted(items, key=lambda item: not item.repeated)  # stable: parts order kept
 
 
 def _is_assessment(entry: TimelineEntry) -> bool:

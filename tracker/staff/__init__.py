@@ -12,4 +12,4 @@ def require_login():
     """Send anyone not logged in to the login page."""
 
 
-from . import evidence, imports, reminders, tokens, views  # noqa: E402,F401  (registers the routes)
+from . import answers, evidence, imports, reminders, tokens, views  # noqa: E402,F401  (registers the routes)

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..extensions import db
 from ..forms import ConfirmForm, Form
 from ..models import Body, OutboxMessage, ReminderPause
-from ..services import outbox, reminders
+from ..services import answers, outbox, rechecks, reminders
 from ..workdays import today
 from . import bp
 from .views import delete_from_body
@@ -55,6 +55,8 @@ def reminders_page():
         counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
         week=reminders.iso_week(today()),
+        due_rechecks=rechecks.due_rechecks(),
+        passed_commitments=answers.passed_commitments(),
     )
 
 

@@ -140,6 +140,9 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
         form for key, form in forms.items() if key.startswith("transition_") and key not in offered
     ]
     timeline = sorted(demand.timeline, key=lambda e: (e.created_at, e.id), reverse=True)
+    from .answers import context as answers_context
+
+    extra = answers_context(demand, forms)
     return (
         render_template(
             "staff/demand.html",
@@ -147,7 +150,7 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
             timeline=timeline,
             transition_forms=transition_forms,
             refused_forms=refused_forms,
-            **forms,
+            **{**forms, **extra},
         ),
         status,
     )

@@ -1,0 +1,144 @@
+"""Repeated demands: the link to the earlier demand, „gefordert seit“, the report's order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from conftest import csrf_token, make_body, make_demand, make_user, timeline
+from test_api import check
+
+from tracker.models import Event, EventPart, TimelineEntry
+from tracker.services import api_tokens, repeats
+from tracker.services.errors import ServiceError
+
+
+@pytest.fixture
+def chain(app, db):
+    """The Fachtag 2025 demand and the same demand raised again at a later (example) event."""
+    ms = make_body()
+    first = Event(slug="fachtag-2025", title="Fachtag 2025", date=dt.date(2025, 6, 18))
+    later = Event(slug="beispiel-2026", title="Beispiel: Fachtag 2026", date=dt.date(2026, 6, 17))
+    later.parts.append(EventPart(slug="podium", kind="panel", title="Podium", position=0))
+    db.session.add_all([first, later])
+    db.session.commit()
+    old = make_demand("Dialogkultur erweitern", bodies=[ms], event_id=first.id)
+    fresh = make_demand(
+        "Neue Forderung 2026", bodies=[ms], event_id=later.id, event_part_id=later.parts[0].id
+    )
+    again = make_demand("Dialogkultur erweitern (erneut)", bodies=[ms], event_id=later.id)
+    return {"old": old, "fresh": fresh, "again": again, "later": later}
+
+
+def test_demanded_since_follows_the_chain(db, chain, request_ctx):
+    assert repeats.demanded_since(chain["again"]) == dt.date(2026, 6, 17)
+    repeats.set_repeats(chain["again"], chain["old"], None, None)
+    db.session.commit()
+    assert repeats.demanded_since(chain["again"]) == dt.date(2025, 6, 18)
+    (entry,) = [e for e in timeline(chain["again"], "edited")]
+    assert entry.data == {"before": {"repeats": None}, "after": {"repeats": chain["old"].id}}
+
+
+def test_self_and_cycles_are_refused(db, chain, request_ctx):
+    with pytest.raises(ServiceError, match="nicht sich selbst"):
+        repeats.set_repeats(chain["old"], chain["old"], None, None)
+    repeats.set_repeats(chain["again"], chain["old"], None, None)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Kreis"):
+        repeats.set_repeats(chain["old"], chain["again"], None, None)
+
+
+def test_staff_link_it_and_pages_show_since_when(client, auth, db, chain, staff):
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{chain['again'].id}"
+    page = client.get(url).get_data(as_text=True)
+    response = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(chain["again"].version),
+            "repeats-repeats": str(chain["old"].id),
+        },
+    )
+    assert response.status_code == 302
+    public = client.get(f"/forderungen/{chain['again'].id}").get_data(as_text=True)
+    assert "gefordert seit 18.06.2025" in public
+    assert "Wiederholt die Forderung" in public and "Dialogkultur erweitern</a>" in public
+
+    report = client.get("/berichte/beispiel-2026?fassung=oeffentlich").get_data(as_text=True)
+    # repeated demands first, even before the demands of the event's parts
+    assert report.index("Dialogkultur erweitern (erneut)") < report.index("Neue Forderung 2026")
+    assert "erneut erhoben, gefordert seit 18.06.2025" in report
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("99999", 422), ("self", 422), ("", 302)],
+)
+def test_staff_form_refuses_bad_links(client, auth, db, chain, staff, value, status):
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{chain['again'].id}"
+    page = client.get(url).get_data(as_text=True)
+    before = db.session.scalar(sa.select(sa.func.count(TimelineEntry.id)))
+    response = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(chain["again"].version),
+            "repeats-repeats": str(chain["again"].id) if value == "self" else value,
+        },
+    )
+    assert response.status_code == status
+    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == before
+
+
+def test_stale_form_is_refused(client, auth, db, chain, staff):
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{chain['again'].id}"
+    page = client.get(url).get_data(as_text=True)
+    response = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(chain["again"].version - 1),
+            "repeats-repeats": str(chain["old"].id),
+        },
+    )
+    assert response.status_code == 409
+    assert "inzwischen geändert" in response.get_data(as_text=True)
+
+
+def test_api_links_repeated_demands(client, db, chain):
+    user = make_user(email="api@example.org")
+    _row, plain = api_tokens.create_token(user, "Skript")
+    headers = {"Authorization": f"Bearer {plain}"}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    path = "/demands/{demand_id}/repeats"
+    url = f"/api/v1/demands/{chain['again'].id}/repeats"
+    version = chain["again"].version
+    denied = client.put(url, json={"repeats": chain["old"].id, "version": version})
+    assert check(spec, denied, path, "put")["code"] == "unauthorized"
+    bad = client.put(url, json={"repeats": "x", "version": version}, headers=headers)
+    assert check(spec, bad, path, "put")["code"] == "validation_failed"
+    cycle = client.put(
+        url, json={"repeats": chain["again"].id, "version": version}, headers=headers
+    )
+    assert check(spec, cycle, path, "put")["code"] == "validation_failed"
+    stale = client.put(url, json={"repeats": chain["old"].id, "version": 0}, headers=headers)
+    assert check(spec, stale, path, "put")["code"] == "stale"
+    done = client.put(url, json={"repeats": chain["old"].id, "version": version}, headers=headers)
+    assert check(spec, done, path, "put")["repeats"] == chain["old"].id
+    one = check(spec, client.get(url.rsplit("/", 1)[0]), "/demands/{demand_id}")
+    assert one["demanded_since"] == "2025-06-18"
+
+    created = client.post(
+        "/api/v1/demands",
+        json={"title": "Noch einmal", "text": "Text", "repeats": chain["old"].id},
+        headers=headers,
+    )
+    assert check(spec, created, "/demands", "post")["repeats"] == chain["old"].id
+    unknown = client.post(
+        "/api/v1/demands", json={"title": "X", "text": "Y", "repeats": 99999}, headers=headers
+    )
+    assert check(spec, unknown, "/demands", "post")["code"] == "validation_failed"
