@@ -8,21 +8,12 @@ from pathlib import Path
 import flask_babel
 from flask import Flask, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
-from . import config
+from . import config, inputs
 from .extensions import LazyMigrate, babel, csrf, db, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("de", "en")
-
-
-class IdConverter(IntegerConverter):
-    """``<int:…>`` in URLs, capped at the largest id a row can have: bigger ones are a 404."""
-
-    def __init__(self, url_map, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(url_map, **kwargs)
 
 
 def select_locale() -> str:
@@ -75,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load(app, test_config)
-    app.url_map.converters["int"] = IdConverter
+    inputs.init_app(app)
     if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]

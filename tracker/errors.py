@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .inputs import InputError
+
 MESSAGES = {
     400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),
     403: (_l("Kein Zugriff"), _l("Sie haben keinen Zugriff auf diese Seite.")),
@@ -72,6 +74,10 @@ def init_app(app: Flask) -> None:
                 "Bitte die Seite neu laden und erneut senden."
             ),
         )
+
+    @app.errorhandler(InputError)
+    def input_error(error: InputError):
+        return render_error(400, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from . import LOCALES, workflow
+from . import LOCALES, inputs, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, Event
 from .services import queries, statistics
@@ -33,7 +33,7 @@ def _staff() -> bool:
 def index():
     """Show the progress of all public demands, filtered and searched."""
     f = queries.DemandFilter.from_args(request.args)
-    page = request.args.get("page", 1, type=int) or 1
+    page = inputs.int_arg(request.args, "page", 1)
     counts = queries.count_by_state(f)
     pagination = queries.list_demands(
         f,
