@@ -228,3 +228,184 @@ def test_api_json_bodies_are_checked_before_any_sql(client, world, token, db, bo
     assert response.get_json()["code"] == code
     assert not [s for s in statements if "topics" in s]  # refused before the topic lookup
     assert db.session.scalar(sa.select(sa.func.count(Demand.id))) == before
+
+
+# Point 7: control characters -----------------------------------------------------------------
+
+
+def test_forms_strip_control_characters_and_normalise_newlines(client, auth, world, db):
+    import sqlalchemy as sa
+
+    from tracker.models import Demand
+
+    auth.login_as(world["staff"])
+    page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
+    response = client.post(
+        "/verwaltung/forderungen/neu",
+        data={
+            "csrf_token": csrf_token(page),
+            "title": "Steuer\x00zeichen\x07 \x1b[31mweg\x85",
+            "text": "Zeile eins\r\nZeile zwei\rZeile drei\tmit Tab\x7f",
+            "is_public": "y",
+        },
+    )
+    assert response.status_code == 302
+    demand = db.session.scalar(sa.select(Demand).order_by(Demand.id.desc()))
+    assert demand.title == "Steuerzeichen [31mweg"
+    assert demand.text == "Zeile eins\nZeile zwei\nZeile drei\tmit Tab"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f"])
+def test_api_refuses_control_characters_naming_the_field(client, world, token, char):
+    url = f"/api/v1/demands/{world['values']['demand_id']}/updates"
+    response = client.post(url, json={"text": f"Stand{char}"}, headers=token)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "validation_failed"
+    assert "text" in problem["errors"]
+    assert f"U+{ord(char):04X}" in problem["detail"]
+
+
+def test_api_keeps_tabs_and_newlines_and_normalises_cr(client, world, token):
+    url = f"/api/v1/demands/{world['values']['demand_id']}/updates"
+    response = client.post(url, json={"text": "a\r\nb\tc\rd"}, headers=token)
+    assert response.status_code == 201
+    assert response.get_json()["text"] == "a\nb\tc\nd"
+
+
+def test_csv_import_refuses_control_characters(app, world, request_ctx):
+    from tracker.services import exchange
+
+    created, errors = exchange.import_demands_csv("titel;text\nGut;Text\nTitel\x07;Text\n", None)
+    assert created == []
+    assert errors == ["Zeile 3: die Spalte „titel“ enthält ein Steuerzeichen (U+0007)"]
+
+
+def test_inputs_control_character_definition():
+    allowed = "\t\n\r" + "".join(map(chr, range(0x20, 0x7F))) + "\xa0äß€\u2028"
+    assert inputs.control_character(allowed) is None
+    refused = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]]
+    refused += [chr(c) for c in range(0x7F, 0xA0)]
+    assert all(inputs.control_character(f"a{c}b") for c in refused)
+    assert inputs.clean_text("a\r\nb\rc" + "".join(refused)) == "a\nb\nc"
+
+
+# Point 8: unknown filter values --------------------------------------------------------------
+
+
+UNKNOWN_FILTERS = [
+    ("state", "nonsense"),
+    ("topic", "unbekannt"),
+    ("body", "xy"),
+    ("event", "sommerfest"),
+    ("state", "%00"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), UNKNOWN_FILTERS)
+def test_api_unknown_filter_is_400_naming_it(client, world, name, value):
+    response = client.get(f"/api/v1/demands?{name}={value}")
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["code"] == "invalid_parameter"
+    assert name in problem["errors"]
+    assert f"„{name}“" in problem["detail"]
+
+
+@pytest.mark.parametrize(("name", "value"), UNKNOWN_FILTERS)
+@pytest.mark.parametrize("path", ["/", "/forderungen.csv", "/verwaltung/"])
+def test_pages_and_csv_say_the_filter_is_unknown(client, world, path, name, value):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(world["staff"].id)
+    response = client.get(f"{path}?{name}={value}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"Unbekannter Filter „{name}“" in page
+    assert "Bezahlkarte evaluieren" not in page  # not silently everything
+
+
+def test_known_filters_still_work(client, world):
+    for query in ("state=raised", "state=open", "topic=bezahlkarte", "body=ms", "event=fachtag"):
+        assert client.get(f"/api/v1/demands?{query}").status_code == 200, query
+        assert client.get(f"/?{query}").status_code == 200, query
+        assert client.get(f"/forderungen.csv?{query}").status_code == 200, query
+
+
+# Point 9: `tracker import` checks every row's shape before writing ---------------------------
+
+
+def _export_with(runner, db, tmp_path, change):
+    """Export the world, empty the database, change the export and write it to a file."""
+    result = runner.invoke(args=["export", str(tmp_path / "x.json")])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))
+    change(data["tables"])
+    db.session.remove()
+    db.drop_all()
+    db.create_all()
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _outbox_row(db):
+    from tracker.models import OutboxMessage
+
+    db.session.add(
+        OutboxMessage(key="k1", kind="weekly", to=["a@example.org"], subject="S", text="T")
+    )
+    db.session.commit()
+
+
+def _set(table, column, value, index=0):
+    def change(tables):
+        tables[table][index][column] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set("timeline_entries", "data", ["kein", "Objekt"]), "„data“ hat eine ungültige Form"),
+        (_set("timeline_entries", "data", {"after": ["x"]}), "„data“ hat eine ungültige Form"),
+        (_set("outbox", "to", "a@example.org"), "„to“ hat eine ungültige Form"),
+        (_set("outbox", "to", [1, 2]), "„to“ hat eine ungültige Form"),
+        (_set("outbox", "data", {"demand_ids": ["1"]}), "„data“ hat eine ungültige Form"),
+        (_set("timeline_entries", "data", {"x": json.loads("[" * 50 + "]" * 50)}), "verschachtelt"),
+        (_set("demands", "title", "Titel\x07"), "„title“ hat einen ungültigen Wert"),
+        (_set("demands", "title", 5), "„title“ hat einen ungültigen Wert"),
+    ],
+)
+def test_import_refuses_wrong_shapes_and_writes_nothing(
+    runner, db, world, tmp_path, change, message
+):
+    import sqlalchemy as sa
+
+    from tracker.models import Demand
+
+    _outbox_row(db)
+    path = _export_with(runner, db, tmp_path, change)
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert db.session.scalar(sa.select(sa.func.count(Demand.id))) == 0  # nothing written
+
+
+def test_import_of_a_deeply_nested_file_is_a_clear_error(runner, app, tmp_path):
+    path = tmp_path / "tief.json"
+    path.write_text(DEEP, encoding="utf-8")
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 1
+    assert "zu tief verschachtelt" in result.output
+    assert result.exception.__class__ is SystemExit
+
+
+def test_import_of_a_good_export_still_works(runner, db, world, tmp_path, client):
+    _outbox_row(db)
+    path = _export_with(runner, db, tmp_path, lambda tables: None)
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert client.get("/feed.atom").status_code == 200
+    assert client.get(f"/forderungen/{world['values']['demand_id']}").status_code == 200
