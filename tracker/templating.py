@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_time, get_locale
+from markupsafe import Markup
 
 from . import workflow
+from .inputs import CONTROL
 from .services.progress import progress
 
 
@@ -13,6 +15,7 @@ def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.finalize = _without_control_characters
     app.jinja_env.filters["state_label"] = workflow.state_label
     app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
     app.jinja_env.filters["datetime"] = lambda d: (
@@ -25,6 +28,14 @@ def init_app(app: Flask) -> None:
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
     )
+
+
+def _without_control_characters(value):
+    """Print text without control characters: rows stored before they were refused have them."""
+    if isinstance(value, str) and CONTROL.search(value):
+        cleaned = CONTROL.sub("", value)  # newlines and tabs stay; a CR is harmless in output
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
 
 
 def url_with(**changes) -> str:

@@ -68,9 +68,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """Return ``value``, with an apostrophe before text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """Return ``value`` without control characters (stored before they were refused), with an
+    apostrophe before text a spreadsheet would run as a formula."""
+    if isinstance(value, str):
+        value = inputs.clean_text(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
