@@ -419,3 +419,14 @@ def test_control_characters_stored_earlier_do_not_reach_html_csv_or_atom(client,
         body = client.get(path).get_data()
         assert b"AltTitel" in body, path
         assert not inputs.CONTROL.search(body.decode("utf-8").replace("\r", "")), path
+
+
+def test_overview_with_an_unknown_filter_keeps_the_filter_form(client, world):
+    response = client.get("/?state=nonsense&topic=bezahlkarte")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'role="search"' in page  # choose again right there
+    assert "Unbekannter Filter „state“: „nonsense“." in page
+    assert "Bezahlkarte evaluieren" not in page
+    english = client.get("/?state=nonsense", headers={"Accept-Language": "en"})
+    assert "Unknown filter “state”: “nonsense”." in english.get_data(as_text=True)

@@ -32,7 +32,10 @@ def _staff() -> bool:
 @bp.get("/")
 def index():
     """Show the progress of all public demands, filtered and searched."""
-    f = queries.DemandFilter.from_args(request.args)
+    try:
+        f = queries.DemandFilter.from_args(request.args)
+    except inputs.InputError as error:
+        return _overview_refused(error)
     page = inputs.int_arg(request.args, "page", 1)
     counts = queries.count_by_state(f)
     pagination = queries.list_demands(
@@ -53,6 +56,24 @@ def index():
         bodies=bodies,
         events=events,
     )
+
+
+def _overview_refused(error: inputs.InputError):
+    """Show the overview with nothing listed and why: a filter value that does not exist."""
+    topics, bodies, events = queries.filter_choices()
+    counts = {s.name: 0 for s in workflow.STATES}
+    return render_template(
+        "public/index.html",
+        f=queries.DemandFilter(),
+        refused=error.message,
+        pagination=queries.Page([], 1, current_app.config["PAGE_SIZE"], 0),
+        demands=[],
+        counts=counts,
+        total=0,
+        topics=topics,
+        bodies=bodies,
+        events=events,
+    ), 400
 
 
 def get_public_demand(demand_id: int) -> Demand:
