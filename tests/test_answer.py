@@ -199,11 +199,19 @@ def test_token_of_a_body_whose_slug_changed_is_gone(client, db, world):
 
 @pytest.mark.parametrize(
     "junk",
-    ["junk", "a.b.c", "eyJib2R5IjoxfQ", "....", "%00", "x" * 500],
+    ["junk", "a.b.c", "eyJib2R5IjoxfQ", "....", "x" * 500],
 )
 def test_malformed_token_is_refused(client, db, world, junk):
     csrf = csrf_token(_token_page(client, _valid(world)))
     _assert_refused(client, db, world, junk, 403, INVALID, csrf)
+
+
+def test_control_characters_in_a_token_are_404(client, db, world):
+    """The URL converter refuses control characters in any path segment, before the view."""
+    before = _written(db)
+    assert client.get("/antwort/%00").status_code == 404
+    assert client.post("/antwort/%00/1/stellungnahme").status_code == 404
+    assert _written(db) == before
 
 
 @pytest.mark.parametrize("payload", [[1, "ms"], {"body": "1", "slug": "ms"}, {"slug": "ms"}, 1])

@@ -83,9 +83,7 @@ def test_overview_lists_public_demands_only(client, data):
         ("state=evaluated", []),
         ("state=closed", ["Gesundheitsversorgung sichern"]),
         ("state=open", ["Bezahlkarte evaluieren", "Dialogkultur stärken"]),
-        ("state=bogus", ALL_PUBLIC),
         ("topic=bezahlkarte", ["Bezahlkarte evaluieren"]),
-        ("topic=unbekannt", []),
         ("body=ms", ["Bezahlkarte evaluieren", "Dialogkultur stärken"]),
         ("body=mi", ["Bezahlkarte evaluieren", "Gesundheitsversorgung sichern"]),
         ("event=fachtag", ["Bezahlkarte evaluieren"]),
@@ -133,8 +131,10 @@ def test_overview_bar_chart_counts(client, data, query, counts):
 
 
 def test_overview_survives_odd_arguments(client, data):
-    for query in ("page=0", "page=-3", "page=abc", "page=999", "q=" + "x" * 5000, "state=%00"):
+    for query in ("page=999", "q=" + "x" * 5000):
         assert client.get(f"/?{query}").status_code == 200
+    for query in ("page=0", "page=-3", "page=abc", "page=%C2%B2", "state=%00"):
+        assert client.get(f"/?{query}").status_code == 400  # said so, not silently page 1
 
 
 def test_demand_page_shows_text_bodies_state_and_public_timeline(client, auth, data, staff):

@@ -8,9 +8,8 @@ from pathlib import Path
 import flask_babel
 from flask import Flask, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
-from . import config
+from . import config, inputs
 from .extensions import LazyMigrate, babel, csrf, db, limiter, login_manager
 
 LOCALES = ("de", "en")
@@ -25,14 +24,6 @@ def shipped(name: str) -> Path:
         if folder.is_dir():
             return folder
     raise RuntimeError(f"{name}/ is missing from the installed package {package}")
-
-
-class IdConverter(IntegerConverter):
-    """``<int:…>`` in URLs, capped at the largest id a row can have: bigger ones are a 404."""
-
-    def __init__(self, url_map, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(url_map, **kwargs)
 
 
 def select_locale() -> str:
@@ -85,7 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(shipped("templates")),
     )
     config.load(app, test_config)
-    app.url_map.converters["int"] = IdConverter
+    inputs.init_app(app)
     if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]

@@ -128,6 +128,10 @@ def import_command(file: str) -> None:
             raise click.ClickException(
                 _("%(path)s ist keine lesbare JSON-Datei (UTF-8).", path=file)
             ) from None
+        except RecursionError:
+            raise click.ClickException(
+                _("%(path)s ist zu tief verschachtelt für eine Export-Datei.", path=file)
+            ) from None
         try:
             result = exchange.import_data(data)
         except exchange.ExchangeError as error:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .inputs import InputError
 
 MESSAGES = {
     400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),
@@ -17,6 +21,10 @@ MESSAGES = {
     429: (
         _l("Zu viele Versuche"),
         _l("Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment."),
+    ),
+    503: (
+        _l("Vorübergehend nicht erreichbar"),
+        _l("Die Datenbank ist gerade nicht erreichbar. Bitte in einigen Minuten erneut versuchen."),
     ),
     500: (
         _l("Interner Fehler"),
@@ -38,7 +46,18 @@ CODES = {
     413: "payload_too_large",
     429: "rate_limited",
     500: "internal_error",
+    503: "service_unavailable",
 }
+
+# The last resort when even the error page cannot be rendered: German, no database, no template.
+FALLBACK = """<!doctype html>
+<html lang="de">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – Forderungstracker</title></head>
+<body><header><a href="/">Forderungstracker</a></header>
+<main><h1>{title} ({code})</h1><p>{message}</p><p><a href="/">Zur Übersicht der Forderungen</a></p>
+</main></body></html>
+"""
 
 
 def render_error(code: int, message: str | None = None):
@@ -56,8 +75,41 @@ def render_error(code: int, message: str | None = None):
         response.status_code = code
         response.content_type = "application/problem+json"
         return response
-    page = render_template("errors/error.html", code=code, title=title, message=message or default)
+    _forget_user_if_unloadable()
+    try:
+        page = render_template(
+            "errors/error.html", code=code, title=title, message=message or default
+        )
+    except Exception:  # the page itself failed (e.g. the database went away meanwhile)
+        current_app.logger.exception("The error page for %s could not be rendered", code)
+        page = FALLBACK.format(code=code, title=escape(title), message=escape(message or default))
     return page, code
+
+
+def _rollback() -> None:
+    """Roll back the session; a dead connection may refuse even that."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - nothing more to undo on a dead connection
+        current_app.logger.warning("Rollback failed", exc_info=True)
+
+
+def _forget_user_if_unloadable() -> None:
+    """Load the logged-in user for the page, or show the page as to anyone if that fails.
+
+    During a database outage the user loader itself fails; the error page must not.
+    """
+    from flask_login import current_user
+
+    from .extensions import login_manager
+
+    try:
+        current_user._get_current_object()
+    except Exception:  # noqa: BLE001 - any failure: the error page is shown without the user
+        _rollback()
+        g._login_user = login_manager.anonymous_user()
 
 
 def init_app(app: Flask) -> None:
@@ -73,6 +125,10 @@ def init_app(app: Flask) -> None:
             ),
         )
 
+    @app.errorhandler(InputError)
+    def input_error(error: InputError):
+        return render_error(400, error.message)
+
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code is None or error.code < 400:
@@ -80,10 +136,17 @@ def init_app(app: Flask) -> None:
         message = getattr(error, "user_message", None)
         return render_error(error.code, message)
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_unavailable(error):
+        app.logger.exception("Database unavailable on %s %s", request.method, request.path)
+        _rollback()
+        response = make_response(render_error(503))
+        response.headers["Retry-After"] = "60"
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(error):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        from .extensions import db
-
-        db.session.rollback()
+        _rollback()
         return render_error(InternalServerError.code)

@@ -12,7 +12,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
-from . import workflow
+from . import inputs, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, TimelineEntry, utcnow
 from .services import exchange, queries
@@ -28,13 +28,13 @@ FEED_LIMIT = 50
 ATOM = "application/atom+xml; charset=utf-8"
 PUBLISHER = "LIGA der freien Wohlfahrtspflege Sachsen-Anhalt"
 CSV_PAGE = 500
-# Characters XML 1.0 forbids; text pasted from word processors carries some (e.g. vertical tabs).
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters XML 1.0 forbids, besides the control characters (see tracker.inputs).
+NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml(text: str) -> str:
-    """Drop the characters an XML document cannot hold."""
-    return NOT_XML.sub("", text)
+    """Drop control characters and the characters an XML document cannot hold."""
+    return NOT_XML.sub("", inputs.clean_text(text))
 
 
 def _host() -> str:

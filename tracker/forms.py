@@ -1,12 +1,16 @@
-"""The base of every form: drops NUL characters (PostgreSQL cannot store them) and words WTForms'
-length errors as we do."""
+"""The base of every form: text arrives without control characters (see ``tracker.inputs``)
+and WTForms' length errors are worded as we do."""
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from flask_babel import gettext
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from flask_wtf.i18n import translations as wtforms_translations
 from werkzeug.datastructures import MultiDict
+
+from .inputs import clean_text
 
 
 class Messages:
@@ -34,25 +38,26 @@ class Messages:
 MESSAGES = Messages()
 
 
-def _clean(value: str) -> str:
-    """Drop NUL; browsers send every line break of a textarea as CRLF: keep plain newlines,
-    so that a text saved unchanged is unchanged."""
-    return value.replace("\x00", "").replace("\r\n", "\n")
-
-
 class Form(FlaskForm):
-    """A form that drops NUL characters from what is sent: PostgreSQL cannot store them."""
+    """A form that drops control characters from what is sent and normalises newlines.
+
+    People paste them in without seeing them (and PostgreSQL cannot store NUL), so a form
+    strips them rather than refusing the input.
+    """
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return MESSAGES
 
         def wrap_formdata(self, form, formdata):
+            if formdata is _Auto and has_request_context() and request.is_json:
+                # our forms are HTML forms: a JSON body fills no field (and is not parsed)
+                formdata = MultiDict()
             formdata = super().wrap_formdata(form, formdata)
             if formdata is None:
                 return None
             return MultiDict(
-                (key, _clean(value) if isinstance(value, str) else value)
+                (key, clean_text(value) if isinstance(value, str) else value)
                 for key, value in formdata.items(multi=True)
             )
 

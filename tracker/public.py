@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from . import LOCALES, workflow
+from . import LOCALES, inputs, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, Event
 from .redirects import safe_next
@@ -37,8 +37,11 @@ def _staff() -> bool:
 @bp.get("/")
 def index():
     """Show the progress of all public demands, filtered and searched."""
-    f = queries.DemandFilter.from_args(request.args)
-    page = request.args.get("page", 1, type=int) or 1
+    try:
+        f = queries.DemandFilter.from_args(request.args)
+    except inputs.InputError as error:
+        return _overview_refused(error)
+    page = inputs.int_arg(request.args, "page", 1)
     counts = queries.count_by_state(f)
     pagination = queries.list_demands(
         f,
@@ -58,6 +61,24 @@ def index():
         bodies=bodies,
         events=events,
     )
+
+
+def _overview_refused(error: inputs.InputError):
+    """Show the overview with nothing listed and why: a filter value that does not exist."""
+    topics, bodies, events = queries.filter_choices()
+    counts = {s.name: 0 for s in workflow.STATES}
+    return render_template(
+        "public/index.html",
+        f=queries.DemandFilter(),
+        refused=error.message,
+        pagination=queries.Page([], 1, current_app.config["PAGE_SIZE"], 0),
+        demands=[],
+        counts=counts,
+        total=0,
+        topics=topics,
+        bodies=bodies,
+        events=events,
+    ), 400
 
 
 def get_public_demand(demand_id: int) -> Demand:

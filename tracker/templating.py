@@ -7,9 +7,11 @@ import datetime as dt
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_time, get_locale
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from . import labels, workflow
 from .diagram import svg as workflow_svg
+from .inputs import CONTROL
 from .services.answers import classification_label
 from .services.changes import describe
 from .services.progress import progress
@@ -23,6 +25,7 @@ def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.finalize = _without_control_characters
     filters = {
         "state_label": workflow.state_label,
         "date": lambda d: format_date(d, "medium") if d else "",
@@ -77,6 +80,14 @@ def in_the_readers_language(func):
         return func(*args, **kwargs)
 
     return filter_
+
+
+def _without_control_characters(value):
+    """Print text without control characters: rows stored before they were refused have them."""
+    if isinstance(value, str) and CONTROL.search(value):
+        cleaned = CONTROL.sub("", value)  # newlines and tabs stay; a CR is harmless in output
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
 
 
 def url_with(**changes) -> str:

@@ -9,7 +9,7 @@ from flask import g, jsonify, request
 from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
-from .. import workflow
+from .. import inputs, workflow
 from ..extensions import csrf, db
 from ..models import Assignment, Body, Demand, Event, EventPart, Topic
 from ..services import answers, api_tokens, queries, repeats
@@ -49,6 +49,14 @@ def api_error(error: APIError):
     return response
 
 
+@bp.errorhandler(inputs.InputError)
+def input_error(error: inputs.InputError):
+    """Answer a refused parameter or body as a problem naming it."""
+    status = 422 if error.kind == "validation_failed" else 400
+    errors = {error.name: error.message} if error.name else None
+    return api_error(APIError(status, error.kind, error.message, errors))
+
+
 def _token_user():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -77,7 +85,8 @@ def token_required(view):
 
 
 def _json_body() -> dict:
-    data = request.get_json(silent=True)
+    """Return the JSON object sent; depth, list lengths and control characters are checked."""
+    data = inputs.parse_json(request.get_data(cache=True))  # InputError: a 400/422 problem
     if not isinstance(data, dict):
         raise APIError(400, "invalid_json", "Der Anfragetext muss ein JSON-Objekt sein.")
     return data
@@ -105,14 +114,9 @@ def openapi():
 @bp.get("/demands")
 def demands():
     """List demands with filters and pagination."""
-    f = queries.DemandFilter.from_args(request.args)
-    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "50")
-    page = int(page) if page.isdigit() else 0
-    per_page = int(per_page) if per_page.isdigit() else 0
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise APIError(
-            400, "invalid_parameter", f"page muss ≥ 1 sein, per_page zwischen 1 und {MAX_PER_PAGE}."
-        )
+    f = queries.DemandFilter.from_args(request.args)  # InputError: a 400 naming the filter
+    page = inputs.int_arg(request.args, "page", 1)
+    per_page = inputs.int_arg(request.args, "per_page", 50, maximum=MAX_PER_PAGE)
     pagination = queries.list_demands(
         f, include_internal=g.api_user is not None, page=page, per_page=per_page
     )
@@ -229,7 +233,7 @@ def _string(data: dict, name: str, max_length: int, required: bool = True) -> st
             f"„{name}“ fehlt oder ist ungültig.",
             {name: f"Text mit 1 bis {max_length} Zeichen erwartet."},
         )
-    return value.strip()
+    return inputs.normalise_newlines(value).strip()
 
 
 def _boolean(data: dict, name: str, default: bool) -> bool:

@@ -26,7 +26,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
-from .. import workflow
+from .. import inputs, workflow
 from ..extensions import db
 from ..models import Body, Demand, Event, EventPart, Topic, User
 from . import demands as demand_service
@@ -71,9 +71,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """Return ``value``, with an apostrophe before text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """Return ``value`` without control characters (stored before they were refused), with an
+    apostrophe before text a spreadsheet would run as a formula."""
+    if isinstance(value, str):
+        value = inputs.clean_text(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -286,7 +289,21 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
                 expected=len(header),
             )
         )
-    value = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+    value = {
+        name: (inputs.normalise_newlines(cells[i]).strip() if i < len(cells) else "")
+        for i, name in enumerate(header)
+    }
+    for name, cell in value.items():
+        char = inputs.control_character(cell)
+        if char:  # refused, not stripped: the file should be corrected where it was made
+            errors.append(
+                _(
+                    "Zeile %(line)d: die Spalte „%(name)s“ enthält ein Steuerzeichen (%(char)s)",
+                    line=line,
+                    name=name,
+                    char=char,
+                )
+            )
     row = _Row(line)
 
     title, text = value.get("titel", ""), value.get("text", "")
@@ -488,8 +505,12 @@ def _from_json(table: str, index: int, column: sa.Column, value: Any) -> Any:
                 )
             )
         return None
+    if isinstance(column.type, sa.JSON):
+        return _json_value(table, index, column, value)
     kind = _python_type(column)
     try:
+        if kind is str and isinstance(value, str) and inputs.control_character(value):
+            raise ValueError("control character")
         if kind is dt.datetime:
             moment = dt.datetime.fromisoformat(value)
             if moment.tzinfo is None and getattr(column.type, "timezone", True):
@@ -512,6 +533,58 @@ def _from_json(table: str, index: int, column: sa.Column, value: Any) -> Any:
                 column=column.name,
             )
         ) from None
+    return value
+
+
+# What the code reading a JSON column relies on: its type, and the type of well-known keys.
+JSON_SHAPES: dict[tuple[str, str], type] = {
+    ("timeline_entries", "data"): dict,
+    ("outbox", "data"): dict,
+    ("outbox", "to"): list,
+    ("outbox", "cc"): list,
+}
+JSON_KEYS: dict[str, tuple[type, ...]] = {
+    "after": (dict,),
+    "before": (dict,),
+    "demand_ids": (list,),
+    "outcome": (str, type(None)),
+    "participants": (str, type(None)),
+    "week": (str, type(None)),
+    "unsubscribe_url": (str, type(None)),
+}
+
+
+def _json_value(table: str, index: int, column: sa.Column, value: Any) -> Any:
+    """Check a JSON column's value: its shape, nesting, list lengths and control characters."""
+
+    def refuse(reason: str) -> ExchangeError:
+        return ExchangeError(
+            _(
+                "Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“ hat eine ungültige Form "
+                "(%(reason)s).",
+                table=table,
+                num=index + 1,
+                column=column.name,
+                reason=reason,
+            )
+        )
+
+    shape = JSON_SHAPES.get((table, column.name), dict | list)
+    if not isinstance(value, shape):
+        expected = {dict: _("Objekt erwartet"), list: _("Liste erwartet")}
+        raise refuse(expected.get(shape, _("Objekt oder Liste erwartet")))
+    try:
+        inputs.check_json(value, max_list=100_000)
+    except inputs.InputError as error:
+        raise refuse(error.message) from None
+    if shape is list and not all(isinstance(item, str) for item in value):
+        raise refuse(_("Liste von Texten erwartet"))
+    if isinstance(value, dict):
+        for key, types in JSON_KEYS.items():
+            if key in value and not isinstance(value[key], types):
+                raise refuse(key)
+        if not all(isinstance(i, int) for i in value.get("demand_ids") or []):
+            raise refuse("demand_ids")
     return value
 
 
@@ -575,10 +648,12 @@ def import_data(data: Any) -> ImportResult:
         counts: dict[str, int] = {}
         without_password: list[str] = []
         tables = [known[name] for name in known if name in given]
+        # every row of every table is checked before anything is written
+        checked = {t.name: _table_rows(t, given[t.name], without_password) for t in tables}
         try:
             later: list[tuple[sa.Table, list[dict]]] = []
             for table in tables:
-                rows = _table_rows(table, given[table.name], without_password)
+                rows = checked[table.name]
                 later.append((table, _defer_self_references(table, rows)))
                 # Core inserts: ids as given, and no ORM events (the timeline only grows).
                 # Rows are grouped by their fields, as one executemany needs the same in each.

@@ -8,11 +8,22 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), needed before use)
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import workflow
 from ..extensions import db
+from ..inputs import InputError, clean_text, control_character
 from ..models import Assignment, Body, Demand, Event, TimelineEntry, Topic, demand_topics
+
+
+def _unknown(name: str, value: str) -> InputError:
+    shown = clean_text(value)[:80] or "…"
+    return InputError(
+        name,
+        "invalid_parameter",
+        _("Unbekannter Filter „%(name)s“: „%(value)s“.", name=name, value=shown),
+    )
 
 
 @dataclass(frozen=True)
@@ -27,21 +38,36 @@ class DemandFilter:
 
     @classmethod
     def from_args(cls, args) -> DemandFilter:
-        """Build a filter from query arguments, ignoring unknown states."""
-        state = args.get("state", "")
-        if state not in workflow.STATE_BY_NAME and state != "open":
-            state = ""
+        """Build a filter from query arguments; an unknown value raises InputError naming it."""
+        values = {}
+        for name in ("state", "topic", "body", "event", "q"):
+            value = args.get(name, "")
+            if control_character(value):
+                raise _unknown(name, value)
+            values[name] = value
+        if values["state"] and values["state"] not in workflow.STATE_BY_NAME | {"open": None}:
+            raise _unknown("state", values["state"])
+        f = cls(**{**values, "q": values["q"].strip()[:200]})
+        f.check_known()
+        return f
 
-        def arg(name: str) -> str:  # PostgreSQL refuses NUL characters in text
-            return args.get(name, "").replace("\x00", "")
-
-        return cls(
-            state=state,
-            topic=arg("topic")[:80],
-            body=arg("body")[:80],
-            event=arg("event")[:80],
-            q=arg("q").strip()[:200],
-        )
+    def check_known(self) -> None:
+        """Raise InputError if the topic, body or event filtered by does not exist (one query)."""
+        models = {"topic": Topic, "body": Body, "event": Event}
+        given = {name: getattr(self, name) for name in models if getattr(self, name)}
+        if not given:
+            return
+        found = db.session.execute(
+            sa.select(
+                *(
+                    sa.exists().where(models[name].slug == value).label(name)
+                    for name, value in given.items()
+                )
+            )
+        ).one()
+        for name, value in given.items():
+            if not found._mapping[name]:
+                raise _unknown(name, value)
 
     @property
     def active(self) -> bool:

@@ -47,8 +47,22 @@ class VersionedForm(Form):
 
     version = HiddenField()
 
+    def validate_version(self, field) -> None:
+        """Refuse a version that is no plain number (a tampered or broken form)."""
+        if field.data and not _is_number(field.data):
+            message = str(STALE_FORM)
+            self.form_errors.append(message)
+            raise ValidationError(message)
+
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else -1
+        return int(self.version.data) if _is_number(self.version.data or "") else -1
+
+
+STALE_FORM = _l("Das Formular ist ungültig (Versionsangabe). Bitte die Seite neu laden.")
+
+
+def _is_number(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 12
 
 
 class DemandForm(VersionedForm):

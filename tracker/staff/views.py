@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy.orm import selectinload
 
-from .. import workflow
+from .. import inputs, workflow
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..labels import part_label
@@ -71,7 +71,7 @@ def _all_bodies() -> list[Body]:
 def index():
     """List all demands, internal ones included, with their standing."""
     f = queries.DemandFilter.from_args(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = inputs.int_arg(request.args, "page", 1)
     pagination = queries.list_demands(f, include_internal=True, page=page, per_page=100)
     topics, bodies, events = queries.filter_choices()
     return render_template(
