@@ -107,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         security,
         staff,
         templating,
+        transactions,
     )
 
     templating.init_app(app)
@@ -121,4 +122,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(follow.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(reports.bp)
+    transactions.init_app(app)  # last: commits before the other hooks finish the response
     return app

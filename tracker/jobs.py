@@ -17,30 +17,37 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from . import crashpoints, sender
 from .extensions import db
-from .services import outbox, reminders
+from .services import reminders
+from .transactions import commit
 from .workdays import BERLIN
 
 log = logging.getLogger(__name__)
-WEEKLY = "weekly-digest"
+WEEKLY = reminders.WEEKLY
 
 
 def weekly_digest(now: dt.datetime | None = None) -> str:
     """Write this week's digests once (claimed per ISO week), then deliver them."""
     now = now or dt.datetime.now(BERLIN)
     week = reminders.iso_week(now.astimezone(BERLIN).date())
-    if not reminders.claim(WEEKLY, week):
-        log.info("weekly digest for %s ran already; nothing to do", week)
-        return "claimed elsewhere"
     try:
+        if not reminders.claim(WEEKLY, week):
+            db.session.rollback()
+            log.info("weekly digest for %s ran already; nothing to do", week)
+            return "claimed elsewhere"
+        crashpoints.reached("weekly:claimed")
         written = reminders.write_digests(now.astimezone(BERLIN).date())
+        crashpoints.reached("weekly:written")
+        commit()  # the claim and the week's outbox rows together, or neither
     except Exception:
-        db.session.rollback()
-        reminders.release(WEEKLY, week)  # let the next firing or a restart try this week again
+        db.session.rollback()  # the claim goes too: the next firing or a restart tries again
         raise
-    sent = outbox.flush()
+    crashpoints.reached("weekly:committed")
+    sent = sender.flush()
     result = f"{len(written)} digests written, {sent['sent']} sent, {sent['retry']} to retry"
     reminders.finish(WEEKLY, week, result)
+    commit()
     log.info("weekly digest %s: %s", week, result)
     return result
 
@@ -62,10 +69,14 @@ def missed_this_week(app: Flask, now: dt.datetime) -> bool:
 
 
 def _in_context(app: Flask, func, *args):
+    """Run a job in its own app context and transaction, committed when it succeeds."""
     with app.app_context():
         try:
-            return func(*args)
+            result = func(*args)
+            commit()
+            return result
         except Exception:  # a job must not kill the scheduler; the next run tries again
+            db.session.rollback()
             log.exception("job %s failed", getattr(func, "__name__", func))
             return None
 
@@ -93,7 +104,7 @@ def configure(scheduler, app: Flask):
         _in_context,
         "interval",
         minutes=1,
-        args=(app, outbox.flush),
+        args=(app, sender.flush),
         id="outbox-flush",
         coalesce=True,
         max_instances=1,

@@ -580,7 +580,7 @@ def import_data(data: Any) -> ImportResult:
                     db.session.execute(table.insert(), group)
                 counts[table.name] = len(rows)
             _reset_sequences(tables)
-            db.session.commit()
+            db.session.flush()
         except ExchangeError:
             db.session.rollback()
             raise

@@ -20,6 +20,8 @@ from . import outbox, tokens
 from .links import external_url
 from .progress import Progress, progress
 
+WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
+
 
 def iso_week(day: dt.date) -> str:
     """Return the ISO week of ``day`` as '2026-W48'."""
@@ -169,26 +171,27 @@ def write_digests(on: dt.date | None = None) -> list:
         )
         if message is not None:
             written.append(message)
-    db.session.commit()
+    db.session.flush()
     return written
 
 
 def claim(job: str, period: str) -> bool:
-    """Record that ``job`` runs for ``period``; False if it already did (in any process)."""
+    """Record that ``job`` runs for ``period``; False if it already did (in any process).
+
+    Call it first in a transaction: the claim commits together with what the run writes, so it
+    cannot outlive a crash that lost the run's rows. A lost race (PostgreSQL: a second process
+    waits for the first one's commit, then fails on the unique key) rolls the transaction back.
+    """
+    done = sa.select(JobRun.id).where(JobRun.job == job, JobRun.period == period)
+    if db.session.scalar(done) is not None:
+        return False
+    db.session.add(JobRun(job=job, period=period))
     try:
-        with db.session.begin_nested():
-            db.session.add(JobRun(job=job, period=period))
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return False
     return True
-
-
-def release(job: str, period: str) -> None:
-    """Drop the claim of a run that failed before it wrote anything."""
-    db.session.execute(sa.delete(JobRun).where(JobRun.job == job, JobRun.period == period))
-    db.session.commit()
 
 
 def finish(job: str, period: str, result: str) -> None:
@@ -196,4 +199,3 @@ def finish(job: str, period: str, result: str) -> None:
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.period == period))
     if run is not None:
         run.finished_at, run.result = utcnow(), result[:300]
-        db.session.commit()

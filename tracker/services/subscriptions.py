@@ -54,7 +54,6 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
         text=text,
         html=html,
     )
-    db.session.commit()
     return sub
 
 
@@ -70,14 +69,12 @@ def confirm(sub: Subscription) -> None:
     if sub.confirmed_at is None:
         sub.confirmed_at = utcnow()
         sub.ended_at = None
-        db.session.commit()
 
 
 def end(sub: Subscription) -> None:
     """Stop sending messages to this subscriber."""
     if sub.ended_at is None:
         sub.ended_at = utcnow()
-        db.session.commit()
 
 
 def notify(entry: TimelineEntry) -> int:
@@ -121,5 +118,4 @@ def notify(entry: TimelineEntry) -> int:
                 html=html,
                 data={"unsubscribe_url": unsubscribe_url},
             )
-    db.session.commit()
     return len(subs)

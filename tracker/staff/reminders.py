@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import sender
 from ..extensions import db
 from ..forms import ConfirmForm, Form
 from ..models import Body, OutboxMessage, ReminderPause
@@ -63,8 +65,12 @@ def send_reminders():
     """Write this week's digests (once per body) and deliver the outbox now."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    reminders.claim(
+        reminders.WEEKLY, reminders.iso_week(today())
+    )  # a scheduler then writes nothing new
     written = reminders.write_digests()
-    sent = outbox.flush()
+    db.session.commit()  # the claim and the digests are safe before the first one goes out
+    sent = sender.flush()
     flash(
         _l(
             "%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
@@ -89,6 +95,7 @@ def outbox_page():
         messages=messages,
         counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
+        is_uncertain=outbox.is_uncertain,
     )
 
 
@@ -97,7 +104,10 @@ def outbox_message(message_id: int):
     """Show one message as it was (or will be) sent."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     return render_template(
-        "staff/outbox_message.html", message=message, action_form=ConfirmForm(formdata=None)
+        "staff/outbox_message.html",
+        message=message,
+        action_form=ConfirmForm(formdata=None),
+        is_uncertain=outbox.is_uncertain,
     )
 
 
@@ -113,12 +123,10 @@ def outbox_message_html(message_id: int):
     return response
 
 
-@bp.post("/postausgang/senden")
-def flush_outbox():
-    """Deliver due messages now."""
+def _flush_and_report(ignore_backoff: bool):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    sent = outbox.flush()
+    sent = sender.flush(ignore_backoff=ignore_backoff)
     flash(
         _l(
             "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
@@ -130,14 +138,43 @@ def flush_outbox():
     return redirect(url_for("staff.outbox_page"))
 
 
+@bp.post("/postausgang/senden")
+def flush_outbox():
+    """Deliver due messages now."""
+    return _flush_and_report(ignore_backoff=False)
+
+
+@bp.post("/postausgang/alle-senden")
+def flush_all_outbox():
+    """Deliver every pending message now, also those waiting for their next attempt."""
+    return _flush_and_report(ignore_backoff=True)
+
+
 @bp.post("/postausgang/<int:message_id>/erneut")
 def retry_message(message_id: int):
-    """Queue a failed message again."""
+    """Queue a failed (or uncertain) message again."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    outbox.retry(message)
-    flash(_l("Die Nachricht wird erneut versandt."), "success")
+    if message.status != "failed":
+        flash(_l("Diese Nachricht ist nicht fehlgeschlagen; nichts geändert."), "error")
+    else:
+        outbox.retry(message)
+        flash(_l("Die Nachricht wird erneut versandt."), "success")
+    return redirect(url_for("staff.outbox_message", message_id=message.id))
+
+
+@bp.post("/postausgang/<int:message_id>/zugestellt")
+def confirm_delivered(message_id: int):
+    """Book an uncertain message as delivered (staff checked that it arrived)."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not outbox.is_uncertain(message):
+        flash(_l("Nur eine ungewisse Nachricht kann als zugestellt markiert werden."), "error")
+    else:
+        outbox.confirm_delivered(message, current_user.name or current_user.email)
+        flash(_l("Die Nachricht ist als zugestellt vermerkt."), "success")
     return redirect(url_for("staff.outbox_message", message_id=message.id))
 
 
