@@ -34,7 +34,10 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
     try:
         if not reminders.claim(WEEKLY, week):
             db.session.rollback()
-            log.info("weekly digest for %s ran already; nothing to do", week)
+            # Its digests are in the outbox already (they commit with the claim); deliver any
+            # still waiting, e.g. after a crash between writing and sending.
+            sent = sender.flush()
+            log.info("weekly digest for %s ran already; %d waiting sent", week, sent["sent"])
             return "claimed elsewhere"
         crashpoints.reached("weekly:claimed")
         written = reminders.write_digests(now.astimezone(BERLIN).date())
