@@ -14,6 +14,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -88,9 +89,36 @@ def queue(
     return message
 
 
+class _MailPolicy(EmailPolicy):
+    """The default policy, but URL headers stay one plain line.
+
+    The email package folds a long ``List-Unsubscribe`` into RFC 2047 encoded words, which no
+    mail client resolves to a link; RFC 2369 wants the ``<https://…>`` as it is (ASCII anyway).
+    """
+
+    PLAIN = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
+
+    def fold(self, name, value):
+        if name.lower() in self.PLAIN:
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if name.lower() in self.PLAIN:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _MailPolicy()
+
+
+def _list_host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "forderungstracker.invalid"
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
     """Turn an outbox row into a MIME message with text and HTML parts."""
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     email["Subject"] = message.subject
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = ", ".join(message.to)
@@ -99,11 +127,20 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")
     email["X-Tracker-Key"] = message.key
-    if message.data.get("unsubscribe_url"):
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    if message.kind == "digest":
+        email["List-Id"] = f"Erinnerungen des Forderungstrackers <erinnerungen.{_list_host()}>"
+    one_click = message.data.get("one_click_url")
+    if one_click:  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address
+        email["List-Unsubscribe"] = f"<{one_click}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    elif message.data.get("unsubscribe_url"):  # rows queued before one-click existed
         email["List-Unsubscribe"] = f"<{message.data['unsubscribe_url']}>"
     email.set_content(message.text)
     if message.html:
         email.add_alternative(message.html, subtype="html")
+        for part in email.iter_parts():  # one MIME-Version, at the top (RFC 2045)
+            del part["MIME-Version"]
     return email
 
 

@@ -53,8 +53,17 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
         subject=subject[:300],
         text=text,
         html=html,
+        data=_unsubscribe_links(sub),
     )
     return sub
+
+
+def _unsubscribe_links(sub: Subscription) -> dict[str, str]:
+    """The page to end following (in the text) and the one-click address (in the header)."""
+    return {
+        "unsubscribe_url": external_url("follow.end", token=sub.token),
+        "one_click_url": external_url("follow.one_click", token=sub.token),
+    }
 
 
 def by_token(token: str) -> Subscription | None:
@@ -116,6 +125,6 @@ def notify(entry: TimelineEntry) -> int:
                 subject=subject,
                 text=text,
                 html=html,
-                data={"unsubscribe_url": unsubscribe_url},
+                data=_unsubscribe_links(sub),
             )
     return len(subs)
