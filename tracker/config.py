@@ -23,6 +23,8 @@ ENVIRONMENT = {
     "TRACKER_ESCALATION_DAYS": "ESCALATION_DAYS",
     "TRACKER_ANSWER_LINK_DAYS": "ANSWER_LINK_DAYS",
     "TRACKER_PROXIES": "PROXIES",
+    "TRACKER_OUTBOX_INTERVAL": "OUTBOX_INTERVAL",
+    "TRACKER_SCHEDULER_LOCK_CHECK": "SCHEDULER_LOCK_CHECK",
 }
 
 DEFAULTS = {
@@ -40,6 +42,8 @@ DEFAULTS = {
     "ESCALATION_DAYS": 10,
     "ANSWER_LINK_DAYS": 56,
     "PROXIES": 0,
+    "OUTBOX_INTERVAL": 60,  # seconds between the scheduler's outbox deliveries
+    "SCHEDULER_LOCK_CHECK": 10,  # seconds between checks that the scheduler still holds its lock
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
@@ -51,7 +55,13 @@ DEFAULTS = {
     "PAGE_SIZE": 50,
 }
 
-INTEGER_KEYS = {"ESCALATION_DAYS", "ANSWER_LINK_DAYS", "PROXIES"}
+INTEGER_KEYS = {
+    "ESCALATION_DAYS",
+    "ANSWER_LINK_DAYS",
+    "PROXIES",
+    "OUTBOX_INTERVAL",
+    "SCHEDULER_LOCK_CHECK",
+}
 
 
 def load(app, test_config: dict | None = None) -> None:
