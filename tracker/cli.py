@@ -178,7 +178,7 @@ def reminders_send() -> None:
 
     week = reminders.iso_week(today())
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
-    written = reminders.write_digests()
+    written = reminders.write_digests(by="command")
     commit()  # the claim and the digests together
     sent = sender.flush()
     click.echo(

@@ -41,7 +41,7 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
             log.info("weekly digest for %s ran already; %d waiting sent", week, sent["sent"])
             return "claimed elsewhere"
         crashpoints.reached("weekly:claimed")
-        written = reminders.write_digests(now.astimezone(BERLIN).date())
+        written = reminders.write_digests(now.astimezone(BERLIN).date(), by="scheduler")
         crashpoints.reached("weekly:written")
         commit()  # the claim and the week's outbox rows together, or neither
     except Exception:

@@ -146,8 +146,11 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     return rendered
 
 
-def write_digests(on: dt.date | None = None) -> list:
-    """Queue this week's digest for every body; bodies that have one already get nothing new."""
+def write_digests(on: dt.date | None = None, by: str = "") -> list:
+    """Queue this week's digest for every body; bodies that have one already get nothing new.
+
+    ``by`` says for the reminders page how the run was started (the scheduler, a command, staff).
+    """
     on = on or today()
     digests = build_digests(on)
     done = set(
@@ -167,7 +170,11 @@ def write_digests(on: dt.date | None = None) -> list:
             html=html,
             body_id=digest.body.id,
             expires_at=week_end(on),
-            data={"week": digest.week, "demand_ids": [i.demand.id for i in digest.items]},
+            data={
+                "week": digest.week,
+                "demand_ids": [i.demand.id for i in digest.items],
+                "written_by": by[:200],
+            },
         )
         if message is not None:
             written.append(message)
@@ -199,3 +206,80 @@ def finish(job: str, period: str, result: str) -> None:
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.period == period))
     if run is not None:
         run.finished_at, run.result = utcnow(), result[:300]
+
+
+@dataclass
+class BodyWeek:
+    """What this week's run means for one body: its digest, or why it gets none."""
+
+    body: Body
+    reason: str  # "written", "to_write", "paused", "no_contact", "nothing_open"
+    message: OutboxMessage | None = None
+    open_count: int = 0
+    pause_until: dt.date | None = None
+
+
+@dataclass
+class WeekStatus:
+    """When and how this week's digests went out, and which bodies got none and why."""
+
+    week: str
+    run: JobRun | None
+    bodies: list[BodyWeek]
+
+    def of(self, reason: str) -> list[BodyWeek]:
+        return [b for b in self.bodies if b.reason == reason]
+
+    @property
+    def messages(self) -> list[OutboxMessage]:
+        return [b.message for b in self.bodies if b.message is not None]
+
+    def count(self, status: str) -> int:
+        return sum(m.status == status for m in self.messages)
+
+    @property
+    def written_by(self) -> list[str]:
+        return sorted({m.data.get("written_by", "") for m in self.messages} - {""})
+
+
+def week_status(on: dt.date | None = None) -> WeekStatus:
+    """Tell, per body, whether this week's digest was written (and its state) or why not."""
+    on = on or today()
+    week = iso_week(on)
+    open_counts = dict(
+        db.session.execute(
+            sa.select(Assignment.body_id, sa.func.count())
+            .join(Assignment.demand)
+            .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
+            .group_by(Assignment.body_id)
+        ).all()
+    )
+    messages = {
+        m.key: m
+        for m in db.session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.kind == "digest", OutboxMessage.key.like(f"digest:%:{week}")
+            )
+        )
+    }
+    rows = []
+    bodies = db.session.scalars(
+        sa.select(Body)
+        .options(selectinload(Body.contacts), selectinload(Body.pauses))
+        .order_by(Body.name)
+    )
+    for body in bodies:
+        row = BodyWeek(body, "to_write", messages.get(f"digest:{body.slug}:{week}"))
+        row.open_count = open_counts.get(body.id, 0)
+        pause = next((p for p in body.pauses if p.starts_on <= on <= p.ends_on), None)
+        if row.message is not None:
+            row.reason = "written"
+        elif not row.open_count:
+            row.reason = "nothing_open"
+        elif pause is not None:
+            row.reason, row.pause_until = "paused", pause.ends_on
+        elif not body.contacts:
+            row.reason = "no_contact"
+        rows.append(row)
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.job == WEEKLY, JobRun.period == week))
+    return WeekStatus(week, run, rows)

@@ -39,7 +39,7 @@ def _status_counts() -> dict[str, int]:
 
 @bp.get("/erinnerungen")
 def reminders_page():
-    """Show this week's digests as they would go out, and the log of those sent."""
+    """Show how this week's digests went out, who got none and why, the preview and the log."""
     previews = [
         (digest, subject, text)
         for digest, subject, text, _html in reminders.render_digests(reminders.build_digests())
@@ -50,13 +50,16 @@ def reminders_page():
         .order_by(OutboxMessage.created_at.desc())
         .limit(200)
     ).all()
+    status = reminders.week_status()
     return render_template(
         "staff/reminders.html",
         previews=previews,
         log=log,
         counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
-        week=reminders.iso_week(today()),
+        week=status.week,
+        status=status,
+        is_uncertain=outbox.is_uncertain,
     )
 
 
@@ -65,20 +68,27 @@ def send_reminders():
     """Write this week's digests (once per body) and deliver the outbox now."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    reminders.claim(
-        reminders.WEEKLY, reminders.iso_week(today())
-    )  # a scheduler then writes nothing new
-    written = reminders.write_digests()
+    week = reminders.iso_week(today())
+    # claimed like the scheduler's run, so that a scheduler firing later this week writes nothing
+    reminders.claim(reminders.WEEKLY, week)
+    written = reminders.write_digests(by=f"staff:{current_user.name or current_user.email}")
     db.session.commit()  # the claim and the digests are safe before the first one goes out
     sent = sender.flush()
-    flash(
-        _l(
+    if written:
+        message = _l(
             "%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
             written=len(written),
             sent=sent["sent"],
-        ),
-        "success",
-    )
+        )
+    else:
+        message = _l(
+            "Keine neue Erinnerung geschrieben: jede Stelle, die diese Woche eine bekommt, hat "
+            "ihre für KW %(week)s schon; die übrigen sind pausiert, ohne Kontaktadresse oder ohne "
+            "offene Forderungen (siehe Liste). %(sent)d wartende Nachrichten versandt.",
+            week=week.split("-W")[1],
+            sent=sent["sent"],
+        )
+    flash(message, "success")
     return redirect(url_for("staff.reminders_page"))
 
 
