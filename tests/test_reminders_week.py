@@ -99,3 +99,32 @@ def test_staff_run_is_named_on_the_page(client, auth, staff, week_world, mailser
     client.post("/verwaltung/erinnerungen/senden", data={"csrf_token": csrf_token(page)})
     text = _text(client.get("/verwaltung/erinnerungen"))
     assert f"von {staff.name} mit „jetzt senden“" in text
+
+
+def test_digests_address_the_bodies_with_their_articles(app, db):
+    """Issue 9.17: „an die Staatskanzlei und das Ministerium …“, not „an Staatskanzlei und …“."""
+    from tracker.seed import seed
+
+    seed()
+    db.session.commit()
+    rendered = {
+        digest.body.slug: (subject, text, html)
+        for digest, subject, text, html in reminders.render_digests(reminders.build_digests())
+    }
+    subject, text, html = rendered["stk"]
+    assert "an die Staatskanzlei – Erinnerung KW" in subject
+    assert "an die Staatskanzlei und das Ministerium für Kultur des Landes Sachsen-Anhalt" in text
+    assert "an die Staatskanzlei und das Ministerium für Kultur" in htmllib.unescape(html)
+    assert "an das Sozialministerium – Erinnerung" in rendered["ms"][0]
+    assert "an das Ministerium für Arbeit, Soziales" in rendered["ms"][1]
+    for slug, (subject, text, _html) in rendered.items():
+        assert not re.search(
+            r" an (Staatskanzlei|Ministerium|Sozialministerium|Landkreistag)", subject + text
+        ), slug
+
+
+def test_a_body_without_an_accusative_form_keeps_its_plain_name(app, db):
+    body = make_body("x", "Amt X", (("A", "a@x.example.org", 1),))
+    make_demand("Eine Forderung", bodies=[body])
+    ((digest, subject, text, _html),) = reminders.render_digests(reminders.build_digests())
+    assert "an Amt X – Erinnerung" in subject and "an Amt X ist derzeit 1 Forderung" in text

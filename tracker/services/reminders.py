@@ -67,7 +67,7 @@ class Digest:
             "%(num)d offene Forderung an %(body)s – Erinnerung KW %(week)s",
             "%(num)d offene Forderungen an %(body)s – Erinnerung KW %(week)s",
             len(self.items),
-            body=self.body.label,
+            body=self.body.to_label,
             week=self.week.split("-W")[1],
         )
 
