@@ -113,7 +113,9 @@ POLICY = _MailPolicy()
 
 
 def _list_host() -> str:
-    return urlsplit(current_app.config["BASE_URL"]).hostname or "forderungstracker.invalid"
+    """The site's host name for List-Id, in ASCII (an umlaut domain in its IDNA form)."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "forderungstracker.invalid"
+    return host.encode("idna").decode("ascii")
 
 
 def build_email(message: OutboxMessage) -> EmailMessage:
