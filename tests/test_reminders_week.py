@@ -60,7 +60,7 @@ def test_before_the_run_the_page_says_who_will_get_one_and_why_not(client, auth,
     assert _row(page, "Landesverwaltungsamt").startswith("keine: pausiert bis")
     assert _row(page, "Staatskanzlei").startswith("keine: keine Kontaktadresse")
     assert _row(page, "BAMF-Außenstelle") == "keine: keine offenen öffentlichen Forderungen"
-    assert f"2 Erinnerungen für KW {kw} jetzt schreiben und senden" in page
+    assert f"2 Erinnerungen für KW {kw} schreiben und jetzt senden" in page
 
 
 def test_after_the_scheduler_sent_them_the_page_and_button_say_so(
@@ -78,7 +78,7 @@ def test_after_the_scheduler_sent_them_the_page_and_button_say_so(
     ), page
     assert _row(page, "Sozialministerium").startswith("gesendet")
     assert _row(page, "Landesverwaltungsamt").startswith("keine: pausiert bis")
-    assert "Nichts Neues zu schreiben: nur fällige Nachrichten senden" in page
+    assert "Nichts Neues zu schreiben: fällige Nachrichten jetzt senden" in page
 
     answer = client.post(
         "/verwaltung/erinnerungen/senden",

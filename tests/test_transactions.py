@@ -124,3 +124,13 @@ def test_a_crash_after_a_statement_loses_the_statement_and_its_staff_notice(
         ["assigned", "created", "statement"],
         ["staff_notice", "subscription"],
     )
+
+
+def test_reading_pages_commits_nothing(client, db, followed):
+    commits = []
+    record = commits.append
+    sa.event.listen(_db.engine, "commit", record)
+    for path in ("/", f"/forderungen/{followed['demand'].id}", "/statistik", "/api/v1/demands"):
+        assert client.get(path).status_code == 200, path
+    sa.event.remove(_db.engine, "commit", record)
+    assert commits == []
