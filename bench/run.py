@@ -13,7 +13,7 @@ What it does:
    latency p50/p95/p99 for each page, tracker and baseline one after the other in the same run
    (``wrk`` if installed, else a small keep-alive http.client load generator in threads),
 3. times the weekly run for 1,000 bodies with 10 open demands each against a local aiosmtpd server
-   (``reminders.write_digests()`` + ``outbox.flush()``) beside raw smtplib sending the same
+   (``reminders.write_digests()`` + ``sender.flush()``) beside raw smtplib sending the same
    pre-rendered messages,
 4. times the app start (``create_app()`` in a fresh interpreter) beside a bare Flask app's,
 5. prints | measurement | tracker | baseline | ratio | target | ok | and writes it to
@@ -595,10 +595,10 @@ def measure_weekly(report: Report, url: str, meta: dict) -> None:
 
     import sqlalchemy as sa
 
-    from tracker import create_app
+    from tracker import create_app, sender
     from tracker.extensions import db
     from tracker.models import OutboxMessage
-    from tracker.services import outbox, reminders
+    from tracker.services import reminders
 
     sink = Sink()
     try:
@@ -616,8 +616,9 @@ def measure_weekly(report: Report, url: str, meta: dict) -> None:
         with app.app_context():
             began = time.perf_counter()
             written = reminders.write_digests()
+            db.session.commit()
             wrote = time.perf_counter()
-            counts = outbox.flush(limit=100_000)
+            counts = sender.flush(limit=100_000)
             flushed = time.perf_counter()
             messages = db.session.scalars(
                 sa.select(OutboxMessage)

@@ -214,6 +214,7 @@ def make_demand(title="Bezahlkarte evaluieren", *, bodies=(), is_public=True, us
     if bodies:
         roles = {b.id: ("lead" if i == 0 else "involved") for i, b in enumerate(bodies)}
         assign_bodies(demand, user, None, roles)
+    _db.session.commit()  # services leave committing to their caller (the edge)
     return demand
 
 

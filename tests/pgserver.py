@@ -61,6 +61,10 @@ class PostgresServer:
             "UTF8",
             "--locale=C.UTF-8",
         )
+        self._pg_ctl_start()
+        return self.url("postgres")
+
+    def _pg_ctl_start(self) -> None:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -81,7 +85,11 @@ class PostgresServer:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     break
             time.sleep(0.1)
-        return self.url("postgres")
+
+    def restart(self) -> None:
+        """Stop the server as an operator would (every connection ends), then start it again."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._pg_ctl_start()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://tracker@127.0.0.1:{self.port}/{database}"

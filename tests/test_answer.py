@@ -11,8 +11,9 @@ from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from smtp import parts
 
+from tracker import sender
 from tracker.models import Assignment, OutboxMessage, TimelineEntry
-from tracker.services import outbox, tokens
+from tracker.services import tokens
 
 DAY = 86400
 
@@ -270,7 +271,7 @@ def test_statement_appears_on_the_public_page_escaped(client, db, world, mailser
         sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
     ).all()
     assert notice.key == f"statement:{entry.id}" and notice.to == ["team@liga.example.org"]
-    assert outbox.flush()["sent"] == 1
+    assert sender.flush()["sent"] == 1
     (mail,) = mailserver.messages
     assert str(mail["Subject"]) == "Rückmeldung von Sozialministerium: Bezahlkarte evaluieren"
     assert str(mail["To"]) == "team@liga.example.org"

@@ -8,6 +8,7 @@ from conftest import make_body, make_demand, make_user
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tracker.extensions import db as _db
 from tracker.models import ApiToken, Demand, TimelineEntry
 from tracker.services import api_tokens
 
@@ -47,6 +48,7 @@ def data(app):
 def token(app):
     user = make_user()
     _row, plain = api_tokens.create_token(user, "Skript")
+    _db.session.commit()  # the service leaves committing to its caller
     return {"Authorization": f"Bearer {plain}"}
 
 

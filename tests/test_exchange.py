@@ -587,6 +587,7 @@ def build_varied_data(db):
     db.session.commit()
     reminders.claim("weekly", "2025-W30")
     reminders.finish("weekly", "2025-W30", "2 digests")
+    db.session.commit()
     _evidence(db, ms, mi, card)
     db.session.remove()
 

@@ -50,7 +50,7 @@ def test_double_opt_in_then_one_message_per_public_change(app, client, db):
     assert "aufgegriffen" in notices[1].text
     unsubscribe = re.search(r"http://tracker.test(/folgen/\S+/abmelden)", notices[0].text).group(1)
     email = outbox.build_email(notices[0])
-    assert email["List-Unsubscribe"] == f"<http://tracker.test{unsubscribe}>"
+    assert email["List-Unsubscribe"] == f"<http://tracker.test{unsubscribe}/ein-klick>"
 
     page = client.get(unsubscribe).get_data(as_text=True)
     client.post(unsubscribe, data={"csrf_token": csrf_token(page)})

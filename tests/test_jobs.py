@@ -212,7 +212,7 @@ def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, b
 
 
 def test_a_failed_run_releases_its_claim_for_a_retry(app, db, bodies, monkeypatch):
-    def broken(on=None):
+    def broken(on=None, by=""):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(reminders, "write_digests", broken)

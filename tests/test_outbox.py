@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from conftest import make_body, make_demand
 from smtp import parts
 
+from tracker import sender
 from tracker.extensions import db as _db
 from tracker.models import OutboxMessage, TimelineEntry
 from tracker.services import outbox, reminders
@@ -56,7 +57,7 @@ def _queue(n: int, prefix: str = "test") -> list[str]:
 def test_without_smtp_flush_writes_eml_files(app, db, tmp_path):
     assert app.config["SMTP_URL"] == ""
     _two_bodies_with_digests()
-    counts = outbox.flush(now=NOW)
+    counts = sender.flush(now=NOW)
     assert counts == {"sent": 2, "retry": 0, "failed": 0}
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert [f.name.endswith("-digest.eml") for f in files] == [True, True]
@@ -70,7 +71,7 @@ def test_without_smtp_flush_writes_eml_files(app, db, tmp_path):
     assert {r.status for r in _rows(db)} == {"sent"}
     assert {r.transport for r in _rows(db)} == {"file"}
     # a second flush writes no new files
-    assert outbox.flush(now=NOW)["sent"] == 0
+    assert sender.flush(now=NOW)["sent"] == 0
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 2
 
 
@@ -78,7 +79,7 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):
     app.config["SMTP_URL"] = idle_mailserver.url
     _two_bodies_with_digests()
 
-    counts = outbox.flush(now=NOW)
+    counts = sender.flush(now=NOW)
     assert counts == {"sent": 0, "retry": 2, "failed": 0}
     rows = _rows(db)
     assert [r.status for r in rows] == ["pending", "pending"]
@@ -97,11 +98,11 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):
 
     idle_mailserver.start()
     # not due yet: nothing is tried before the backoff has passed
-    assert outbox.flush(now=NOW + dt.timedelta(minutes=4)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert sender.flush(now=NOW + dt.timedelta(minutes=4)) == {"sent": 0, "retry": 0, "failed": 0}
     assert idle_mailserver.messages == []
 
     later = NOW + dt.timedelta(minutes=6)
-    assert outbox.flush(now=later) == {"sent": 2, "retry": 0, "failed": 0}
+    assert sender.flush(now=later) == {"sent": 2, "retry": 0, "failed": 0}
     assert sorted(idle_mailserver.keys().items()) == [
         ("digest:mi:2030-W02", 1),
         ("digest:ms:2030-W02", 1),
@@ -110,7 +111,7 @@ def test_smtp_down_then_up_delivers_each_row_once(app, db, idle_mailserver):
         assert (row.status, row.attempts, row.last_error, row.transport) == ("sent", 2, "", "smtp")
         assert row.sent_at == later
 
-    assert outbox.flush(now=later + dt.timedelta(hours=1)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert sender.flush(now=later + dt.timedelta(hours=1)) == {"sent": 0, "retry": 0, "failed": 0}
     assert len(idle_mailserver.messages) == 2
 
 
@@ -120,7 +121,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(app, db, idle_mailserver)
     now = NOW
     delays = []
     for _ in range(outbox.MAX_ATTEMPTS):
-        counts = outbox.flush(now=now)
+        counts = sender.flush(now=now)
         (row,) = _rows(db)
         if row.status == "failed":
             break
@@ -134,7 +135,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(app, db, idle_mailserver)
     # staff put it back in the queue; with the server up it goes out once
     idle_mailserver.start()
     outbox.retry(row)
-    assert outbox.flush()["sent"] == 1
+    assert sender.flush()["sent"] == 1
     assert list(idle_mailserver.keys().values()) == [1]
 
 
@@ -144,7 +145,7 @@ def test_expired_digest_is_not_sent(smtp_app, db, mailserver):
     mi_row.expires_at = NOW - dt.timedelta(seconds=1)
     db.session.commit()
 
-    assert outbox.flush(now=NOW) == {"sent": 1, "retry": 0, "failed": 0}
+    assert sender.flush(now=NOW) == {"sent": 1, "retry": 0, "failed": 0}
     assert list(mailserver.keys()) == ["digest:ms:2030-W02"]
     mi_row, ms_row = _rows(db)
     assert (mi_row.status, mi_row.attempts, mi_row.sent_at) == ("expired", 0, None)
@@ -156,7 +157,7 @@ def test_digest_expires_when_its_week_is_over(smtp_app, db, mailserver):
     _two_bodies_with_digests()
     week_end = reminders.week_end(ON)
     assert week_end == dt.datetime(2030, 1, 13, 23, 0, tzinfo=dt.UTC)  # Monday 00:00 Berlin
-    assert outbox.flush(now=week_end) == {"sent": 0, "retry": 0, "failed": 0}
+    assert sender.flush(now=week_end) == {"sent": 0, "retry": 0, "failed": 0}
     assert {r.status for r in _rows(db)} == {"expired"}
     assert mailserver.messages == []
 
@@ -166,9 +167,9 @@ def test_a_row_stuck_in_sending_is_marked_failed_not_resent(smtp_app, db, mailse
     (row,) = _rows(db)
     row.status, row.claimed_by, row.claimed_at = "sending", "dead-sender", NOW
     db.session.commit()
-    assert outbox.flush(now=NOW + dt.timedelta(minutes=10))["sent"] == 0
+    assert sender.flush(now=NOW + dt.timedelta(minutes=10))["sent"] == 0
     assert _rows(db)[0].status == "sending"
-    assert outbox.flush(now=NOW + dt.timedelta(minutes=16))["sent"] == 0
+    assert sender.flush(now=NOW + dt.timedelta(minutes=16))["sent"] == 0
     row = _rows(db)[0]
     assert row.status == "failed" and "prüfen" in row.last_error
     assert mailserver.messages == []
@@ -193,7 +194,7 @@ def test_message_headers_and_parts(smtp_app, db, mailserver):
         html="<p>Grüße aus <b>Magdeburg</b></p>",
     )
     db.session.commit()
-    assert outbox.flush()["sent"] == 1
+    assert sender.flush()["sent"] == 1
     (received,) = mailserver.messages
     (envelope,) = mailserver.envelopes
     assert str(received["Subject"]) == "Größere Übersicht für Behörden"
@@ -236,7 +237,7 @@ def _flush_in_thread(app, results, errors, barrier):
     try:
         with app.app_context():
             barrier.wait(timeout=10)
-            results.append(outbox.flush(batch=3))
+            results.append(sender.flush())
             _db.session.remove()
     except Exception as error:  # reported in the main thread
         errors.append(error)
@@ -289,7 +290,7 @@ def test_subject_with_a_line_break_is_still_delivered(smtp_app, client, db, mail
     demand = make_demand("Zeile eins\nBcc: boese@example.org", bodies=[body])
     smtp_app.config["STAFF_EMAIL"] = "team@liga.example.org"
     statements.add_statement(body, demand.assignments[0], "Wir prüfen das.")
-    assert outbox.flush() == {"sent": 1, "retry": 0, "failed": 0}
+    assert sender.flush() == {"sent": 1, "retry": 0, "failed": 0}
     (mail,) = mailserver.messages
     assert str(mail["Subject"]) == (
         "Rückmeldung von Sozialministerium: Zeile eins Bcc: boese@example.org"
@@ -346,5 +347,5 @@ def test_staff_outbox_page_flush_and_retry_without_smtp(app, client, auth, staff
     )
     assert response.status_code == 302
     assert _rows(db)[0].status == "pending"
-    assert outbox.flush()["sent"] == 1
+    assert sender.flush()["sent"] == 1
     assert len(list((tmp_path / "mail").glob("*-test.eml"))) == 2  # same file name, rewritten

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from conftest import make_body, make_demand
 from smtp import BASE_URL, parts
 
+from tracker import sender
 from tracker.models import OutboxMessage, ReminderPause, TimelineEntry
 from tracker.services import outbox, reminders, tokens
 from tracker.workdays import today
@@ -40,7 +41,7 @@ def _since(demand, year, month, day, db):
 
 def _send(on=ON, now=NOW):
     written = reminders.write_digests(on)
-    counts = outbox.flush(now=now)
+    counts = sender.flush(now=now)
     return written, counts
 
 

@@ -172,6 +172,7 @@ def test_stale_form_is_refused_with_409_and_writes_nothing(logged_in, staff, bod
     from tracker.services.demands import assign_bodies
 
     assign_bodies(demand, staff, demand.version, {bodies[0].id: "lead"})
+    db.session.commit()
     version, before = demand.version, len(entries_of(demand))
 
     response = logged_in.step(demand.id, "address", old_page, note="Zu spät.")

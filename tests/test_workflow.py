@@ -221,6 +221,7 @@ def test_concurrent_advance_one_wins_the_other_is_told(app, request_ctx, user):
         theirs = db.session.get(Demand, demand_id)
         assert theirs is not mine
         advance(theirs, "address", None, theirs.version, {"note": "Zuerst."})
+        db.session.commit()  # their request ends
 
     assert mine.version == 1 and mine.state == "raised"  # this session has not seen it
     with pytest.raises(StaleDemand, match="Diese Forderung wurde inzwischen geändert"):

@@ -109,6 +109,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         security,
         staff,
         templating,
+        transactions,
     )
 
     templating.init_app(app)
@@ -124,4 +125,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(evidence.bp)
+    transactions.init_app(app)  # last: commits before the other hooks finish the response
     return app

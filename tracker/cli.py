@@ -176,14 +176,17 @@ def reminders_preview(body_slug: str | None) -> None:
 @reminders_group.command("send")
 def reminders_send() -> None:
     """Write this week's digests (once per week and body) and deliver the outbox."""
+    from . import sender
     from .jobs import WEEKLY
-    from .services import outbox, reminders
+    from .services import reminders
+    from .transactions import commit
     from .workdays import today
 
     week = reminders.iso_week(today())
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
-    written = reminders.write_digests()
-    sent = outbox.flush()
+    written = reminders.write_digests(by="command")
+    commit()  # the claim and the digests together
+    sent = sender.flush()
     click.echo(
         f"{len(written)} new digests for {week}; sent {sent['sent']}, "
         f"to retry {sent['retry']}, failed {sent['failed']}."
@@ -196,11 +199,17 @@ def outbox_group() -> None:
 
 
 @outbox_group.command("flush")
-def outbox_flush() -> None:
-    """Deliver pending messages that are due."""
-    from .services import outbox
+@click.option(
+    "--all",
+    "all_pending",
+    is_flag=True,
+    help="Deliver every pending message now, also those waiting for a retry (SMTP is back).",
+)
+def outbox_flush(all_pending: bool) -> None:
+    """Deliver pending messages that are due (--all: every pending message, now)."""
+    from . import sender
 
-    sent = outbox.flush()
+    sent = sender.flush(ignore_backoff=all_pending)
     click.echo(f"sent {sent['sent']}, to retry {sent['retry']}, failed {sent['failed']}.")
 
 

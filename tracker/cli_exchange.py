@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from .extensions import db
 from .models import User
 from .services import exchange
+from .transactions import commit
 
 
 def init_app(app: Flask) -> None:
@@ -65,6 +66,7 @@ def import_csv_command(file: str, email: str) -> None:
                     len(errors),
                 )
             )
+        commit()
         click.echo(
             ngettext(
                 "%(num)d Forderung importiert.", "%(num)d Forderungen importiert.", len(created)
@@ -136,6 +138,7 @@ def import_command(file: str) -> None:
             result = exchange.import_data(data)
         except exchange.ExchangeError as error:
             raise click.ClickException(str(error)) from None
+        commit()
         click.echo(
             _(
                 "Importiert: %(counts)s.",

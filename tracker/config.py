@@ -24,6 +24,8 @@ ENVIRONMENT = {
     "TRACKER_ANSWER_LINK_DAYS": "ANSWER_LINK_DAYS",
     "TRACKER_PROXIES": "PROXIES",
     "TRACKER_RECHECK_MONTHS": "RECHECK_MONTHS",
+    "TRACKER_OUTBOX_INTERVAL": "OUTBOX_INTERVAL",
+    "TRACKER_SCHEDULER_LOCK_CHECK": "SCHEDULER_LOCK_CHECK",
 }
 
 DEFAULTS = {
@@ -42,6 +44,8 @@ DEFAULTS = {
     "ANSWER_LINK_DAYS": 56,
     "PROXIES": 0,
     "RECHECK_MONTHS": 6,
+    "OUTBOX_INTERVAL": 60,  # seconds between the scheduler's outbox deliveries
+    "SCHEDULER_LOCK_CHECK": 10,  # seconds between checks that the scheduler still holds its lock
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
@@ -55,7 +59,14 @@ DEFAULTS = {
     "PAGE_SIZE": 50,
 }
 
-INTEGER_KEYS = {"ESCALATION_DAYS", "ANSWER_LINK_DAYS", "PROXIES", "RECHECK_MONTHS"}
+INTEGER_KEYS = {
+    "ESCALATION_DAYS",
+    "ANSWER_LINK_DAYS",
+    "PROXIES",
+    "OUTBOX_INTERVAL",
+    "SCHEDULER_LOCK_CHECK",
+    "RECHECK_MONTHS",
+}
 
 
 def load(app, test_config: dict | None = None) -> None:

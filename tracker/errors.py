@@ -16,6 +16,10 @@ MESSAGES = {
     403: (_l("Kein Zugriff"), _l("Sie haben keinen Zugriff auf diese Seite.")),
     404: (_l("Nicht gefunden"), _l("Diese Seite gibt es nicht (mehr).")),
     405: (_l("Methode nicht erlaubt"), _l("Diese Aktion ist auf dieser Seite nicht möglich.")),
+    409: (
+        _l("Inzwischen geändert"),
+        _l("Die Daten wurden inzwischen geändert. Bitte die Seite neu laden."),
+    ),
     410: (_l("Nicht mehr gültig"), _l("Dieser Link ist abgelaufen.")),
     413: (_l("Zu groß"), _l("Die gesendeten Daten sind zu groß.")),
     429: (
@@ -42,6 +46,7 @@ CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "stale",
     410: "gone",
     413: "payload_too_large",
     429: "rate_limited",

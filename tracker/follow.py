@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
-from .extensions import limiter
+from .extensions import csrf, limiter
 from .forms import ConfirmForm, Form
 from .public import get_public_demand
 from .services import subscriptions
@@ -73,3 +73,15 @@ def end(token: str):
         flash(_l("Abgemeldet: Sie erhalten zu dieser Forderung keine E-Mails mehr."), "success")
         return redirect(url_for("public.demand", demand_id=sub.demand_id))
     return render_template("follow/confirm.html", sub=sub, form=form, action="end")
+
+
+@bp.route("/folgen/<token>/abmelden/ein-klick", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail client posts without session or form; the token is the proof
+@limiter.limit("30 per minute")
+def one_click(token: str):
+    """End following with one POST from the mail client (List-Unsubscribe-Post)."""
+    sub = _subscription(token)
+    if request.method == "GET":  # a person (or a link checker) opened it: ask first
+        return redirect(url_for("follow.end", token=token))
+    subscriptions.end(sub)
+    return render_template("follow/ended.html", sub=sub)

@@ -206,6 +206,10 @@ class Body(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     # Agreed rhythm of meetings with the LIGA in weeks (13 = quarterly); None: none agreed.
     dialogue_rhythm_weeks: Mapped[int | None] = mapped_column()
+    # How letters address it after „an“ (accusative, with articles), e.g. „die Staatskanzlei und
+    # das Ministerium für Kultur …“; empty: the plain name.
+    name_accusative: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
+    short_accusative: Mapped[str] = mapped_column(sa.String(150), default="", server_default="")
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="body",
@@ -220,6 +224,16 @@ class Body(db.Model):
     @property
     def label(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def to_name(self) -> str:
+        """The full name as it follows „an“: „an das Ministerium für …“."""
+        return self.name_accusative or self.name
+
+    @property
+    def to_label(self) -> str:
+        """The short name as it follows „an“: „an das Sozialministerium“."""
+        return self.short_accusative or (self.label if self.short_name else self.to_name)
 
 
 class Contact(db.Model):

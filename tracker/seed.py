@@ -70,6 +70,8 @@ def _seed(data: dict) -> dict[str, int]:
             short_name=b.get("short_name", ""),
             kind=b.get("kind", "ministry"),
             description=b.get("description", ""),
+            name_accusative=b.get("name_accusative", ""),
+            short_accusative=b.get("short_accusative", ""),
         )
         known = {c.email for c in body.contacts}
         for c in b.get("contacts", []):

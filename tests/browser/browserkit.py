@@ -101,6 +101,7 @@ class Live:
 
         with self.app.test_request_context():
             yield db.session
+            db.session.commit()  # this helper is the edge: services leave committing to it
 
     def advance(self, demand_id: int, trigger: str, **notes) -> None:
         """Move a demand by ``trigger`` behind the UI, as the staff user."""

@@ -22,7 +22,7 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     plain = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user=user, name=name.strip()[:100], token_hash=_hash(plain), prefix=plain[:10])
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     return row, plain
 
 
@@ -34,7 +34,6 @@ def user_for(plain: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     row.last_used_at = utcnow()
-    db.session.commit()
     return row.user
 
 
@@ -42,4 +41,3 @@ def revoke(row: ApiToken) -> None:
     """Revoke a token for good."""
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        db.session.commit()

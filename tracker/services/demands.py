@@ -1,4 +1,7 @@
-"""Create, edit and move demands; every change writes its timeline entry in the same commit."""
+"""Create, edit and move demands; every change writes its timeline entry in the same transaction.
+
+Nothing here commits: the caller's edge (request, command, job) does, once.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +23,10 @@ EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
 MAX_NOTE = 10_000
 
 
-def _commit() -> None:
-    """Commit, turning a lost optimistic-locking race into StaleDemand."""
+def _flush() -> None:
+    """Write the changes (no commit), turning a lost optimistic-locking race into StaleDemand."""
     try:
-        db.session.commit()
+        db.session.flush()
     except StaleDataError:
         db.session.rollback()
         raise StaleDemand() from None
@@ -53,7 +56,7 @@ def create_demand(user: User | None, *, topics: Iterable[Topic] = (), **fields: 
     demand.topics = list(topics)
     db.session.add(demand)
     _entry(demand, user, "created", to_state=demand.state, is_public=demand.is_public)
-    _commit()
+    _flush()
     return demand
 
 
@@ -84,7 +87,7 @@ def edit_demand(
         return None
     demand.updated_at = utcnow()
     entry = _entry(demand, user, "edited", is_public=False, data={"before": before, "after": after})
-    _commit()
+    _flush()
     return entry
 
 
@@ -121,7 +124,7 @@ def assign_bodies(
         is_public=demand.is_public,
         data={"before": before, "after": after},
     )
-    _commit()
+    _flush()
     return entry
 
 
@@ -133,7 +136,7 @@ def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool)
     if len(text) > MAX_NOTE:
         raise ServiceError(_l("Der Text ist zu lang."), {"text": "too_long"})
     entry = _entry(demand, user, "update", text=text, is_public=is_public)
-    _commit()
+    _flush()
     subscriptions.notify(entry)
     return entry
 
@@ -205,6 +208,6 @@ def advance(
         text=notes.get("summary") or notes.get("reason") or notes.get("note") or "",
         data=notes,
     )
-    _commit()
+    _flush()
     subscriptions.notify(entry)
     return entry

@@ -666,7 +666,7 @@ def import_data(data: Any) -> ImportResult:
             for table, updates in later:
                 _apply_self_references(table, updates)
             _reset_sequences(tables)
-            db.session.commit()
+            db.session.flush()
         except ExchangeError:
             db.session.rollback()
             raise

@@ -2,7 +2,8 @@
 
 Rows are claimed with a conditional UPDATE (pending -> sending) before anything goes out, so two
 senders running at once never deliver the same row. A failed delivery goes back to pending with a
-growing delay; a digest whose week is over expires instead of arriving late.
+growing delay; a digest whose week is over expires instead of arriving late. Nothing here commits:
+``tracker.sender`` does, once per message, so at most one row is ever uncertain.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
-import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -88,9 +89,38 @@ def queue(
     return message
 
 
+class _MailPolicy(EmailPolicy):
+    """The default policy, but URL headers stay one plain line.
+
+    The email package folds a long ``List-Unsubscribe`` into RFC 2047 encoded words, which no
+    mail client resolves to a link; RFC 2369 wants the ``<https://…>`` as it is (ASCII anyway).
+    """
+
+    PLAIN = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
+
+    def fold(self, name, value):
+        if name.lower() in self.PLAIN:
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if name.lower() in self.PLAIN:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _MailPolicy()
+
+
+def _list_host() -> str:
+    """The site's host name for List-Id, in ASCII (an umlaut domain in its IDNA form)."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "forderungstracker.invalid"
+    return host.encode("idna").decode("ascii")
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
     """Turn an outbox row into a MIME message with text and HTML parts."""
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     email["Subject"] = message.subject
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = ", ".join(message.to)
@@ -99,11 +129,20 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")
     email["X-Tracker-Key"] = message.key
-    if message.data.get("unsubscribe_url"):
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    if message.kind == "digest":
+        email["List-Id"] = f"Erinnerungen des Forderungstrackers <erinnerungen.{_list_host()}>"
+    one_click = message.data.get("one_click_url")
+    if one_click:  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address
+        email["List-Unsubscribe"] = f"<{one_click}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    elif message.data.get("unsubscribe_url"):  # rows queued before one-click existed
         email["List-Unsubscribe"] = f"<{message.data['unsubscribe_url']}>"
     email.set_content(message.text)
     if message.html:
         email.add_alternative(message.html, subtype="html")
+        for part in email.iter_parts():  # one MIME-Version, at the top (RFC 2045)
+            del part["MIME-Version"]
     return email
 
 
@@ -136,6 +175,24 @@ class SMTPSettings:
         )
 
 
+class _KeepsReply:
+    """Keep the server's answer to DATA (smtplib's sendmail drops it): staff see it per row."""
+
+    last_data_reply: tuple[int, bytes] = (0, b"")
+
+    def data(self, msg):
+        self.last_data_reply = super().data(msg)
+        return self.last_data_reply
+
+
+class _SMTP(_KeepsReply, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_KeepsReply, smtplib.SMTP_SSL):
+    pass
+
+
 class Transport:
     """Delivers MIME messages over SMTP, or into .eml files when no SMTP is configured."""
 
@@ -148,23 +205,26 @@ class Transport:
     def name(self) -> str:
         return "smtp" if self.settings else "file"
 
-    def send(self, message: OutboxMessage, email: EmailMessage) -> None:
+    def send(self, message: OutboxMessage, email: EmailMessage) -> str:
+        """Deliver ``email``; return what the server answered (or where the file went)."""
         if self.settings is None:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
             path = self.mail_dir / f"{message.id:06d}-{message.kind}.eml"
             path.write_bytes(bytes(email))
-            return
+            return f"file {path.name}"
         if self.connection is None:
             self.connection = self._connect()
         self.connection.send_message(email)
+        code, reply = self.connection.last_data_reply
+        return f"{code} {reply.decode(errors='replace')}"
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
         if s.ssl:
-            connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            connection = _SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
-            connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            connection = _SMTP(s.host, s.port, timeout=s.timeout)
             if s.starttls:
                 connection.starttls(context=context)
         if s.username:
@@ -183,36 +243,42 @@ class Transport:
     close = reset
 
 
-def _claim_batch(token: str, now: dt.datetime, size: int) -> list[int]:
-    """Move up to ``size`` due rows from pending to sending for this sender and return their ids.
+def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False):
+    """Move the next due row from pending to sending for this sender and return it, or None.
 
-    PostgreSQL locks the rows it picks and skips those another sender holds (SKIP LOCKED); on
-    SQLite, writers are serialised and the conditional UPDATE claims a row for one sender only.
+    One statement: PostgreSQL locks the row it picks and skips those another sender holds
+    (SKIP LOCKED); on SQLite writers are serialised, and the ``status = 'pending'`` condition
+    claims a row for one sender only. ``ignore_backoff`` also takes rows whose retry is not due.
     """
-    due = (
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(size)
-    )
+    due = sa.select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+    if not ignore_backoff:
+        due = due.where(OutboxMessage.next_attempt_at <= now)
+    due = due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = db.session.scalars(due).all()
-    claimed = []
-    for message_id in ids:
-        result = db.session.execute(
+    for _ in range(5):  # another sender may take the row between pick and claim: pick again
+        claimed = db.session.scalars(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == due.scalar_subquery(), OutboxMessage.status == "pending")
             .values(status="sending", claimed_by=token, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    db.session.commit()
-    return claimed
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).first()
+        if claimed is not None:
+            return claimed
+        if db.session.scalar(due) is None:
+            return None
+    return None
 
 
-def _expire_and_unstick(now: dt.datetime) -> None:
+UNCERTAIN = (
+    "Zustellung unterbrochen: ob der Server die Nachricht angenommen hat, ist unbekannt; "
+    "bitte prüfen."
+)
+
+
+def expire_and_unstick(now: dt.datetime) -> None:
+    """Expire digests whose week is over; mark rows a dead sender left in 'sending' uncertain."""
     db.session.execute(
         sa.update(OutboxMessage)
         .where(
@@ -226,52 +292,18 @@ def _expire_and_unstick(now: dt.datetime) -> None:
     db.session.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STUCK_AFTER)
-        .values(
-            status="failed",
-            last_error="Zustellung unterbrochen; bitte prüfen, ob die Nachricht angekommen ist.",
-        )
+        .values(status="failed", last_error=UNCERTAIN)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
-def flush(limit: int = 1000, now: dt.datetime | None = None, batch: int = 20) -> dict[str, int]:
-    """Deliver due pending rows; return how many were sent, retried and failed."""
-    now = now or utcnow()
-    _expire_and_unstick(now)
-    token = uuid.uuid4().hex
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    transport = Transport(current_app.config["SMTP_URL"], current_app.config["MAIL_DIR"])
-    try:
-        while sum(counts.values()) < limit:
-            claimed = _claim_batch(token, now, min(batch, limit - sum(counts.values())))
-            if not claimed:
-                break
-            messages = db.session.scalars(
-                sa.select(OutboxMessage)
-                .where(OutboxMessage.id.in_(claimed))
-                .order_by(OutboxMessage.id)
-                .execution_options(populate_existing=True)
-            ).all()
-            for message in messages:
-                try:
-                    transport.send(message, build_email(message))
-                except (smtplib.SMTPException, OSError, ValueError) as error:
-                    transport.reset()
-                    _failed(message, error, now)
-                    counts["failed" if message.status == "failed" else "retry"] += 1
-                    continue
-                _sent(message, transport.name, now)
-                counts["sent"] += 1
-            # One commit per batch: a crash before it leaves these rows in 'sending', which
-            # turns into 'failed, please check' later; never into a second delivery.
-            db.session.commit()
-    finally:
-        transport.close()
-    return counts
+def is_uncertain(message: OutboxMessage) -> bool:
+    """Tell whether a sender died while delivering this row (it may or may not have arrived)."""
+    return message.status == "failed" and message.last_error == UNCERTAIN
 
 
-def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
+def mark_failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
+    """Book a refused or failed delivery: back to pending after a growing delay, or failed."""
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     message.claimed_by = message.claimed_at = None
@@ -280,7 +312,6 @@ def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
     else:
         message.status = "pending"
         message.next_attempt_at = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
-    db.session.commit()
     log.warning(
         "mail %s (%s) not delivered, attempt %d: %s",
         message.id,
@@ -290,12 +321,21 @@ def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
     )
 
 
-def _sent(message: OutboxMessage, transport: str, now: dt.datetime) -> None:
+def mark_sent(
+    message: OutboxMessage, transport: str, now: dt.datetime, reply: str = "", *, by: str = ""
+) -> None:
+    """Book a delivered row with the server's reply and its „Erinnerung verschickt“ entries."""
     message.status = "sent"
     message.sent_at = now
     message.attempts += 1
     message.transport = transport
     message.last_error = ""
+    message.claimed_by = None
+    extra = {"smtp_reply": reply[:500]} if reply else {}
+    if by:
+        extra["confirmed_by"] = by[:200]
+    if extra:
+        message.data = {**message.data, **extra}
     entries = [
         {
             "demand_id": demand_id,
@@ -315,9 +355,14 @@ def _sent(message: OutboxMessage, transport: str, now: dt.datetime) -> None:
 
 
 def retry(message: OutboxMessage) -> None:
-    """Put a failed row back in the queue (staff action)."""
+    """Put a failed row back in the queue (staff action; for an uncertain row: risk a double)."""
     if message.status == "failed":
         message.status = "pending"
         message.next_attempt_at = utcnow()
         message.claimed_by = None
-        db.session.commit()
+
+
+def confirm_delivered(message: OutboxMessage, user_name: str) -> None:
+    """Book an uncertain row as delivered, on staff's word (they checked with the recipient)."""
+    if is_uncertain(message):
+        mark_sent(message, "manual", utcnow(), by=user_name)

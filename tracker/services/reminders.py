@@ -21,6 +21,8 @@ from .answers import with_commitment
 from .links import external_url
 from .progress import Progress, progress
 
+WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
+
 
 def iso_week(day: dt.date) -> str:
     """Return the ISO week of ``day`` as '2026-W48'."""
@@ -69,7 +71,7 @@ class Digest:
             "%(num)d offene Forderung an %(body)s – Erinnerung KW %(week)s",
             "%(num)d offene Forderungen an %(body)s – Erinnerung KW %(week)s",
             len(self.items),
-            body=self.body.label,
+            body=self.body.to_label,
             week=self.week.split("-W")[1],
         )
 
@@ -158,8 +160,11 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     return rendered
 
 
-def write_digests(on: dt.date | None = None) -> list:
-    """Queue this week's digest for every body; bodies that have one already get nothing new."""
+def write_digests(on: dt.date | None = None, by: str = "") -> list:
+    """Queue this week's digest for every body; bodies that have one already get nothing new.
+
+    ``by`` says for the reminders page how the run was started (the scheduler, a command, staff).
+    """
     on = on or today()
     digests = build_digests(on)
     done = set(
@@ -179,30 +184,35 @@ def write_digests(on: dt.date | None = None) -> list:
             html=html,
             body_id=digest.body.id,
             expires_at=week_end(on),
-            data={"week": digest.week, "demand_ids": [i.demand.id for i in digest.items]},
+            data={
+                "week": digest.week,
+                "demand_ids": [i.demand.id for i in digest.items],
+                "written_by": by[:200],
+            },
         )
         if message is not None:
             written.append(message)
-    db.session.commit()
+    db.session.flush()
     return written
 
 
 def claim(job: str, period: str) -> bool:
-    """Record that ``job`` runs for ``period``; False if it already did (in any process)."""
+    """Record that ``job`` runs for ``period``; False if it already did (in any process).
+
+    Call it first in a transaction: the claim commits together with what the run writes, so it
+    cannot outlive a crash that lost the run's rows. A lost race (PostgreSQL: a second process
+    waits for the first one's commit, then fails on the unique key) rolls the transaction back.
+    """
+    done = sa.select(JobRun.id).where(JobRun.job == job, JobRun.period == period)
+    if db.session.scalar(done) is not None:
+        return False
+    db.session.add(JobRun(job=job, period=period))
     try:
-        with db.session.begin_nested():
-            db.session.add(JobRun(job=job, period=period))
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return False
     return True
-
-
-def release(job: str, period: str) -> None:
-    """Drop the claim of a run that failed before it wrote anything."""
-    db.session.execute(sa.delete(JobRun).where(JobRun.job == job, JobRun.period == period))
-    db.session.commit()
 
 
 def finish(job: str, period: str, result: str) -> None:
@@ -210,4 +220,80 @@ def finish(job: str, period: str, result: str) -> None:
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.period == period))
     if run is not None:
         run.finished_at, run.result = utcnow(), result[:300]
-        db.session.commit()
+
+
+@dataclass
+class BodyWeek:
+    """What this week's run means for one body: its digest, or why it gets none."""
+
+    body: Body
+    reason: str  # "written", "to_write", "paused", "no_contact", "nothing_open"
+    message: OutboxMessage | None = None
+    open_count: int = 0
+    pause_until: dt.date | None = None
+
+
+@dataclass
+class WeekStatus:
+    """When and how this week's digests went out, and which bodies got none and why."""
+
+    week: str
+    run: JobRun | None
+    bodies: list[BodyWeek]
+
+    def of(self, reason: str) -> list[BodyWeek]:
+        return [b for b in self.bodies if b.reason == reason]
+
+    @property
+    def messages(self) -> list[OutboxMessage]:
+        return [b.message for b in self.bodies if b.message is not None]
+
+    def count(self, status: str) -> int:
+        return sum(m.status == status for m in self.messages)
+
+    @property
+    def written_by(self) -> list[str]:
+        return sorted({m.data.get("written_by", "") for m in self.messages} - {""})
+
+
+def week_status(on: dt.date | None = None) -> WeekStatus:
+    """Tell, per body, whether this week's digest was written (and its state) or why not."""
+    on = on or today()
+    week = iso_week(on)
+    open_counts = dict(
+        db.session.execute(
+            sa.select(Assignment.body_id, sa.func.count())
+            .join(Assignment.demand)
+            .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
+            .group_by(Assignment.body_id)
+        ).all()
+    )
+    messages = {
+        m.key: m
+        for m in db.session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.kind == "digest", OutboxMessage.key.like(f"digest:%:{week}")
+            )
+        )
+    }
+    rows = []
+    bodies = db.session.scalars(
+        sa.select(Body)
+        .options(selectinload(Body.contacts), selectinload(Body.pauses))
+        .order_by(Body.name)
+    )
+    for body in bodies:
+        row = BodyWeek(body, "to_write", messages.get(f"digest:{body.slug}:{week}"))
+        row.open_count = open_counts.get(body.id, 0)
+        pause = next((p for p in body.pauses if p.starts_on <= on <= p.ends_on), None)
+        if row.message is not None:
+            row.reason = "written"
+        elif not row.open_count:
+            row.reason = "nothing_open"
+        elif pause is not None:
+            row.reason, row.pause_until = "paused", pause.ends_on
+        elif not body.contacts:
+            row.reason = "no_contact"
+        rows.append(row)
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.job == WEEKLY, JobRun.period == week))
+    return WeekStatus(week, run, rows)

@@ -118,7 +118,6 @@ def add_statement(
     db.session.add(entry)
     db.session.flush()
     _notify_staff(entry, body, demand)
-    db.session.commit()
     subscriptions.notify(entry)
     return entry
 
@@ -139,5 +138,4 @@ def confirm_in_progress(body: Body, assignment: Assignment) -> TimelineEntry | N
     db.session.add(entry)
     db.session.flush()
     _notify_staff(entry, body, assignment.demand)
-    db.session.commit()
     return entry

@@ -53,9 +53,17 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
         subject=subject[:300],
         text=text,
         html=html,
+        data=_unsubscribe_links(sub),
     )
-    db.session.commit()
     return sub
+
+
+def _unsubscribe_links(sub: Subscription) -> dict[str, str]:
+    """The page to end following (in the text) and the one-click address (in the header)."""
+    return {
+        "unsubscribe_url": external_url("follow.end", token=sub.token),
+        "one_click_url": external_url("follow.one_click", token=sub.token),
+    }
 
 
 def by_token(token: str) -> Subscription | None:
@@ -70,14 +78,12 @@ def confirm(sub: Subscription) -> None:
     if sub.confirmed_at is None:
         sub.confirmed_at = utcnow()
         sub.ended_at = None
-        db.session.commit()
 
 
 def end(sub: Subscription) -> None:
     """Stop sending messages to this subscriber."""
     if sub.ended_at is None:
         sub.ended_at = utcnow()
-        db.session.commit()
 
 
 def notify(entry: TimelineEntry) -> int:
@@ -119,7 +125,6 @@ def notify(entry: TimelineEntry) -> int:
                 subject=subject,
                 text=text,
                 html=html,
-                data={"unsubscribe_url": unsubscribe_url},
+                data=_unsubscribe_links(sub),
             )
-    db.session.commit()
     return len(subs)

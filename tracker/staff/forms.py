@@ -125,6 +125,16 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
 class BodyForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=300)])
     short_name = StringField(_l("Kurzname"), validators=[Optional(), Length(max=120)])
+    name_accusative = StringField(
+        _l("Name nach „an“, mit Artikel"),
+        description=_l("z. B. „die Staatskanzlei und das Ministerium für Kultur …“ (für E-Mails)"),
+        validators=[Optional(), Length(max=320)],
+    )
+    short_accusative = StringField(
+        _l("Kurzname nach „an“, mit Artikel"),
+        description=_l("z. B. „das Sozialministerium“"),
+        validators=[Optional(), Length(max=150)],
+    )
     slug = StringField(
         _l("Kürzel für die Adresse"), validators=[DataRequired(REQUIRED), Length(max=80), SLUG]
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import sender
 from ..extensions import db
 from ..forms import ConfirmForm, Form
 from ..models import Body, OutboxMessage, ReminderPause
@@ -37,7 +39,7 @@ def _status_counts() -> dict[str, int]:
 
 @bp.get("/erinnerungen")
 def reminders_page():
-    """Show this week's digests as they would go out, and the log of those sent."""
+    """Show how this week's digests went out, who got none and why, the preview and the log."""
     previews = [
         (digest, subject, text)
         for digest, subject, text, _html in reminders.render_digests(reminders.build_digests())
@@ -48,13 +50,16 @@ def reminders_page():
         .order_by(OutboxMessage.created_at.desc())
         .limit(200)
     ).all()
+    status = reminders.week_status()
     return render_template(
         "staff/reminders.html",
         previews=previews,
         log=log,
         counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
-        week=reminders.iso_week(today()),
+        week=status.week,
+        status=status,
+        is_uncertain=outbox.is_uncertain,
         due_rechecks=rechecks.due_rechecks(),
         passed_commitments=answers.passed_commitments(),
     )
@@ -65,16 +70,27 @@ def send_reminders():
     """Write this week's digests (once per body) and deliver the outbox now."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    written = reminders.write_digests()
-    sent = outbox.flush()
-    flash(
-        _l(
+    week = reminders.iso_week(today())
+    # claimed like the scheduler's run, so that a scheduler firing later this week writes nothing
+    reminders.claim(reminders.WEEKLY, week)
+    written = reminders.write_digests(by=f"staff:{current_user.name or current_user.email}")
+    db.session.commit()  # the claim and the digests are safe before the first one goes out
+    sent = sender.flush()
+    if written:
+        message = _l(
             "%(written)d neue Erinnerungen geschrieben, %(sent)d Nachrichten versandt.",
             written=len(written),
             sent=sent["sent"],
-        ),
-        "success",
-    )
+        )
+    else:
+        message = _l(
+            "Keine neue Erinnerung geschrieben: jede Stelle, die diese Woche eine bekommt, hat "
+            "ihre für KW %(week)s schon; die übrigen sind pausiert, ohne Kontaktadresse oder ohne "
+            "offene Forderungen (siehe Liste). %(sent)d wartende Nachrichten versandt.",
+            week=week.split("-W")[1],
+            sent=sent["sent"],
+        )
+    flash(message, "success")
     return redirect(url_for("staff.reminders_page"))
 
 
@@ -91,6 +107,7 @@ def outbox_page():
         messages=messages,
         counts=_status_counts(),
         action_form=ConfirmForm(formdata=None),
+        is_uncertain=outbox.is_uncertain,
     )
 
 
@@ -99,7 +116,10 @@ def outbox_message(message_id: int):
     """Show one message as it was (or will be) sent."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     return render_template(
-        "staff/outbox_message.html", message=message, action_form=ConfirmForm(formdata=None)
+        "staff/outbox_message.html",
+        message=message,
+        action_form=ConfirmForm(formdata=None),
+        is_uncertain=outbox.is_uncertain,
     )
 
 
@@ -115,12 +135,10 @@ def outbox_message_html(message_id: int):
     return response
 
 
-@bp.post("/postausgang/senden")
-def flush_outbox():
-    """Deliver due messages now."""
+def _flush_and_report(ignore_backoff: bool):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    sent = outbox.flush()
+    sent = sender.flush(ignore_backoff=ignore_backoff)
     flash(
         _l(
             "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
@@ -132,14 +150,43 @@ def flush_outbox():
     return redirect(url_for("staff.outbox_page"))
 
 
+@bp.post("/postausgang/senden")
+def flush_outbox():
+    """Deliver due messages now."""
+    return _flush_and_report(ignore_backoff=False)
+
+
+@bp.post("/postausgang/alle-senden")
+def flush_all_outbox():
+    """Deliver every pending message now, also those waiting for their next attempt."""
+    return _flush_and_report(ignore_backoff=True)
+
+
 @bp.post("/postausgang/<int:message_id>/erneut")
 def retry_message(message_id: int):
-    """Queue a failed message again."""
+    """Queue a failed (or uncertain) message again."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    outbox.retry(message)
-    flash(_l("Die Nachricht wird erneut versandt."), "success")
+    if message.status != "failed":
+        flash(_l("Diese Nachricht ist nicht fehlgeschlagen; nichts geändert."), "error")
+    else:
+        outbox.retry(message)
+        flash(_l("Die Nachricht wird erneut versandt."), "success")
+    return redirect(url_for("staff.outbox_message", message_id=message.id))
+
+
+@bp.post("/postausgang/<int:message_id>/zugestellt")
+def confirm_delivered(message_id: int):
+    """Book an uncertain message as delivered (staff checked that it arrived)."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not outbox.is_uncertain(message):
+        flash(_l("Nur eine ungewisse Nachricht kann als zugestellt markiert werden."), "error")
+    else:
+        outbox.confirm_delivered(message, current_user.name or current_user.email)
+        flash(_l("Die Nachricht ist als zugestellt vermerkt."), "success")
     return redirect(url_for("staff.outbox_message", message_id=message.id))
 
 

@@ -1,0 +1,86 @@
+"""One transaction per request, job or command, committed at that edge.
+
+Services only add and flush; whoever called them (a view, an API view, a CLI command, a job)
+ends the unit of work here. A view that commits itself is harmless: the commit at the end of
+the request then finds nothing left to write.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict, InternalServerError
+
+from .extensions import db
+from .services.errors import StaleDemand
+
+log = logging.getLogger(__name__)
+
+
+def commit() -> None:
+    """Commit the current transaction; a lost optimistic-locking race becomes StaleDemand."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleDemand() from None
+
+
+WROTE = "tracker.wrote"  # set in Session.info by the first write of a transaction
+
+
+def _flushed(session, _context) -> None:
+    session.info[WROTE] = True
+
+
+def _executed(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:  # Core DML through the session
+        state.session.info[WROTE] = True
+
+
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WROTE, None)
+
+
+def wrote() -> bool:
+    """Tell whether the current transaction wrote (or holds unwritten changes)."""
+    session = db.session()
+    return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
+
+
+def _end_request(response):
+    """Commit what a successful request wrote; roll back after an error response.
+
+    A request that wrote nothing is left alone (the session closes at teardown), so reading
+    pages costs no COMMIT and does not expire what the request loaded.
+    """
+    if not wrote():
+        return response
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        commit()
+    except StaleDemand as error:
+        conflict = Conflict()
+        conflict.user_message = error.message
+        return current_app.handle_http_exception(conflict)
+    except Exception:  # nothing was stored: say so instead of the page that claims success
+        db.session.rollback()
+        log.exception("commit at the end of the request failed")
+        return current_app.handle_http_exception(InternalServerError())
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Commit at the end of every request (registered last, so it runs before other hooks)."""
+    if not sa.event.contains(Session, "after_flush", _flushed):
+        sa.event.listen(Session, "after_flush", _flushed)
+        sa.event.listen(Session, "do_orm_execute", _executed)
+        sa.event.listen(Session, "after_transaction_end", _ended)
+    app.after_request(_end_request)
