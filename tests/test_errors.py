@@ -30,7 +30,7 @@ def dead_app(tmp_path):
         _db.engine.dispose()
 
 
-def _log_in(client, user_id="1"):
+def _log_in(client, user_id="1:token-of-a-session"):
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True
@@ -102,7 +102,7 @@ def failing_loader(app):
 
 def test_a_failing_user_loader_still_gets_the_branded_500(app, client, staff, failing_loader):
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    _log_in(client, str(staff.id))
+    _log_in(client, staff.get_id())
     page = _assert_branded(client.get("/verwaltung/"), 500)
     assert "Etwas ist schiefgegangen" in page
 
