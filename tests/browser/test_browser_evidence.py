@@ -38,7 +38,7 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
 
     # A form sent with a deadline before the receipt is refused with a German message.
     staff.goto("/verwaltung/beteiligungen/neu")
-    staff.get_by_label("Stelle", exact=True).select_option(label=BODY)
+    staff.get_by_label("Stelle (Pflichtangabe)", exact=True).select_option(label=BODY)
     staff.get_by_label("Titel des Vorhabens").fill(TITLE)
     staff.get_by_label("Eingang der Anfrage").fill(RECEIVED.isoformat())
     staff.get_by_label("Frist für die Stellungnahme").fill("2026-10-01")
@@ -62,7 +62,7 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
     # A meeting with two agreed next steps, both for the body.
     due = dt.date.today() + dt.timedelta(days=30)
     staff.goto("/verwaltung/gespraeche/neu")
-    staff.get_by_label("Stelle", exact=True).select_option(label=BODY)
+    staff.get_by_label("Stelle (Pflichtangabe)", exact=True).select_option(label=BODY)
     staff.get_by_label("Datum des Gesprächs").fill(
         (dt.date.today() - dt.timedelta(days=7)).isoformat()
     )
