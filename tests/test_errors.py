@@ -30,7 +30,8 @@ def dead_app(tmp_path):
         _db.engine.dispose()
 
 
-def _log_in(client, user_id="1:token-of-a-session"):
+def _log_in(client, user_id="1:any-session-token"):
+    """Put a user id in the session as Flask-Login keeps it (``id:session token``)."""
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True

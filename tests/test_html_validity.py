@@ -18,18 +18,29 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_user
+from conftest import csrf_token, make_demand, make_user
 
 from tracker.errors import MESSAGES, render_error
 from tracker.models import (
     Demand,
+    Event,
     OutboxMessage,
     ReminderPause,
     Subscription,
     User,
 )
 from tracker.seed import seed
-from tracker.services import api_tokens, reminders, subscriptions, tokens
+from tracker.services import (
+    answers,
+    api_tokens,
+    consultations,
+    meetings,
+    rechecks,
+    reminders,
+    repeats,
+    subscriptions,
+    tokens,
+)
 from tracker.services.demands import add_update, advance
 from tracker.services.statements import add_statement, confirm_in_progress
 
@@ -45,6 +56,12 @@ NOT_HTML = {
     "feeds.demand_changes",
     "feeds.body_calendar",
     "feeds.demands_csv",
+    "evidence.consultations_csv",
+    "evidence.consultations_feed",
+    "evidence.dialogue_csv",
+    "evidence.dialogue_feed",
+    "public.favicon",
+    "public.workflow_mermaid",
 }
 
 
@@ -116,7 +133,11 @@ def app_config():
 
 @pytest.fixture
 def world(app, db):
-    """The Fachtag data with demands in every state, statements, updates, followers and mail."""
+    """The Fachtag data with demands in every state, statements, updates, followers and mail.
+
+    Also a classified statement with a committed date, a re-check, a repeated demand, a
+    consultation, a measure without one and a meeting with next steps (all examples).
+    """
     seed()
     admin = make_user(email="admin@example.org", role="admin", name="Ada Admin")
     make_user(email="gesperrt@example.org", name="Gesperrt", active=False)
@@ -124,7 +145,16 @@ def world(app, db):
     first, second, third = demands[0], demands[1], demands[2]
     body = first.assignments[0].body
     advance(first, "address", admin, None, {"note": "Im Ausschuss aufgenommen."})
-    add_statement(body, first.assignments[0], "Wir laden zum Gespräch ein.", author="Referat 42")
+    on = dt.date.today()
+    statement = add_statement(
+        body,
+        first.assignments[0],
+        "Wir laden zum Gespräch ein.",
+        author="Referat 42",
+        file_reference="42-0815/2025",
+        committed_until=on + dt.timedelta(days=30),
+    )
+    answers.classify(statement, "interim", admin)
     add_update(first, admin, "Erstes Gespräch am 5. November.", is_public=True)
     add_update(first, admin, "Vertraulich: Das Haus zögert.", is_public=False)
     advance(second, "address", admin, None, {})
@@ -136,6 +166,12 @@ def world(app, db):
         {"summary": "Die Karte erschwert Überweisungen.", "participants": "LIGA, MS"},
     )
     advance(second, "close", admin, None, {"outcome": "partly_implemented"})
+    rechecks.record_recheck(second, admin, "partly", "Erst in einem Landkreis angekommen.")
+    earlier_event = Event(slug="fachtag-2024", title="Fachtag 2024", date=dt.date(2024, 6, 12))
+    db.session.add(earlier_event)
+    db.session.flush()
+    earlier = make_demand("Bezahlkarte früher", bodies=(body,), event_id=earlier_event.id)
+    repeats.set_repeats(first, earlier, admin, None)
     confirm_in_progress(third.assignments[0].body, third.assignments[0])
     third.is_public = False
     db.session.add(
@@ -146,6 +182,41 @@ def world(app, db):
             reason="Umzug",
         )
     )
+    consultation, _ = consultations.save_consultation(
+        None,
+        demands=[first],
+        body_id=body.id,
+        kind="law",
+        title="Beispiel: Entwurf eines Aufnahmegesetzes",
+        url="https://landtag.example.org/drs/8-1234.pdf",
+        consulted=True,
+        received_on=on - dt.timedelta(days=30),
+        deadline_on=on - dt.timedelta(days=14),
+        statement_on=on - dt.timedelta(days=15),
+        statement_text="Die LIGA nimmt Stellung.",
+    )
+    consultations.save_consultation(
+        None,
+        body_id=body.id,
+        kind="measure",
+        title="Beispiel: Erlass ohne Beteiligung",
+        consulted=False,
+        learned_on=on - dt.timedelta(days=7),
+        source="Presse",
+    )
+    meeting, _ = meetings.save_meeting(
+        None,
+        body_id=body.id,
+        held_on=on - dt.timedelta(days=10),
+        format="video",
+        participants="LIGA, Referat 42",
+        topics="Bezahlkarte",
+        summary="Beispiel: Austausch zur Bezahlkarte.",
+        steps=[
+            meetings.StepValues("Zahlen liefern", on + dt.timedelta(days=20), body.id),
+            meetings.StepValues("Protokoll versenden"),
+        ],
+    )
     db.session.commit()
     sub = subscriptions.subscribe(first, "leser@example.org")
     subscriptions.confirm(sub)
@@ -154,7 +225,15 @@ def world(app, db):
     api_tokens.create_token(admin, "Auswertung")
     reminders.write_digests()
     db.session.commit()
-    return {"admin": admin, "public": first, "closed": second, "internal": third, "body": body}
+    return {
+        "admin": admin,
+        "public": first,
+        "closed": second,
+        "internal": third,
+        "body": body,
+        "consultation": consultation,
+        "meeting": meeting,
+    }
 
 
 def _pages(app, world) -> tuple[dict[str, str], dict[str, str]]:
@@ -181,6 +260,10 @@ def _pages(app, world) -> tuple[dict[str, str], dict[str, str]]:
         "statistics": "/statistik",
         "report": f"/berichte/{event_slug}",
         "workflow": "/ablauf",
+        "workflow-state": "/ablauf?stand=addressed",
+        "consultations": "/beteiligungen",
+        "consultations-filtered": f"/beteiligungen?stelle={body.slug}&jahr={dt.date.today().year}",
+        "dialogue": "/dialog",
         "login": "/anmelden",
         "answer": f"/antwort/{answer}",
         "follow-confirm": f"/folgen/{sub.token}/bestaetigen",
@@ -196,6 +279,12 @@ def _pages(app, world) -> tuple[dict[str, str], dict[str, str]]:
         "staff-body-new": "/verwaltung/stellen/neu",
         "staff-body": f"/verwaltung/stellen/{body.id}",
         "staff-pauses": f"/verwaltung/stellen/{body.id}/pausen",
+        "staff-consultations": "/verwaltung/beteiligungen",
+        "staff-consultation-new": "/verwaltung/beteiligungen/neu",
+        "staff-consultation": f"/verwaltung/beteiligungen/{world['consultation'].id}",
+        "staff-meetings": "/verwaltung/gespraeche",
+        "staff-meeting-new": "/verwaltung/gespraeche/neu",
+        "staff-meeting": f"/verwaltung/gespraeche/{world['meeting'].id}",
         "staff-users": "/verwaltung/benutzer/",
         "staff-user": f"/verwaltung/benutzer/{other_user.id}",
         "staff-import": "/verwaltung/import",

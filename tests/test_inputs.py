@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -10,8 +11,10 @@ from conftest import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
 
 from tracker import inputs
+from tracker.extensions import db
 from tracker.models import Contact
-from tracker.services import api_tokens
+from tracker.services import api_tokens, consultations, meetings
+from tracker.services.statements import add_statement
 
 # Values that once answered 500 (or could): Unicode digits, 32- and 64-bit overflows, NUL and
 # other control characters, an over-long segment.
@@ -66,10 +69,28 @@ def world(app, event):
     body.contacts.append(Contact(name="Zweite", email="zwei@ms.example.org", escalation_level=2))
     demand = make_demand(bodies=[body], user=staff, event_id=event.id)
     _row, token = api_tokens.create_token(staff, "Test")
+    statement = add_statement(body, demand.assignments[0], "Wir prüfen das.")
+    consultation, _ = consultations.save_consultation(
+        None,
+        body_id=body.id,
+        kind="law",
+        title="Beispiel: Entwurf",
+        consulted=True,
+        received_on=dt.date(2026, 11, 2),
+        deadline_on=dt.date(2026, 11, 18),
+    )
+    meeting, _ = meetings.save_meeting(
+        None, body_id=body.id, held_on=dt.date(2026, 11, 10), format="video", summary="Austausch."
+    )
+    staff.get_id()  # gives the user a session token, kept in the session as Flask-Login does
+    db.session.commit()
     return {
         "staff": staff,
         "values": {
             "demand_id": str(demand.id),
+            "entry_id": str(statement.id),
+            "consultation_id": str(consultation.id),
+            "meeting_id": str(meeting.id),
             "body_id": str(body.id),
             "contact_id": str(body.contacts[0].id),
             "user_id": str(staff.id),

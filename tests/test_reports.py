@@ -189,9 +189,14 @@ def test_pdf_is_tagged_titled_numbered_and_lets_demands_flow(app, client, event)
     assert len(pages) <= 5 and min(lines[:-1]) >= 20, lines
     for number, text in enumerate(pages, start=1):
         assert f"Seite {number} von {len(pages)}" in text
-    # the list of demands comes first, each with the page it starts on
+    # the list of demands comes first, each with the page it starts on; then consultations and
+    # dialogue since the event, and the first demand right after them, without a forced break
     first = pages[0]
     assert "Die Forderungen in diesem Bericht" in first
     for title in titles:
         assert re.search(rf"{title} \(erhoben\) \.{{5,}}\s*[1-5]\b", first), title
-    assert first.index("Forderung Nummer 6") < first.index("1. Forderung Nummer 1")
+    whole = "\n".join(pages)
+    toc_end = whole.index("Forderung Nummer 6 (erhoben)")
+    evidence = whole.index("Beteiligung und Dialog seit der Veranstaltung")
+    assert toc_end < evidence < whole.index("1. Forderung Nummer 1")
+    assert "1. Forderung Nummer 1" in first + pages[1]

@@ -23,7 +23,7 @@ from .extensions import db
 from .models import Assignment, Body, Demand, Event
 from .redirects import safe_next
 from .services import queries, statistics
-from .services.answers import commitments_of_body, with_commitment
+from .services.answers import with_commitment
 from .services.progress import progress_of
 from .workdays import today
 
@@ -130,11 +130,8 @@ def body(slug: str):
     rows = queries.body_page_rows(item, include_internal=_staff())
     by_state: dict[str, list] = {s.name: [] for s in workflow.STATES}
     overdue = 0
-    committed = commitments_of_body(item.id)
-    for row in rows:
-        standing = with_commitment(
-            progress_of(row.state, row.state_changed_at), committed.get(row.id), today()
-        )
+    for row in rows:  # each row carries the body's committed date, if it gave one
+        standing = with_commitment(progress_of(row.state, row.state_changed_at), row, today())
         overdue += row.state in workflow.OPEN_STATES and standing.overdue
         by_state[row.state].append((row, standing))
     figures = statistics.cached("body", lambda _id: statistics.body_figures(item), item.id)

@@ -57,7 +57,10 @@ def check_commitment(
 
 
 def with_commitment(p: Progress, assignment: Assignment | None, on: dt.date) -> Progress:
-    """Return ``p`` with the body's committed date as target, if it gave one."""
+    """Return ``p`` with the body's committed date as target, if it gave one.
+
+    ``assignment`` is an :class:`Assignment` or any row with its ``committed_until``.
+    """
     if assignment is None or assignment.committed_until is None:
         return p
     target = assignment.committed_until

@@ -545,7 +545,7 @@ JSON_SHAPES: dict[tuple[str, str], type] = {
 }
 JSON_KEYS: dict[str, tuple[type, ...]] = {
     "after": (dict,),
-    "before": (dict,),
+    "before": (dict, str, type(None)),  # an edit's old fields; a classification's old class
     "demand_ids": (list,),
     "outcome": (str, type(None)),
     "participants": (str, type(None)),

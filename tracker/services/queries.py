@@ -291,8 +291,9 @@ def timeline(demand_id: int, include_internal: bool, newest_first: bool = True) 
 def body_page_rows(body: Body, include_internal: bool = False) -> list:
     """Return what a body's page lists of each demand, in one query and without ORM objects.
 
-    Rows have ``id, title, state, state_changed_at, outcome, is_public, role, confirmed_at``
-    (the body's role in the demand and when it last confirmed it), ordered by workflow state.
+    Rows have ``id, title, state, state_changed_at, outcome, is_public, role, confirmed_at,
+    file_reference, committed_until`` (the body's role in the demand, when it last confirmed it
+    and what it committed to), ordered by workflow state.
     """
     order = {s.name: i for i, s in enumerate(workflow.STATES)}
     rows = db.session.execute(
@@ -305,6 +306,8 @@ def body_page_rows(body: Body, include_internal: bool = False) -> list:
             Demand.is_public,
             Assignment.role,
             Assignment.confirmed_at,
+            Assignment.file_reference,
+            Assignment.committed_until,
         )
         .join(Assignment, Assignment.demand_id == Demand.id)
         .where(Assignment.body_id == body.id, *_where(DemandFilter(), include_internal))
