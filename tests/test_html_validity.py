@@ -62,6 +62,7 @@ NOT_HTML = {
     "evidence.dialogue_feed",
     "public.favicon",
     "public.workflow_mermaid",
+    "follow.one_click",  # a GET only redirects to the confirm page
 }
 
 
