@@ -184,7 +184,7 @@ def reminders_send() -> None:
 
     week = reminders.iso_week(today())
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
-    written = reminders.write_digests(by="command")
+    written = reminders.write_week(by="command")  # with the staff notice of the week
     commit()  # the claim and the digests together
     sent = sender.flush()
     click.echo(

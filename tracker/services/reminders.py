@@ -224,6 +224,20 @@ def write_digests(on: dt.date | None = None, by: str = "") -> list:
     return written
 
 
+def write_week(on: dt.date | None = None, by: str = "") -> list:
+    """Write this week's digests and the staff notice of due re-checks and passed commitments.
+
+    The scheduler, ``tracker reminders send`` and the staff button all run this; both kinds of
+    message are keyed per ISO week, so a second run in the same week writes nothing new.
+    """
+    from . import rechecks
+
+    on = on or today()
+    written = write_digests(on, by=by)
+    rechecks.queue_staff_notice(on, iso_week(on))
+    return written
+
+
 def claim(job: str, period: str) -> bool:
     """Record that ``job`` runs for ``period``; False if it already did (in any process).
 
