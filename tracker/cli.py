@@ -163,7 +163,9 @@ def reminders_preview(body_slug: str | None) -> None:
 
     digests = reminders.build_digests(body_slug=body_slug)
     if not digests:
-        click.echo("No body has open demands (or all are paused): nothing would be sent.")
+        click.echo(
+            "No body has open demands or next steps (or all are paused): nothing would be sent."
+        )
     for digest, subject, text, _html in reminders.render_digests(digests):
         click.echo("=" * 78)
         click.echo(f"To: {', '.join(digest.to)}")
