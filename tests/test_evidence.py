@@ -478,6 +478,61 @@ def test_digest_lists_the_bodys_open_next_steps(app, db, evidence):
     assert "Daten zur Bezahlkarte liefern" in html
 
 
+def test_a_body_with_only_open_next_steps_gets_a_digest(app, client, auth, staff, db):
+    """No open demand, but a next step agreed with it: the body is reminded of the step."""
+    from tracker.models import OutboxMessage
+    from tracker.services import reminders
+
+    body = make_body("mi", "Innenministerium", (("Büro", "buero@mi.example.org", 1),))
+    make_body("stk", "Staatskanzlei", (("Amt", "amt@stk.example.org", 1),))  # nothing open
+    meeting(
+        db,
+        body,
+        dt.date(2026, 11, 10),
+        steps=[
+            {"text": "Erlass zur Bezahlkarte prüfen", "due_on": dt.date(2026, 12, 15)},
+            {"text": "Ansprechperson benennen"},
+        ],
+    )
+    for step in db.session.scalars(sa.select(NextStep)):
+        step.body_id = body.id
+    db.session.commit()
+    on = dt.date(2026, 11, 30)
+    (digest,) = reminders.build_digests(on=on)
+    assert digest.body.slug == "mi" and digest.items == [] and digest.to == ["buero@mi.example.org"]
+    ((_d, subject, text, html),) = reminders.render_digests([digest])
+    assert subject == (
+        "Innenministerium: 2 offene nächste Schritte aus Gesprächen mit der LIGA – Erinnerung KW 49"
+    )
+    assert "Innenministerium) 2 nächste Schritte übernommen, die noch offen sind." in text
+    assert "0 Forderungen" not in text and "Stellungnahme abgeben" not in text
+    assert "- Erlass zur Bezahlkarte prüfen (bis 15.12.2026) – vereinbart am 10.11.2026" in text
+    assert "Ansprechperson benennen" in html and "Jetzt antworten" not in html
+    # the reminders page says the body gets one, and why the other gets none
+    auth.login_as(staff)
+    page = " ".join(client.get("/verwaltung/erinnerungen").get_data(as_text=True).split())
+    row = '<td>Innenministerium</td> <td class="num">0</td> <td class="num">2</td>'
+    assert f"{row} <td>noch nicht geschrieben</td>" in page
+    assert (
+        "keine: keine offenen öffentlichen Forderungen und keine offenen nächsten Schritte" in page
+    )
+    assert "0 offene Forderungen, 2 offene nächste Schritte" in page
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    (message,) = reminders.write_digests(on=on, by="test")
+    assert message.key == "digest:mi:2026-W49" and message.data["demand_ids"] == []
+    assert len(message.data["next_step_ids"]) == 2
+
+
+def test_a_done_step_alone_brings_no_digest(app, db):
+    from tracker.services import reminders
+
+    body = make_body()
+    item = meeting(db, body, dt.date(2026, 11, 10), steps=[{"text": "Liefern", "body_id": body.id}])
+    item.next_steps[0].done_on = dt.date(2026, 11, 20)
+    db.session.commit()
+    assert reminders.build_digests(on=dt.date(2026, 11, 30)) == []
+
+
 def test_staff_bad_next_step_gets_german_error(client, auth, staff, evidence):
     auth.login_as(staff)
     page = client.get("/verwaltung/gespraeche/neu").get_data(as_text=True)

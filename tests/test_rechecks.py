@@ -11,7 +11,7 @@ from test_api import check
 
 from tracker import jobs
 from tracker.models import OutboxMessage, TimelineEntry, utcnow
-from tracker.services import api_tokens, rechecks
+from tracker.services import api_tokens, rechecks, reminders
 from tracker.services import demands as demand_service
 from tracker.workdays import today
 
@@ -132,6 +132,37 @@ def test_staff_reminded_on_the_page_and_once_a_week_by_mail(client, auth, db, cl
     assert "Sprachkurse ausbauen" in notices[0].text and "Nachprüfung fällig" in notices[0].text
     assert "Sprachkurse ausbauen" in notices[0].html
     assert rechecks.queue_staff_notice(today(), notices[0].key.split(":")[1]) is False
+
+
+def _staff_notices(db):
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.key.like("staff-due:%"))
+    ).all()
+
+
+def test_reminders_send_command_writes_the_staff_notice_once_a_week(runner, db, closed, staff):
+    for _ in range(2):
+        result = runner.invoke(args=["reminders", "send"])
+        assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    (notice,) = _staff_notices(db)
+    assert notice.key == f"staff-due:{reminders.iso_week(today())}"
+    assert "Sprachkurse ausbauen" in notice.text and notice.to == [staff.email]
+    jobs.weekly_digest()  # the scheduler firing later the same week adds none
+    assert len(_staff_notices(db)) == 1
+
+
+def test_staff_send_button_writes_the_staff_notice_once_a_week(client, auth, db, closed, staff):
+    auth.login_as(staff)
+    for _ in range(2):
+        page = client.get("/verwaltung/erinnerungen").get_data(as_text=True)
+        response = client.post(
+            "/verwaltung/erinnerungen/senden", data={"csrf_token": csrf_token(page)}
+        )
+        assert response.status_code == 302
+    db.session.expire_all()
+    (notice,) = _staff_notices(db)
+    assert "Beratung stärken" in notice.text and "Nachprüfung fällig" in notice.text
 
 
 def test_api_records_a_recheck(client, db, closed):

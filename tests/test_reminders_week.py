@@ -46,7 +46,7 @@ def _text(response) -> str:
 
 def _row(page: str, name: str) -> str:
     return re.search(
-        rf"{name} \d+ (.*?)(?= [A-ZÄÖÜ][\w-]+ \d+ |  | \S+ für KW| Nichts Neues)", page
+        rf"{name} \d+ \d+ (.*?)(?= [A-ZÄÖÜ][\w-]+ \d+ \d+ |  | \S+ für KW| Nichts Neues)", page
     )[1]
 
 
@@ -59,7 +59,9 @@ def test_before_the_run_the_page_says_who_will_get_one_and_why_not(client, auth,
     assert _row(page, "Innenministerium") == "noch nicht geschrieben"
     assert _row(page, "Landesverwaltungsamt").startswith("keine: pausiert bis")
     assert _row(page, "Staatskanzlei").startswith("keine: keine Kontaktadresse")
-    assert _row(page, "BAMF-Außenstelle") == "keine: keine offenen öffentlichen Forderungen"
+    assert _row(page, "BAMF-Außenstelle") == (
+        "keine: keine offenen öffentlichen Forderungen und keine offenen nächsten Schritte"
+    )
     assert f"2 Erinnerungen für KW {kw} schreiben und jetzt senden" in page
 
 

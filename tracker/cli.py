@@ -163,7 +163,9 @@ def reminders_preview(body_slug: str | None) -> None:
 
     digests = reminders.build_digests(body_slug=body_slug)
     if not digests:
-        click.echo("No body has open demands (or all are paused): nothing would be sent.")
+        click.echo(
+            "No body has open demands or next steps (or all are paused): nothing would be sent."
+        )
     for digest, subject, text, _html in reminders.render_digests(digests):
         click.echo("=" * 78)
         click.echo(f"To: {', '.join(digest.to)}")
@@ -184,7 +186,7 @@ def reminders_send() -> None:
 
     week = reminders.iso_week(today())
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
-    written = reminders.write_digests(by="command")
+    written = reminders.write_week(by="command")  # with the staff notice of the week
     commit()  # the claim and the digests together
     sent = sender.flush()
     click.echo(

@@ -20,7 +20,7 @@ from flask import Flask
 
 from . import crashpoints, sender
 from .extensions import db
-from .services import rechecks, reminders
+from .services import reminders
 from .transactions import commit
 from .workdays import BERLIN
 
@@ -41,9 +41,8 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
             log.info("weekly digest for %s ran already; %d waiting sent", week, sent["sent"])
             return "claimed elsewhere"
         crashpoints.reached("weekly:claimed")
-        written = reminders.write_digests(now.astimezone(BERLIN).date(), by="scheduler")
-        # staff: due re-checks and passed commitments, one message per week (issue 13)
-        rechecks.queue_staff_notice(now.astimezone(BERLIN).date(), week)
+        # the digests, and for staff due re-checks and passed commitments (issue 13)
+        written = reminders.write_week(now.astimezone(BERLIN).date(), by="scheduler")
         crashpoints.reached("weekly:written")
         commit()  # the claim and the week's outbox rows together, or neither
     except Exception:

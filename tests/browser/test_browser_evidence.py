@@ -1,5 +1,10 @@
-"""Evidence in a real browser: a consultation with a 12-working-day period, a meeting with two next
-steps, and where they show up: the public pages, the statistics, the report and the digest."""
+"""Issue 13's "done when" in a real browser: a consultation with a 12-working-day period, a meeting
+with two next steps and a statement with a committed date that staff classify, and where each of
+them shows up: the public pages, the statistics, the digest (this week's preview) and the report.
+
+The digest is checked in the staff preview, not sent: sending writes this week's digest of every
+body, which the story test (sharing the live server) needs to write itself.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ BODY = "Landesverwaltungsamt Sachsen-Anhalt"
 RECEIVED = dt.date(2026, 11, 2)
 TITLE = "Entwurf einer Verordnung zur Wohnsitzauflage (Beispiel)"
 STEPS = ("Beispiel: Fallzahlen der Wohnsitzauflage liefern", "Beispiel: Merkblatt abstimmen")
+DEMAND = "Beispiel: Härtefälle der Wohnsitzauflage transparent entscheiden"
+STATEMENT = "Beispiel: Wir werten die Härtefälle aus und antworten bis zum genannten Datum."
+REFERENCE = "LVwA-204 17/2026"
 
 
 @pytest.fixture
@@ -32,9 +40,36 @@ def no_violations(axe, page) -> None:
     assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
 
 
-def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_context, axe):
+def _answered(page) -> tuple[int, int]:
+    """Read 'N von M' of the overall share answered on /statistik."""
+    page.goto("/statistik")
+    item = page.locator("ul.figures li", has_text="mit inhaltlicher Antwort").first
+    answered, total = re.search(r"(\d+) von (\d+)", item.inner_text()).groups()
+    return int(answered), int(total)
+
+
+def _digest_preview(staff):
+    """Open this week's digest of the body in the staff preview; return its text block."""
+    staff.goto("/verwaltung/erinnerungen")
+    digest = staff.locator("details", has_text=BODY)
+    digest.locator("summary").click()
+    return digest.locator("pre")
+
+
+def test_consultation_meeting_and_commitment_are_seen_everywhere(
+    live, staff_page, new_context, axe
+):
+    import sqlalchemy as sa
+
+    from tracker.models import Event
+
     staff = staff_page
     deadline = add_workdays(RECEIVED, 12)
+    with live.db() as session:
+        event_id = session.scalar(sa.select(Event.id).where(Event.slug == EVENT))
+    demand_id = live.make_demand(DEMAND, bodies={"lvwa": "lead"}, event_id=event_id)
+    public = new_context().new_page()
+    answered_before = _answered(public)
 
     # A form sent with a deadline before the receipt is refused with a German message.
     staff.goto("/verwaltung/beteiligungen/neu")
@@ -53,6 +88,7 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
 
     staff.get_by_label("Frist für die Stellungnahme").fill(deadline.isoformat())
     staff.get_by_label("Migrationsfachdienste frühzeitig bei Gesetzesänderungen").check()
+    staff.get_by_label(DEMAND).check()  # the consultation concerns the example demand too
     staff.get_by_role("button", name="Speichern").click()
     staff.wait_for_url(re.compile(r"/verwaltung/beteiligungen/\d+$"))
     expect(staff.get_by_role("status")).to_contain_text("Gespeichert.")
@@ -81,13 +117,69 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
     expect(staff.get_by_role("status")).to_contain_text("Gespeichert.")
     shot(staff, "evidence-03-meeting-saved")
 
-    public = new_context().new_page()
+    # The body answers through the signed link in its digest: a statement, its file reference
+    # and the date by which it commits to answer.
+    preview = _digest_preview(staff)
+    for text in STEPS:
+        expect(preview).to_contain_text(text)
+    link = re.search(rf"{re.escape(live.url)}/antwort/\S+", preview.inner_text())
+    assert link, preview.inner_text()
+    promised = dt.date.today() + dt.timedelta(days=21)
+    body = new_context().new_page()
+    body.goto(link.group(0))
+    section = body.locator(f"#forderung-{demand_id}")
+    section.get_by_text("Stellungnahme abgeben").click()
+    section.get_by_label("Ihre Stellungnahme").fill(STATEMENT)
+    section.get_by_label("Ihr Aktenzeichen (freiwillig)").fill(REFERENCE)
+    section.get_by_label("Antwort zugesagt bis (freiwillig)").fill(promised.isoformat())
+    # nothing on this page lets the body classify its own statement
+    expect(section.get_by_label("Einordnung")).to_have_count(0)
+    shot(body, "evidence-04-commitment-form")
+    section.get_by_role("button", name="Stellungnahme senden").click()
+    expect(body.get_by_role("status")).to_contain_text("Vielen Dank")
+    expect(body.locator(f"#forderung-{demand_id}")).to_contain_text(
+        f"Antwort zugesagt bis: {promised:%d.%m.%Y}"
+    )
+    # an unclassified statement does not count as answered
+    assert _answered(public) == answered_before
+
+    # Until it is answered, the committed date is on the demand's page and is the target in the
+    # body's digest (this week's preview), next to the open next steps of the meeting.
+    public.goto(f"/forderungen/{demand_id}")
+    side = public.get_by_role("complementary")
+    expect(side).to_contain_text(f"Aktenzeichen: {REFERENCE}")
+    expect(side).to_contain_text(f"Antwort zugesagt bis: {promised:%d.%m.%Y}")
+    shot(public, "evidence-05-demand-commitment")
+    preview = _digest_preview(staff)
+    expect(preview).to_contain_text(DEMAND)
+    expect(preview).to_contain_text(f"Antwort zugesagt bis: {promised:%d.%m.%Y}")
+    expect(preview).to_contain_text("Offene nächste Schritte aus Gesprächen")
+    for text in STEPS:
+        expect(preview).to_contain_text(f"{text} (bis {due:%d.%m.%Y})")
+    shot(staff, "evidence-06-digest-preview")
+
+    # Staff classify the statement as a substantive answer.
+    staff.goto(f"/verwaltung/forderungen/{demand_id}")
+    card = staff.locator(".statement").first
+    expect(card).to_contain_text("noch nicht eingeordnet")
+    card.get_by_label("Einordnung").select_option(label="inhaltliche Antwort")
+    card.get_by_role("button", name="Einordnen").click()
+    expect(staff.get_by_role("status")).to_contain_text(
+        "Die Stellungnahme ist eingeordnet als „inhaltliche Antwort“."
+    )
+    expect(staff.locator(".statement").first).to_contain_text(
+        "Eingeordnet als: inhaltliche Antwort"
+    )
+    shot(staff, "evidence-07-classified")
+
+    # Public pages: the consultation, the dialogue, the body, the demand.
     public.goto("/beteiligungen")
     row = public.locator("tr", has_text=TITLE)
     expect(row).to_contain_text("12 Arbeitstage")
     expect(row).to_contain_text("kurze Frist")
+    expect(row).to_contain_text(DEMAND)
     no_violations(axe, public)
-    shot(public, "evidence-04-consultations-page")
+    shot(public, "evidence-08-consultations-page")
 
     public.goto("/dialog")
     for text in STEPS:
@@ -96,34 +188,46 @@ def test_consultation_and_meeting_are_seen_everywhere(live, staff_page, new_cont
         "letztes Gespräch vor 1 Woche"
     )
     no_violations(axe, public)
-    shot(public, "evidence-05-dialogue-page")
+    shot(public, "evidence-09-dialogue-page")
 
     public.goto("/stellen/lvwa")
     expect(public.get_by_role("region", name="Beteiligung und Dialog")).to_contain_text(
         "2 offene nächste Schritte"
     )
 
+    # the substantive answer fulfils the commitment: it stays on the timeline
+    public.goto(f"/forderungen/{demand_id}")
+    expect(public.get_by_role("complementary")).to_contain_text(f"Aktenzeichen: {REFERENCE}")
+    timeline = public.locator(".timeline")
+    expect(timeline).to_contain_text(STATEMENT)
+    expect(timeline).to_contain_text("Stellungnahme eingeordnet: inhaltliche Antwort")
+    expect(timeline).to_contain_text(f"Antwort zugesagt bis: {promised:%d.%m.%Y}")
+    shot(public, "evidence-10-demand-answered")
+
+    # The statistics: the consultation's period, and the classified statement counts as answered.
     public.goto("/statistik")
     table = public.get_by_role("table", name=re.compile("Beteiligungsverfahren, Median"))
     expect(table.locator("tr", has_text="Landesverwaltungsamt")).to_contain_text("12")
-    shot(public, "evidence-06-statistics")
+    shot(public, "evidence-11-statistics")
+    assert _answered(public) == (answered_before[0] + 1, answered_before[1])
 
+    # The report: the consultation, the next steps and the demand with its answer.
     public.goto(f"/berichte/{EVENT}")
     expect(public.locator("tr", has_text=TITLE)).to_contain_text("12 Arbeitstage")
     for text in STEPS:
         expect(public.get_by_text(text)).to_be_visible()
-    shot(public, "evidence-07-report")
+    entry = public.locator(".report__demand", has_text=DEMAND)
+    expect(entry).to_contain_text("inhaltliche Antwort")
+    expect(entry).to_contain_text(f"Antwort zugesagt bis: {promised:%d.%m.%Y}")
+    expect(entry).to_contain_text(f"Aktenzeichen: {REFERENCE}")
+    shot(public, "evidence-12-report")
 
     public.goto("/")
     public.get_by_role("link", name=re.compile("Migrationsfachdienste frühzeitig")).first.click()
     public.get_by_role("link", name="Belege: Beteiligungsverfahren und ihre Fristen").click()
     expect(public).to_have_url(re.compile(r"/beteiligungen$"))
 
-    # The body's digest (preview of this week's) lists the open next steps.
-    staff.goto("/verwaltung/erinnerungen")
-    digest = staff.locator("details", has_text=BODY)
-    digest.locator("summary").click()
+    # The digest keeps reminding the body of the open next steps.
+    preview = _digest_preview(staff)
     for text in STEPS:
-        expect(digest.locator("pre")).to_contain_text(text)
-    expect(digest.locator("pre")).to_contain_text("Offene nächste Schritte aus Gesprächen")
-    shot(staff, "evidence-08-digest-preview")
+        expect(preview).to_contain_text(text)

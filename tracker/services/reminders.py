@@ -1,4 +1,5 @@
-"""The weekly digest: one e-mail per body with open demands, written to the outbox once a week."""
+"""The weekly digest: one e-mail per body with open demands or open next steps agreed with it,
+written to the outbox once a week."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import workflow
 from ..extensions import db
-from ..models import Assignment, Body, Demand, JobRun, OutboxMessage, utcnow
+from ..models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from ..workdays import BERLIN, today
 from . import outbox, tokens
 from .answers import with_commitment
@@ -67,6 +68,16 @@ class Digest:
 
     @property
     def subject(self) -> str:
+        if not self.items:  # only next steps agreed in meetings are open
+            return ngettext(
+                "%(body)s: %(num)d offener nächster Schritt aus Gesprächen mit der LIGA – "
+                "Erinnerung KW %(week)s",
+                "%(body)s: %(num)d offene nächste Schritte aus Gesprächen mit der LIGA – "
+                "Erinnerung KW %(week)s",
+                len(self.next_steps),
+                body=self.body.label,
+                week=self.week.split("-W")[1],
+            )
         return ngettext(
             "%(num)d offene Forderung an %(body)s – Erinnerung KW %(week)s",
             "%(num)d offene Forderungen an %(body)s – Erinnerung KW %(week)s",
@@ -91,7 +102,8 @@ def escalation_level(p: Progress, days: int) -> int:
 
 
 def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> list[Digest]:
-    """Return this week's digests: every unpaused body with open public demands and a contact."""
+    """Return this week's digests: every unpaused body with a contact and open public demands
+    or open next steps agreed with it in a meeting (issue 13)."""
     on = on or today()
     days = current_app.config["ESCALATION_DAYS"]
     stmt = (
@@ -126,6 +138,21 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         )
     from .meetings import open_steps_by_body
 
+    # bodies with open next steps but no open demand get a digest too
+    step_bodies = (
+        sa.select(Body)
+        .where(
+            Body.id.in_(sa.select(NextStep.body_id).where(NextStep.done_on.is_(None))),
+            Body.id.not_in(list(by_body) or [0]),
+        )
+        .options(selectinload(Body.contacts), selectinload(Body.pauses))
+        .order_by(Body.name)
+    )
+    if body_slug:
+        step_bodies = step_bodies.where(Body.slug == body_slug)
+    for body in db.session.scalars(step_bodies):
+        if not is_paused(body, on) and body.contacts:
+            by_body[body.id] = Digest(body, iso_week(on))
     steps = open_steps_by_body(list(by_body)) if by_body else {}
     for digest in by_body.values():
         digest.next_steps = steps.get(digest.body.id, [])
@@ -135,7 +162,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
             levels[contact.escalation_level].append(contact.email)
         first = min(levels)
         digest.to = levels[first]
-        needed = max(i.escalation for i in digest.items)
+        needed = max((i.escalation for i in digest.items), default=1)
         digest.cc = [
             e for level in sorted(levels) if first < level <= needed for e in levels[level]
         ]
@@ -187,12 +214,27 @@ def write_digests(on: dt.date | None = None, by: str = "") -> list:
             data={
                 "week": digest.week,
                 "demand_ids": [i.demand.id for i in digest.items],
+                "next_step_ids": [s.id for s in digest.next_steps],
                 "written_by": by[:200],
             },
         )
         if message is not None:
             written.append(message)
     db.session.flush()
+    return written
+
+
+def write_week(on: dt.date | None = None, by: str = "") -> list:
+    """Write this week's digests and the staff notice of due re-checks and passed commitments.
+
+    The scheduler, ``tracker reminders send`` and the staff button all run this; both kinds of
+    message are keyed per ISO week, so a second run in the same week writes nothing new.
+    """
+    from . import rechecks
+
+    on = on or today()
+    written = write_digests(on, by=by)
+    rechecks.queue_staff_notice(on, iso_week(on))
     return written
 
 
@@ -230,6 +272,7 @@ class BodyWeek:
     reason: str  # "written", "to_write", "paused", "no_contact", "nothing_open"
     message: OutboxMessage | None = None
     open_count: int = 0
+    open_steps: int = 0  # open next steps agreed with the body in meetings
     pause_until: dt.date | None = None
 
 
@@ -268,6 +311,13 @@ def week_status(on: dt.date | None = None) -> WeekStatus:
             .group_by(Assignment.body_id)
         ).all()
     )
+    step_counts = dict(
+        db.session.execute(
+            sa.select(NextStep.body_id, sa.func.count())
+            .where(NextStep.done_on.is_(None), NextStep.body_id.is_not(None))
+            .group_by(NextStep.body_id)
+        ).all()
+    )
     messages = {
         m.key: m
         for m in db.session.scalars(
@@ -285,10 +335,11 @@ def week_status(on: dt.date | None = None) -> WeekStatus:
     for body in bodies:
         row = BodyWeek(body, "to_write", messages.get(f"digest:{body.slug}:{week}"))
         row.open_count = open_counts.get(body.id, 0)
+        row.open_steps = step_counts.get(body.id, 0)
         pause = next((p for p in body.pauses if p.starts_on <= on <= p.ends_on), None)
         if row.message is not None:
             row.reason = "written"
-        elif not row.open_count:
+        elif not (row.open_count or row.open_steps):
             row.reason = "nothing_open"
         elif pause is not None:
             row.reason, row.pause_until = "paused", pause.ends_on

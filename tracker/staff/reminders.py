@@ -73,7 +73,8 @@ def send_reminders():
     week = reminders.iso_week(today())
     # claimed like the scheduler's run, so that a scheduler firing later this week writes nothing
     reminders.claim(reminders.WEEKLY, week)
-    written = reminders.write_digests(by=f"staff:{current_user.name or current_user.email}")
+    # the digests and the staff notice of due re-checks and passed commitments
+    written = reminders.write_week(by=f"staff:{current_user.name or current_user.email}")
     db.session.commit()  # the claim and the digests are safe before the first one goes out
     sent = sender.flush()
     if written:
