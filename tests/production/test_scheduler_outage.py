@@ -19,7 +19,7 @@ LOST = "lost the scheduler lock: jobs paused until it is held again"
 OUTBOX_RUN = 'Running job "_in_context (trigger: interval'
 
 
-def wait_for(condition, timeout: float, what: str):
+def wait_for(condition, timeout: float, what: str, context=None):
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -27,7 +27,7 @@ def wait_for(condition, timeout: float, what: str):
         if result:
             return result
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for: {what}")
+    pytest.fail(f"timed out waiting for: {what}" + (f"\n{context()}" if context else ""))
 
 
 class Scheduler:
@@ -124,7 +124,12 @@ def test_after_a_database_restart_exactly_one_scheduler_runs_jobs(stack):
     assert first.process.poll() is None and second.process.poll() is None
     # A scheduler started now waits too: there is never a second active one.
     third = stack["start"]()
-    wait_for(lambda: third.count(STANDBY), 60, "a third scheduler to wait as standby")
+    wait_for(
+        lambda: third.count(STANDBY),
+        120,  # a new process on a loaded 2-core machine can take long to start
+        "a third scheduler to wait as standby",
+        lambda: {"third": third.lines(), "holder": holder.lines()[-5:], "other": other.lines()[-5:]},
+    )
 
     # From here on, only the holder runs jobs: watch it run the outbox job five times.
     marks = {s: len(s.lines()) for s in (holder, other, third)}
