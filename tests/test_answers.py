@@ -7,10 +7,12 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from conftest import csrf_token, make_body, make_demand, make_user, timeline
+from forms_as_rendered import forms_of
 from test_api import check
 
 from tracker.models import Assignment, OutboxMessage, TimelineEntry
 from tracker.services import answers, api_tokens, reminders, statements, statistics, tokens
+from tracker.services.errors import ServiceError
 from tracker.workdays import today
 
 
@@ -168,14 +170,22 @@ def test_bad_classification_is_refused(client, auth, db, world, given, staff, va
     assert _written(db) == before
 
 
-def test_same_classification_twice_is_refused(client, auth, db, world, given, staff):
+def test_same_classification_twice_is_no_change(client, auth, db, world, given, staff):
     auth.login_as(staff)
     _classify(client, world["card"], given, "boilerplate")
+    # the select shows the current class, not „– bitte wählen –“
+    page = client.get(f"/verwaltung/forderungen/{world['card'].id}").get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith(f"/{given.id}/einordnen")]
+    assert (f"c{given.id}-classification", "boilerplate") in form.fields
     before = _written(db)
     response = _classify(client, world["card"], given, "boilerplate")
-    assert response.status_code == 422
-    assert "Die Stellungnahme ist schon so eingeordnet." in response.get_data(as_text=True)
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Keine Änderung." in shown and "eingeordnet als „" not in shown
     assert _written(db) == before
+    # the service itself still refuses a class a statement already has (the API says so)
+    with pytest.raises(ServiceError):
+        answers.classify(given, "boilerplate", staff)
 
 
 def test_classify_needs_staff_and_csrf(client, auth, db, world, given, staff):

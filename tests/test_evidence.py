@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from conftest import count, csrf_token, make_body, make_demand
+from forms_as_rendered import forms_of
 
 from tracker.models import Consultation, Meeting, NextStep
 from tracker.services import consultations as cs
@@ -374,6 +375,52 @@ def test_staff_records_consultation(client, auth, staff, evidence, db):
     assert "Keine Änderung." in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Consultation, item.id).updated_at == stamp
+
+
+def test_staff_consultation_form_shows_consulted_and_demands_and_keeps_them(
+    client, auth, staff, evidence, db
+):
+    """The black-box finding: „Beteiligung“ and the linked demands were shown unchecked."""
+    auth.login_as(staff)
+    item = evidence["consultation"]
+    second = make_demand("Sprachmittlung finanzieren", bodies=[evidence["body"]])
+    item.demands.append(second)
+    db.session.commit()
+    linked = sorted(str(d.id) for d in item.demands)
+    page = f"/verwaltung/beteiligungen/{item.id}"
+    (form,) = [f for f in forms_of(client.get(page).get_data(as_text=True)) if f.action == page]
+    assert ("consulted", "1") in form.fields
+    assert sorted(value for name, value in form.fields if name == "demands") == linked
+    stamp = item.updated_at
+    response = client.post(page, data=form.data())
+    assert response.status_code == 302
+    assert "Keine Änderung." in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(Consultation, item.id)
+    assert saved.consulted is True and saved.updated_at == stamp
+    assert sorted(str(d.id) for d in saved.demands) == linked
+
+
+def test_staff_meeting_form_shows_next_steps_and_saving_as_shown_changes_nothing(
+    client, auth, staff, evidence, db
+):
+    auth.login_as(staff)
+    item = evidence["meeting"]
+    page = f"/verwaltung/gespraeche/{item.id}"
+    (form,) = [f for f in forms_of(client.get(page).get_data(as_text=True)) if f.action == page]
+    fields = dict(form.fields)
+    assert fields["steps-0-text"] == "Daten zur Bezahlkarte liefern"
+    assert fields["steps-0-due_on"] == "2026-12-15"
+    assert fields["steps-0-body_id"] == str(evidence["body"].id)
+    assert (fields["steps-1-text"], fields["steps-1-body_id"]) == ("Protokoll versenden", "")
+    response = client.post(page, data=form.data())
+    assert response.status_code == 302
+    assert "Keine Änderung." in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert [s.text for s in db.session.get(Meeting, item.id).next_steps] == [
+        "Daten zur Bezahlkarte liefern",
+        "Protokoll versenden",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,19 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand, make_user
+from conftest import make_body, make_demand, make_user, put_in_state
 from forms_as_rendered import forms_of
 
 from tracker.extensions import db
-from tracker.models import EventPart, ReminderPause, Topic
-from tracker.services import api_tokens, tokens
+from tracker.models import Assignment, EventPart, ReminderPause, Topic
+from tracker.services import answers, api_tokens, repeats, statements, tokens
+from tracker.services import consultations as consultation_service
+from tracker.services import meetings as meeting_service
 
 # Buttons whose whole purpose is a change: pressing one is not "saving unchanged".
-ACTIONS = re.compile(r"/(loeschen|widerrufen|erneut|senden|bestaetigen|abmelden)$|/schritt/")
+ACTIONS = re.compile(
+    r"/(loeschen|widerrufen|erneut|senden|bestaetigen|abmelden|uebertragen|alle-senden)$|/schritt/"
+)
 
 
 def dump() -> dict[str, dict]:
@@ -76,20 +80,108 @@ def world(app, event):
 
     add_update(demand, admin, "Ein erster Stand.", is_public=True)
     api_tokens.create_token(admin, "Skript")
-    return {"admin": admin, "other": other, "demand": demand, "ms": ms, "mi": mi}
+    # the evidence: a consultation with linked demands, a measure without one, a meeting
+    later = make_demand("Sprachmittlung finanzieren", bodies=[mi], user=admin)
+    consulted, _changed = consultation_service.save_consultation(
+        None,
+        demands=[demand, later],
+        body_id=ms.id,
+        kind="law",
+        title="Entwurf eines Aufnahmegesetzes",
+        url="https://ms.example.org/entwurf.pdf",
+        consulted=True,
+        received_on=dt.date(2026, 3, 2),
+        deadline_on=dt.date(2026, 3, 20),
+        statement_on=dt.date(2026, 3, 18),
+        statement_text="Zeile eins.\nZeile zwei.",
+        statement_url="https://liga.example.org/stellungnahme.pdf",
+    )
+    measure, _changed = consultation_service.save_consultation(
+        None,
+        body_id=mi.id,
+        kind="measure",
+        title="Erlass zur Bezahlkarte",
+        consulted=False,
+        learned_on=dt.date(2026, 4, 1),
+        source="Pressemitteilung",
+    )
+    talk, _changed = meeting_service.save_meeting(
+        None,
+        body_id=ms.id,
+        held_on=dt.date(2026, 5, 4),
+        format="video",
+        participants="LIGA\nReferat 42",
+        topics="Bezahlkarte",
+        summary="Gute Gespräche.",
+        steps=[
+            meeting_service.StepValues(
+                text="Daten liefern", due_on=dt.date(2026, 6, 1), body_id=ms.id, done=False
+            ),
+            meeting_service.StepValues(text="Protokoll versenden", body_id=None, done=True),
+        ],
+    )
+    # a classified statement, a demand closed as implemented (due for re-check), a repeat
+    statement = statements.add_statement(
+        mi, db.session.get(Assignment, (demand.id, mi.id)), "Dafür sind wir nicht zuständig."
+    )
+    answers.classify(statement, "not_responsible", admin)
+    done = make_demand("Umgesetzte Forderung", bodies=[ms], user=admin)
+    put_in_state(done, "closed", outcome="implemented")
+    repeats.set_repeats(later, done, admin, None)
+    db.session.commit()
+    return {
+        "admin": admin,
+        "other": other,
+        "demand": demand,
+        "ms": ms,
+        "mi": mi,
+        "later": later,
+        "done": done,
+        "statement": statement,
+        "consultation": consulted,
+        "measure": measure,
+        "meeting": talk,
+    }
 
 
 def _pages(world) -> list[tuple[str, str, set[str]]]:
     """(who, page, actions of the forms on it that edit something and must say „Keine Änderung“)."""
     d, ms, admin, other = world["demand"].id, world["ms"].id, world["admin"].id, world["other"].id
+    later, done, st = world["later"].id, world["done"].id, world["statement"].id
+    c, m = world["consultation"].id, world["meeting"].id
+    measure = world["measure"].id
     return [
         ("staff", "/verwaltung/", set()),
         ("staff", "/verwaltung/forderungen/neu", set()),
         (
             "staff",
             f"/verwaltung/forderungen/{d}",
-            {f"/verwaltung/forderungen/{d}/bearbeiten", f"/verwaltung/forderungen/{d}/stellen"},
+            {
+                f"/verwaltung/forderungen/{d}/bearbeiten",
+                f"/verwaltung/forderungen/{d}/stellen",
+                f"/verwaltung/forderungen/{d}/stellungnahmen/{st}/einordnen",
+                f"/verwaltung/forderungen/{d}/wiederholt",
+            },
         ),
+        # repeats another demand
+        (
+            "staff",
+            f"/verwaltung/forderungen/{later}",
+            {f"/verwaltung/forderungen/{later}/wiederholt"},
+        ),
+        # closed as implemented: the re-check form (an action: sent untouched it is refused)
+        (
+            "staff",
+            f"/verwaltung/forderungen/{done}",
+            {f"/verwaltung/forderungen/{done}/wiederholt"},
+        ),
+        ("staff", "/verwaltung/beteiligungen", set()),
+        ("staff", "/verwaltung/beteiligungen/neu", set()),
+        ("staff", f"/verwaltung/beteiligungen/{c}", {f"/verwaltung/beteiligungen/{c}"}),
+        ("staff", f"/verwaltung/beteiligungen/{measure}", {f"/verwaltung/beteiligungen/{measure}"}),
+        ("staff", "/verwaltung/gespraeche", set()),
+        ("staff", "/verwaltung/gespraeche/neu", set()),
+        ("staff", f"/verwaltung/gespraeche/{m}", {f"/verwaltung/gespraeche/{m}"}),
         ("staff", "/verwaltung/stellen/", set()),
         ("staff", "/verwaltung/stellen/neu", set()),
         ("staff", f"/verwaltung/stellen/{ms}", {f"/verwaltung/stellen/{ms}"}),
@@ -124,8 +216,10 @@ def test_every_form_submitted_as_rendered_changes_nothing(app, world):
     client = app.test_client()
     _login(client, world["admin"])
     answer = "/antwort/" + tokens.answer_token(world["ms"])
+    pages = _pages(world)
+    expected_edit_forms = sum(len(actions) for _who, _page, actions in pages)
     seen_edit_forms = 0
-    for who, page, edit_actions in _pages(world):
+    for who, page, edit_actions in pages:
         page = answer if page == "/answer" else page
         if who == "public":
             with client.session_transaction() as session:
@@ -150,7 +244,7 @@ def test_every_form_submitted_as_rendered_changes_nothing(app, world):
                 shown = client.get(response.headers["Location"]).get_data(as_text=True)
                 assert "Keine Änderung." in shown, label
                 assert "Gespeichert." not in shown, label
-    assert seen_edit_forms == 5
+    assert seen_edit_forms == expected_edit_forms == 12
 
 
 def _page_form(client, page: str, action: str):

@@ -183,8 +183,9 @@ PAGES = {
     ),
     "staff-demand-update-errors": Case("staff", DEMAND, "Eintragen", form="form[action$='/stand']"),
     "staff-public-demand": Case("staff", "/forderungen/{demand}"),
+    # the second statement is not classified yet: sent with „– bitte wählen –“ it is refused
     "staff-demand-classify-errors": Case(
-        "staff", DEMAND, "Einordnen", form="form[action$='/einordnen'] >> nth=0"
+        "staff", DEMAND, "Einordnen", form="form[action$='/einordnen'] >> nth=1"
     ),
     "staff-demand-recheck": Case("staff", "/verwaltung/forderungen/{closed}"),
     "staff-demand-recheck-errors": Case(

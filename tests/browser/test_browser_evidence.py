@@ -93,7 +93,18 @@ def test_consultation_meeting_and_commitment_are_seen_everywhere(
     staff.wait_for_url(re.compile(r"/verwaltung/beteiligungen/\d+$"))
     expect(staff.get_by_role("status")).to_contain_text("Gespeichert.")
     expect(staff.get_by_label("Eingang der Anfrage")).to_have_value(RECEIVED.isoformat())
+    # the edit form shows the consultation and its demands; saved as shown, nothing changes
+    expect(
+        staff.get_by_label("Die Stelle hat die LIGA um eine Stellungnahme gebeten")
+    ).to_be_checked()
+    expect(staff.get_by_label(DEMAND)).to_be_checked()
+    expect(
+        staff.get_by_label("Migrationsfachdienste frühzeitig bei Gesetzesänderungen")
+    ).to_be_checked()
     shot(staff, "evidence-02-consultation-saved")
+    staff.get_by_role("button", name="Speichern").click()
+    expect(staff.get_by_role("status")).to_contain_text("Keine Änderung.")
+    expect(staff.get_by_label(DEMAND)).to_be_checked()
 
     # A meeting with two agreed next steps, both for the body.
     due = dt.date.today() + dt.timedelta(days=30)
@@ -115,6 +126,9 @@ def test_consultation_meeting_and_commitment_are_seen_everywhere(
     staff.get_by_role("button", name="Speichern").click()
     staff.wait_for_url(re.compile(r"/verwaltung/gespraeche/\d+$"))
     expect(staff.get_by_role("status")).to_contain_text("Gespeichert.")
+    expect(staff.locator("#steps-1-text")).to_have_value(STEPS[1])
+    staff.get_by_role("button", name="Speichern").click()
+    expect(staff.get_by_role("status")).to_contain_text("Keine Änderung.")
     shot(staff, "evidence-03-meeting-saved")
 
     # The body answers through the signed link in its digest: a statement, its file reference
@@ -167,8 +181,14 @@ def test_consultation_meeting_and_commitment_are_seen_everywhere(
     expect(staff.get_by_role("status")).to_contain_text(
         "Die Stellungnahme ist eingeordnet als „inhaltliche Antwort“."
     )
-    expect(staff.locator(".statement").first).to_contain_text(
-        "Eingeordnet als: inhaltliche Antwort"
+    card = staff.locator(".statement").first
+    expect(card).to_contain_text("Eingeordnet als: inhaltliche Antwort")
+    # the select shows the current class; sending it as shown is no new classification
+    expect(card.get_by_label("Einordnung")).to_have_value("substantive")
+    card.get_by_role("button", name="Einordnen").click()
+    expect(staff.get_by_role("status")).to_contain_text("Keine Änderung.")
+    expect(staff.locator(".statement").first.get_by_label("Einordnung")).to_have_value(
+        "substantive"
     )
     shot(staff, "evidence-07-classified")
 

@@ -125,6 +125,11 @@ def classify(demand_id: int, entry_id: int):
     key = f"classify_{entry_id}"
     if not form.validate_on_submit():
         return _render_demand(demand, 422, **{key: form})
+    current = answers.classifications(demand.timeline).get(statement.id)
+    if current == form.classification.data:
+        # the form shows the current class: saving it as shown is no new classification
+        flash(_l("Keine Änderung."), "success")
+        return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
     try:
         answers.classify(statement, form.classification.data, current_user)
         _commit()

@@ -126,13 +126,13 @@ class ConsultationForm(Form):
 
 
 def _consultation_form(item: Consultation | None, formdata=None) -> ConsultationForm:
-    kwargs = {}
+    form = ConsultationForm(formdata=formdata, obj=item)
     if item is not None and formdata is None:
-        kwargs = {
-            "consulted": "1" if item.consulted else "0",
-            "demands": [d.id for d in item.demands],
-        }
-    form = ConsultationForm(formdata=formdata, obj=item, **kwargs)
+        # WTForms prefers ``obj``'s attributes over keyword data: ``item.consulted`` (a bool)
+        # matches neither radio and ``item.demands`` (ORM objects) no checkbox, so saving the
+        # form as shown failed or dropped the linked demands. Set them as the form's choices.
+        form.consulted.data = "1" if item.consulted else "0"
+        form.demands.data = [d.id for d in item.demands]
     form.body_id.choices = [SelectChoice("", _l("– bitte wählen –"))] + [
         SelectChoice(b.id, b.name) for b in _bodies()
     ]
