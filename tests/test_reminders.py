@@ -509,7 +509,9 @@ def test_digest_says_how_many_are_overdue_none_some_all(app, db, ms_with_two):
     _since(fresh, 2025, 11, 3, db)
     text = _digest_text()
     assert "überfällig." not in text.split("Überfällig heißt")[0]
-    mi.contacts.append(type(ms.contacts[0])(name="Büro", email="b@mi.example.org", escalation_level=1))
+    mi.contacts.append(
+        type(ms.contacts[0])(name="Büro", email="b@mi.example.org", escalation_level=1)
+    )
     db.session.commit()
     _since(overdue, 2025, 9, 1, db)
     (mi_digest,) = reminders.build_digests(ON, body_slug="mi")
