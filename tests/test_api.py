@@ -31,7 +31,32 @@ def check(spec, response, path, method="get"):
     jsonschema.Draft202012Validator(
         schema, registry=registry, format_checker=jsonschema.FormatChecker()
     ).validate(response.get_json())
+    if media_type == "application/problem+json":
+        assert_problem(response.get_json())
     return response.get_json()
+
+
+# every problem's German title, through the catalogue (the same language as its detail)
+TITLES = {
+    "invalid_parameter": "Ungültiger Parameter",
+    "invalid_json": "Ungültiges JSON",
+    "unauthorized": "API-Token fehlt oder ist ungültig",
+    "not_found": "Nicht gefunden",
+    "method_not_allowed": "Methode nicht erlaubt",
+    "stale": "Inzwischen geändert",
+    "transition_not_allowed": "Schritt nicht möglich",
+    "validation_failed": "Ungültige Angaben",
+}
+
+
+def assert_problem(body: dict) -> dict:
+    """A problem's type is its page under the configured base URL; its title is German."""
+    from flask import current_app
+
+    base = current_app.config["BASE_URL"]
+    assert body["type"] == f"{base}/api/v1/problems/{body['code']}", body
+    assert body["title"] == TITLES[body["code"]], body
+    return body
 
 
 @pytest.fixture
@@ -188,7 +213,7 @@ def test_invalid_json_body(client, spec, data, token):
         "/api/v1/demands", data="{kaputt", headers={**token, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert response.get_json()["code"] == "invalid_json"
+    assert assert_problem(response.get_json())["code"] == "invalid_json"
 
 
 def test_transition_through_api_same_rules_as_web(client, spec, data, token, db):
@@ -239,8 +264,29 @@ def test_add_update_through_api(client, spec, data, token):
 def test_unknown_route_and_method_are_problems(client):
     response = client.get("/api/v1/gibt-es-nicht")
     assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    assert_problem(response.get_json())
     response = client.delete("/api/v1/demands")
     assert response.status_code == 405 and response.get_json()["code"] == "method_not_allowed"
+    assert_problem(response.get_json())
+
+
+def test_each_problem_type_resolves_to_its_description(app, client, spec):
+    base = app.config["BASE_URL"]
+    for code, title in TITLES.items():
+        response = client.get(f"/api/v1/problems/{code}")
+        assert response.status_code == 200, code
+        described = check(spec, response, "/problems/{code}")
+        assert described["type"] == f"{base}/api/v1/problems/{code}"
+        assert described["title"] == title and described["code"] == code
+    assert client.get("/api/v1/problems/bad_request").get_json()["status"] == 400
+    response = client.get("/api/v1/problems/gibt-es-nicht")
+    assert check(spec, response, "/problems/{code}")["code"] == "not_found"
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": "https://liga.example.net/tracker"}])
+def test_problem_type_follows_the_configured_base_url(client):
+    body = client.get("/api/v1/demands/999").get_json()
+    assert body["type"] == "https://liga.example.net/tracker/api/v1/problems/not_found"
 
 
 def test_tokens_page_creates_shows_once_and_revokes(client, auth, app, db):

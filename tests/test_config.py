@@ -116,3 +116,48 @@ def test_an_explicit_base_url_and_production_ignore_the_port(monkeypatch, env, e
         result = app.test_cli_runner().invoke(args=["serve", "--port", "8001", "--no-scheduler"])
     assert result.exit_code == 0, result.output
     assert _links(served["app"])["demand"] == f"{expected}/forderungen/5"
+
+
+# ``tracker serve`` keeps Werkzeug's debugger off unless asked for (black-box finding 4) ---------
+
+
+def _served(monkeypatch, *args):
+    """Run ``tracker serve`` and return the WSGI app it would serve, as run_simple wraps it."""
+    served = {}
+    monkeypatch.setattr(
+        "werkzeug.serving.run_simple",
+        lambda host, port, app, **kw: served.update(app=app, kw=kw),
+    )
+    app = _bare_app()
+
+    @app.get("/_boom")
+    def _boom():
+        raise RuntimeError("boom")
+
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["serve", "--no-scheduler", *args])
+    assert result.exit_code == 0, result.output
+    assert served["kw"]["use_reloader"] is True
+    wsgi = served["app"]
+    if served["kw"].get("use_debugger"):  # what run_simple itself would wrap it in
+        from werkzeug.debug import DebuggedApplication
+
+        wsgi = DebuggedApplication(wsgi, evalex=True)
+    from werkzeug.test import Client
+
+    return Client(wsgi)
+
+
+def test_serve_has_no_console_and_shows_the_branded_error_page(monkeypatch):
+    client = _served(monkeypatch)
+    assert client.get("/console").status_code == 404
+    response = client.get("/_boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Interner Fehler" in page and "Forderungstracker" in page
+    assert "Traceback (most recent" not in page and "RuntimeError" not in page
+
+
+def test_serve_with_debugger_opts_in_to_the_console(monkeypatch):
+    client = _served(monkeypatch, "--debugger")
+    assert client.get("/console").status_code == 200

@@ -600,3 +600,29 @@ def test_staff_bad_next_step_gets_german_error(client, auth, staff, evidence):
     assert "fällig bis: Bitte ein Datum wie 30.11.2026 angeben." in html
     assert "Steps" not in html and "Not a valid" not in html
     assert count(Meeting) == 1
+
+
+def test_digest_marks_an_overdue_next_step_like_the_dialogue_page(app, client, db):
+    """A step past its due date is „überfällig“ on /dialog and in both parts of the digest."""
+    from tracker.services import reminders
+
+    body = make_body("mi", "Innenministerium", (("Büro", "buero@mi.example.org", 1),))
+    meeting(
+        db,
+        body,
+        dt.date(2026, 11, 20),
+        steps=[
+            {"text": "Erlass prüfen", "due_on": dt.date(2026, 11, 25), "body_id": body.id},
+            {"text": "Zahlen liefern", "due_on": dt.date(2026, 12, 15), "body_id": body.id},
+        ],
+    )
+    on = dt.date(2026, 11, 30)
+    (digest,) = reminders.build_digests(on=on)
+    late, due = digest.next_steps
+    assert digest.step_overdue(late) and not digest.step_overdue(due)
+    ((_d, _subject, text, html),) = reminders.render_digests([digest])
+    assert "- Erlass prüfen (bis 25.11.2026, ÜBERFÄLLIG) – vereinbart am 20.11.2026" in text
+    assert "- Zahlen liefern (bis 15.12.2026) – vereinbart am 20.11.2026" in text
+    assert html.count("– überfällig</span>") == 1
+    assert html.index("Erlass prüfen") < html.index("– überfällig</span>")
+    assert html.index("– überfällig</span>") < html.index("Zahlen liefern")

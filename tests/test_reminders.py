@@ -465,3 +465,54 @@ def test_staff_pauses_page_adds_and_removes_a_pause(client, auth, staff, db):
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(ReminderPause.id))) == 0
     assert [d.body.slug for d in reminders.build_digests(ON)] == ["ms"]
+
+
+# the plain text's layout ---------------------------------------------------------------------
+
+
+def _digest_text(on=ON):
+    (digest,) = reminders.build_digests(on)
+    ((_d, _subject, text, _html),) = reminders.render_digests([digest])
+    return text
+
+
+def test_digest_text_indents_every_line_of_an_item(app, db, ms_with_two):
+    ms, mi, overdue, fresh = ms_with_two
+    mi.contacts.clear()  # only the Sozialministerium's digest
+    db.session.commit()
+    text = _digest_text()
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(r"\d+\. ", line)]
+    assert len(starts) == 2
+    for start in starts:
+        block = []
+        for line in lines[start + 1 :]:
+            if re.match(r"\d+\. ", line) or (line and not line.startswith(" ")):
+                break
+            if line:
+                block.append(line)
+        labels = [line.split(":", 1)[0].strip() for line in block[:-1]]
+        assert labels == ["Stand", "Zieldatum", "Ihre Rolle"], block
+        assert block[-1].strip().startswith(BASE_URL + "/forderungen/"), block
+        assert all(line.startswith("   ") and line[3] != " " for line in block), block
+
+
+def test_digest_says_how_many_are_overdue_none_some_all(app, db, ms_with_two):
+    ms, mi, overdue, fresh = ms_with_two
+    mi.contacts.clear()
+    db.session.commit()
+    assert "1 davon ist überfällig." in _digest_text()
+    _since(fresh, 2025, 9, 1, db)
+    text = _digest_text()
+    assert "Alle 2 sind überfällig." in text and "davon" not in text
+    _since(overdue, 2025, 11, 3, db)
+    _since(fresh, 2025, 11, 3, db)
+    text = _digest_text()
+    assert "überfällig." not in text.split("Überfällig heißt")[0]
+    mi.contacts.append(
+        type(ms.contacts[0])(name="Büro", email="b@mi.example.org", escalation_level=1)
+    )
+    db.session.commit()
+    _since(overdue, 2025, 9, 1, db)
+    (mi_digest,) = reminders.build_digests(ON, body_slug="mi")
+    assert mi_digest.overdue_note == "Sie ist überfällig."

@@ -232,7 +232,12 @@ def scheduler_command() -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int, envvar="PORT", show_default=True)
 @click.option("--scheduler/--no-scheduler", default=True, help="Run the scheduler in-process.")
-def serve_command(host: str, port: int, scheduler: bool) -> None:
+@click.option(
+    "--debugger/--no-debugger",
+    default=False,
+    help="Werkzeug's interactive debugger and /console (runs code in the server; off by default).",
+)
+def serve_command(host: str, port: int, scheduler: bool, debugger: bool) -> None:
     """Run the development server with the reloader and, once, the scheduler."""
     import os
 
@@ -250,4 +255,14 @@ def serve_command(host: str, port: int, scheduler: bool) -> None:
 
         start_background(app)
         click.echo(f"scheduler running in-process (pid {os.getpid()})")
-    run_simple(host, port, app, use_reloader=True, use_debugger=True, threaded=True)
+    run_simple(host, port, dev_app(app, debugger), use_reloader=True, threaded=True)
+
+
+def dev_app(app, debugger: bool = False):
+    """Return what ``tracker serve`` serves: the app itself, whose errors show the branded
+    pages, or with ``--debugger`` the app inside Werkzeug's debugger (tracebacks, /console)."""
+    if not debugger:
+        return app
+    from werkzeug.debug import DebuggedApplication
+
+    return DebuggedApplication(app, evalex=True)

@@ -54,6 +54,51 @@ CODES = {
     503: "service_unavailable",
 }
 
+# The API's problem codes beyond the HTTP statuses' own, each with its German title; a problem's
+# "type" is <BASE_URL>/api/v1/problems/<code>, which describes it (RFC 9457, section 3.1.1).
+PROBLEMS = {
+    "invalid_parameter": (400, _l("Ungültiger Parameter")),
+    "invalid_json": (400, _l("Ungültiges JSON")),
+    "unauthorized": (401, _l("API-Token fehlt oder ist ungültig")),
+    "transition_not_allowed": (409, _l("Schritt nicht möglich")),
+    "validation_failed": (422, _l("Ungültige Angaben")),
+}
+
+
+def problem_title(code: str, status: int) -> str:
+    """Return the German msgid's translation of the title of problem ``code``."""
+    if code in PROBLEMS:
+        return str(PROBLEMS[code][1])
+    known = next((s for s, c in CODES.items() if c == code), status)
+    return str(MESSAGES.get(known, MESSAGES[500] if status >= 500 else MESSAGES[400])[0])
+
+
+def problem_status(code: str) -> int | None:
+    """Return the HTTP status that problem ``code`` comes with, or None for an unknown code."""
+    if code in PROBLEMS:
+        return PROBLEMS[code][0]
+    return next((s for s, c in CODES.items() if c == code), None)
+
+
+def problem(status: int, code: str, detail: str, errors: dict | None = None):
+    """Return an RFC 9457 problem details response (application/problem+json)."""
+    from .services.links import external_url
+
+    body = {
+        "type": external_url("api.problem", code=code),
+        "title": problem_title(code, status),
+        "status": status,
+        "detail": str(detail),
+        "code": code,
+    }
+    if errors:
+        body["errors"] = {name: str(message) for name, message in errors.items()}
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    return response
+
+
 # The last resort when even the error page cannot be rendered: German, no database, no template.
 FALLBACK = """<!doctype html>
 <html lang="de">
@@ -69,17 +114,7 @@ def render_error(code: int, message: str | None = None):
     """Render the error page (or problem JSON for the API) for ``code``."""
     title, default = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if request.path.startswith("/api/"):
-        body = {
-            "type": f"https://forderungen.example.org/problems/{CODES.get(code, 'error')}",
-            "title": str(title),
-            "status": code,
-            "detail": str(message or default),
-            "code": CODES.get(code, "error"),
-        }
-        response = jsonify(body)
-        response.status_code = code
-        response.content_type = "application/problem+json"
-        return response
+        return problem(code, CODES.get(code, "error"), message or default)
     _forget_user_if_unloadable()
     try:
         page = render_template(

@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from pgserver import free_port
 
 BIN = Path(sys.executable).parent
@@ -42,6 +44,10 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
                 except OSError:
                     time.sleep(0.3)
             time.sleep(2)  # let the catch-up job run
+            # Werkzeug's debugger is off unless `--debugger`: no interactive console
+            with pytest.raises(urllib.error.HTTPError) as console:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/console", timeout=5)
+            assert console.value.code == 404
             text = log.read_text()
             assert text.count("scheduler running in-process") == 1, text
             assert text.count("digests written") == 1, text  # the start-up catch-up, once

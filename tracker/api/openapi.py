@@ -19,12 +19,31 @@ SCHEMAS = {
         "type": "object",
         "required": ["type", "title", "status", "detail", "code"],
         "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
+            "type": {
+                "type": "string",
+                "format": "uri",
+                "description": "<server>/problems/<code>; GET it for the problem type",
+            },
+            "title": {
+                "type": "string",
+                "description": "short title of the code, German unless Accept-Language asks "
+                "for English (like detail)",
+            },
             "status": {"type": "integer"},
             "detail": {"type": "string"},
             "code": {"type": "string", "description": "stable machine-readable error code"},
             "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "additionalProperties": False,
+    },
+    "ProblemType": {
+        "type": "object",
+        "required": ["type", "code", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "code": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "description": "the HTTP status it comes with"},
         },
         "additionalProperties": False,
     },
@@ -533,6 +552,26 @@ def document(server: str) -> dict:
                     "operationId": "getWorkflow",
                     "responses": {
                         "200": {"description": "states and triggers", **_json("Workflow")}
+                    },
+                }
+            },
+            "/problems/{code}": {
+                "get": {
+                    "operationId": "getProblemType",
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "what a problem's type means",
+                            **_json("ProblemType"),
+                        },
+                        "404": _problem("unknown problem code"),
                     },
                 }
             },

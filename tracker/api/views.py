@@ -7,9 +7,12 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import g, jsonify, request
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from .. import inputs, workflow
+from ..errors import problem as problem_response
+from ..errors import problem_status, problem_title
 from ..extensions import csrf, db
 from ..models import Assignment, Body, Demand, Event, EventPart, Topic
 from ..services import answers, api_tokens, queries, repeats
@@ -34,19 +37,23 @@ class APIError(Exception):
 
 @bp.errorhandler(APIError)
 def api_error(error: APIError):
-    body = {
-        "type": f"https://forderungen.example.org/problems/{error.code}",
-        "title": error.code.replace("_", " "),
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-    }
-    if error.errors:
-        body["errors"] = error.errors
-    response = jsonify(body)
-    response.status_code = error.status
-    response.content_type = "application/problem+json"
-    return response
+    return problem_response(error.status, error.code, error.detail, error.errors)
+
+
+@bp.get("/problems/<code>")
+def problem(code: str):
+    """Describe the problem type ``code``: what the "type" of a problem response points at."""
+    status = problem_status(code)
+    if status is None:
+        raise APIError(404, "not_found", _("Diesen Problemtyp gibt es nicht."))
+    return jsonify(
+        {
+            "type": external_url("api.problem", code=code),
+            "code": code,
+            "title": problem_title(code, status),
+            "status": status,
+        }
+    )
 
 
 @bp.errorhandler(inputs.InputError)

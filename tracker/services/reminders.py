@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -57,10 +57,29 @@ class Digest:
     to: list[str] = field(default_factory=list)
     cc: list[str] = field(default_factory=list)
     next_steps: list = field(default_factory=list)  # open steps agreed in meetings (NextStep)
+    on: dt.date = field(default_factory=today)  # the day the digest is built for
 
     @property
     def overdue(self) -> list[DigestItem]:
         return [i for i in self.items if i.progress.overdue]
+
+    @property
+    def overdue_note(self) -> str:
+        """Say how many of the listed demands are overdue: none (''), one, some or all."""
+        num, total = len(self.overdue), len(self.items)
+        if not num:
+            return ""
+        if num < total:
+            return ngettext("%(num)d davon ist überfällig.", "%(num)d davon sind überfällig.", num)
+        if total == 1:
+            return gettext("Sie ist überfällig.")
+        return gettext("Alle %(num)d sind überfällig.", num=num)
+
+    def step_overdue(self, step: NextStep) -> bool:
+        """Tell whether an open next step is past its due date (the rule of /dialog)."""
+        from .meetings import is_step_overdue
+
+        return is_step_overdue(step, self.on)
 
     @property
     def key(self) -> str:
@@ -125,7 +144,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         body = assignment.body
         if is_paused(body, on) or not body.contacts:
             continue
-        digest = by_body.setdefault(body.id, Digest(body, iso_week(on)))
+        digest = by_body.setdefault(body.id, Digest(body, iso_week(on), on=on))
         p = with_commitment(progress(assignment.demand, on), assignment, on)
         digest.items.append(
             DigestItem(
@@ -152,7 +171,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         step_bodies = step_bodies.where(Body.slug == body_slug)
     for body in db.session.scalars(step_bodies):
         if not is_paused(body, on) and body.contacts:
-            by_body[body.id] = Digest(body, iso_week(on))
+            by_body[body.id] = Digest(body, iso_week(on), on=on)
     steps = open_steps_by_body(list(by_body)) if by_body else {}
     for digest in by_body.values():
         digest.next_steps = steps.get(digest.body.id, [])
