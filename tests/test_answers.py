@@ -309,3 +309,38 @@ def test_feed_names_the_classification_and_the_commitment(client, db, world, giv
     feed = client.get(f"/forderungen/{world['card'].id}/feed.atom").get_data(as_text=True)
     assert "Stellungnahme eingeordnet: Zwischenbescheid" in feed
     assert "Antwort zugesagt bis:" in feed
+
+
+def test_lead_commitment_is_the_target_on_every_surface(client, db, world):
+    """A lead body's committed date replaces the state's target wherever overdue shows."""
+    card = world["card"]  # lead: mi, involved: ms
+    card.state_changed_at = card.state_changed_at - dt.timedelta(days=400)
+    db.session.commit()
+    assert client.get("/api/v1/demands/%d" % card.id).get_json()["overdue"] is True
+    promised = today() + dt.timedelta(days=30)
+    response = _post_statement(client, world["mi"], card, committed_until=promised.isoformat())
+    assert response.status_code == 302
+
+    for path in (f"/forderungen/{card.id}", "/", "/stellen/mi", "/stellen/ms"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Arbeitstage überfällig" not in html, path
+        assert f"Ziel: {promised:%d.%m.%Y}" in html, path
+    for slug in ("mi", "ms"):
+        assert "<strong>0</strong> überfällig" in client.get(f"/stellen/{slug}").get_data(
+            as_text=True
+        )
+        assert client.get(f"/api/v1/bodies/{slug}").get_json()["overdue"] == 0
+    detail = client.get(f"/api/v1/demands/{card.id}").get_json()
+    (listed,) = [d for d in client.get("/api/v1/demands").get_json()["items"] if d["id"] == card.id]
+    for item in (detail, listed):
+        assert (item["overdue"], item["target_date"]) == (False, promised.isoformat())
+    csv = client.get("/forderungen.csv").get_data(as_text=True)
+    assert f"{promised.isoformat()};nein" in csv
+    assert statistics.statistics().overall.overdue == 0
+    # an involved body's own commitment does not move the demand's target
+    db.session.get(Assignment, (card.id, world["mi"].id)).committed_until = None
+    db.session.get(Assignment, (card.id, world["ms"].id)).committed_until = promised
+    db.session.commit()
+    assert client.get(f"/api/v1/demands/{card.id}").get_json()["overdue"] is True
+    assert "<strong>0</strong> überfällig" in client.get("/stellen/ms").get_data(as_text=True)
+    assert "<strong>1</strong> überfällig" in client.get("/stellen/mi").get_data(as_text=True)
