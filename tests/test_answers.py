@@ -344,3 +344,29 @@ def test_lead_commitment_is_the_target_on_every_surface(client, db, world):
     assert client.get(f"/api/v1/demands/{card.id}").get_json()["overdue"] is True
     assert "<strong>0</strong> überfällig" in client.get("/stellen/ms").get_data(as_text=True)
     assert "<strong>1</strong> überfällig" in client.get("/stellen/mi").get_data(as_text=True)
+
+
+def test_staff_notice_names_file_reference_commitment_and_competent_body(client, db, world):
+    """The staff e-mail about a statement carries what the body committed to or named."""
+    make_user()  # the staff who get the notice
+    bamf = make_body("bamf", "BAMF Außenstelle", contacts=())
+    promised = today() + dt.timedelta(days=30)
+    response = _post_statement(
+        client,
+        world["mi"],
+        world["card"],
+        file_reference="MI-21.3/<b>2026</b>",
+        committed_until=promised.isoformat(),
+        competent_body=str(bamf.id),
+        competent_text="Referat <41>",
+    )
+    assert response.status_code == 302
+    (notice,) = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
+    assert "Aktenzeichen: MI-21.3/<b>2026</b>" in notice.text
+    assert f"Antwort zugesagt bis: {promised:%d.%m.%Y}" in notice.text
+    assert "Zuständig ist nach Angabe der Stelle: BAMF Außenstelle – Referat <41>" in notice.text
+    assert "Aktenzeichen: MI-21.3/&lt;b&gt;2026&lt;/b&gt;" in notice.html
+    assert f"<strong>{promised:%d.%m.%Y}</strong>" in notice.html
+    assert "BAMF Außenstelle – Referat &lt;41&gt;" in notice.html
