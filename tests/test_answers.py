@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -316,7 +317,7 @@ def test_lead_commitment_is_the_target_on_every_surface(client, db, world):
     card = world["card"]  # lead: mi, involved: ms
     card.state_changed_at = card.state_changed_at - dt.timedelta(days=400)
     db.session.commit()
-    assert client.get("/api/v1/demands/%d" % card.id).get_json()["overdue"] is True
+    assert client.get(f"/api/v1/demands/{card.id}").get_json()["overdue"] is True
     promised = today() + dt.timedelta(days=30)
     response = _post_statement(client, world["mi"], card, committed_until=promised.isoformat())
     assert response.status_code == 302
@@ -370,3 +371,32 @@ def test_staff_notice_names_file_reference_commitment_and_competent_body(client,
     assert "Aktenzeichen: MI-21.3/&lt;b&gt;2026&lt;/b&gt;" in notice.html
     assert f"<strong>{promised:%d.%m.%Y}</strong>" in notice.html
     assert "BAMF Außenstelle – Referat &lt;41&gt;" in notice.html
+
+
+def test_statement_form_sent_twice_is_recorded_once(client, db, world):
+    """A double click or resend of one rendered form writes one statement and one notice."""
+    make_user()
+    token = tokens.answer_token(world["mi"])
+    page = client.get(f"/antwort/{token}").get_data(as_text=True)
+    prefix = f"d{world['card'].id}-"
+    nonce = re.search(rf'name="{prefix}nonce" type="hidden" value="([^"]+)"', page).group(1)
+    data = {prefix + "csrf_token": csrf_token(page), prefix + "nonce": nonce}
+    url = f"/antwort/{token}/{world['card'].id}/stellungnahme"
+    first = client.post(url, data={**data, prefix + "text": "Wir prüfen das."})
+    assert first.status_code == 302
+    written = _written(db)
+    for text in ("Wir prüfen das.", "Wir prüfen das, korrigiert."):  # same form, any text
+        again = client.post(url, data={**data, prefix + "text": text}, follow_redirects=True)
+        assert again.status_code == 200
+        assert "Ihre Stellungnahme ist bereits eingegangen." in again.get_data(as_text=True)
+        assert _written(db) == written
+    # a fresh form with the same text just after is a resend too; with a new text it is news
+    fresh = {prefix + "csrf_token": csrf_token(page), prefix + "nonce": "anderes-formular"}
+    client.post(url, data={**fresh, prefix + "text": " Wir prüfen das. "})
+    assert _written(db) == written
+    client.post(url, data={**fresh, prefix + "text": "Ergänzung: Termin steht."})
+    assert len(timeline(world["card"], "statement")) == 2
+    notices = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
+    assert len(notices) == 2
