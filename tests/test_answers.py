@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -319,3 +320,93 @@ def test_feed_names_the_classification_and_the_commitment(client, db, world, giv
     feed = client.get(f"/forderungen/{world['card'].id}/feed.atom").get_data(as_text=True)
     assert "Stellungnahme eingeordnet: Zwischenbescheid" in feed
     assert "Antwort zugesagt bis:" in feed
+
+
+def test_lead_commitment_is_the_target_on_every_surface(client, db, world):
+    """A lead body's committed date replaces the state's target wherever overdue shows."""
+    card = world["card"]  # lead: mi, involved: ms
+    card.state_changed_at = card.state_changed_at - dt.timedelta(days=400)
+    db.session.commit()
+    assert client.get(f"/api/v1/demands/{card.id}").get_json()["overdue"] is True
+    promised = today() + dt.timedelta(days=30)
+    response = _post_statement(client, world["mi"], card, committed_until=promised.isoformat())
+    assert response.status_code == 302
+
+    for path in (f"/forderungen/{card.id}", "/", "/stellen/mi", "/stellen/ms"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Arbeitstage überfällig" not in html, path
+        assert f"Ziel: {promised:%d.%m.%Y}" in html, path
+    for slug in ("mi", "ms"):
+        assert "<strong>0</strong> überfällig" in client.get(f"/stellen/{slug}").get_data(
+            as_text=True
+        )
+        assert client.get(f"/api/v1/bodies/{slug}").get_json()["overdue"] == 0
+    detail = client.get(f"/api/v1/demands/{card.id}").get_json()
+    (listed,) = [d for d in client.get("/api/v1/demands").get_json()["items"] if d["id"] == card.id]
+    for item in (detail, listed):
+        assert (item["overdue"], item["target_date"]) == (False, promised.isoformat())
+    csv = client.get("/forderungen.csv").get_data(as_text=True)
+    assert f"{promised.isoformat()};nein" in csv
+    assert statistics.statistics().overall.overdue == 0
+    # an involved body's own commitment does not move the demand's target
+    db.session.get(Assignment, (card.id, world["mi"].id)).committed_until = None
+    db.session.get(Assignment, (card.id, world["ms"].id)).committed_until = promised
+    db.session.commit()
+    assert client.get(f"/api/v1/demands/{card.id}").get_json()["overdue"] is True
+    assert "<strong>0</strong> überfällig" in client.get("/stellen/ms").get_data(as_text=True)
+    assert "<strong>1</strong> überfällig" in client.get("/stellen/mi").get_data(as_text=True)
+
+
+def test_staff_notice_names_file_reference_commitment_and_competent_body(client, db, world):
+    """The staff e-mail about a statement carries what the body committed to or named."""
+    make_user()  # the staff who get the notice
+    bamf = make_body("bamf", "BAMF Außenstelle", contacts=())
+    promised = today() + dt.timedelta(days=30)
+    response = _post_statement(
+        client,
+        world["mi"],
+        world["card"],
+        file_reference="MI-21.3/<b>2026</b>",
+        committed_until=promised.isoformat(),
+        competent_body=str(bamf.id),
+        competent_text="Referat <41>",
+    )
+    assert response.status_code == 302
+    (notice,) = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
+    assert "Aktenzeichen: MI-21.3/<b>2026</b>" in notice.text
+    assert f"Antwort zugesagt bis: {promised:%d.%m.%Y}" in notice.text
+    assert "Zuständig ist nach Angabe der Stelle: BAMF Außenstelle – Referat <41>" in notice.text
+    assert "Aktenzeichen: MI-21.3/&lt;b&gt;2026&lt;/b&gt;" in notice.html
+    assert f"<strong>{promised:%d.%m.%Y}</strong>" in notice.html
+    assert "BAMF Außenstelle – Referat &lt;41&gt;" in notice.html
+
+
+def test_statement_form_sent_twice_is_recorded_once(client, db, world):
+    """A double click or resend of one rendered form writes one statement and one notice."""
+    make_user()
+    token = tokens.answer_token(world["mi"])
+    page = client.get(f"/antwort/{token}").get_data(as_text=True)
+    prefix = f"d{world['card'].id}-"
+    nonce = re.search(rf'name="{prefix}nonce" type="hidden" value="([^"]+)"', page).group(1)
+    data = {prefix + "csrf_token": csrf_token(page), prefix + "nonce": nonce}
+    url = f"/antwort/{token}/{world['card'].id}/stellungnahme"
+    first = client.post(url, data={**data, prefix + "text": "Wir prüfen das."})
+    assert first.status_code == 302
+    written = _written(db)
+    for text in ("Wir prüfen das.", "Wir prüfen das, korrigiert."):  # same form, any text
+        again = client.post(url, data={**data, prefix + "text": text}, follow_redirects=True)
+        assert again.status_code == 200
+        assert "Ihre Stellungnahme ist bereits eingegangen." in again.get_data(as_text=True)
+        assert _written(db) == written
+    # a fresh form with the same text just after is a resend too; with a new text it is news
+    fresh = {prefix + "csrf_token": csrf_token(page), prefix + "nonce": "anderes-formular"}
+    client.post(url, data={**fresh, prefix + "text": " Wir prüfen das. "})
+    assert _written(db) == written
+    client.post(url, data={**fresh, prefix + "text": "Ergänzung: Termin steht."})
+    assert len(timeline(world["card"], "statement")) == 2
+    notices = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
+    ).all()
+    assert len(notices) == 2

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from . import workflow
@@ -48,6 +57,12 @@ class StatementForm(Form):
         validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
     )
 
+    # one per rendered form: a second submission of the same form records nothing
+    nonce = HiddenField(
+        default=lambda: secrets.token_urlsafe(16),
+        validators=[Optional(), Length(max=statements.MAX_NONCE)],
+    )
+
     def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:
         """Offer every other body as the competent one."""
         self.competent_body.choices = [("", _l("– keine Angabe –"))] + [
@@ -70,8 +85,8 @@ def _body_from(token: str) -> Body:
     return body
 
 
-def _assignment(body: Body, demand_id: int) -> Assignment:
-    assignment = db.session.scalar(
+def _assignment(body: Body, demand_id: int, lock: bool = False) -> Assignment:
+    stmt = (
         sa.select(Assignment)
         .join(Assignment.demand)
         .where(
@@ -81,6 +96,9 @@ def _assignment(body: Body, demand_id: int) -> Assignment:
             Demand.state.in_(workflow.OPEN_STATES),
         )
     )
+    if lock:  # two submissions at once wait for each other (PostgreSQL; SQLite writes serially)
+        stmt = stmt.with_for_update(of=Assignment)
+    assignment = db.session.scalar(stmt)
     if assignment is None:
         abort(403)
     return assignment
@@ -149,10 +167,14 @@ def show(token: str):
 def statement(token: str, demand_id: int):
     """Record a statement of the body on one of its demands."""
     body = _body_from(token)
-    assignment = _assignment(body, demand_id)
+    assignment = _assignment(body, demand_id, lock=True)
     form = StatementForm(prefix=f"d{demand_id}").fill_bodies(body, _bodies())
     if not form.validate_on_submit():
         return _render(token, body, {demand_id: form}, 422)
+    nonce = form.nonce.data if form.nonce.raw_data else ""  # the default only when rendered
+    if statements.received_already(assignment, form.text.data, nonce):
+        flash(_l("Ihre Stellungnahme ist bereits eingegangen."), "success")
+        return redirect(url_for("answer.show", token=token) + f"#forderung-{demand_id}")
     competent = (
         db.session.get(Body, int(form.competent_body.data)) if form.competent_body.data else None
     )
@@ -167,6 +189,7 @@ def statement(token: str, demand_id: int):
             committed_until=form.committed_until.data,
             competent_body=competent,
             competent_text=form.competent_text.data,
+            nonce=nonce,
         )
     except ServiceError as error:
         for name, message in error.errors.items():

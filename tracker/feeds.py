@@ -16,9 +16,9 @@ from . import inputs, workflow
 from .extensions import db
 from .models import Assignment, Body, Demand, TimelineEntry, utcnow
 from .services import exchange, queries
-from .services.answers import classification_label, commitments_of_body, with_commitment
+from .services.answers import classification_label
 from .services.links import external_url
-from .services.progress import progress
+from .services.progress import committed_date, progress
 from .services.rechecks import result_label
 from .workdays import today
 
@@ -265,11 +265,11 @@ def body_calendar(slug: str):
         )
     )
     made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
-    committed = commitments_of_body(body.id)
     for demand, role in queries.body_demands(body):
         if demand.state not in workflow.OPEN_STATES:
             continue
-        p = with_commitment(progress(demand), committed.get(demand.id), today())
+        own = next(a for a in demand.assignments if a.body_id == body.id)
+        p = progress(demand, assignment=own)
         if p.target is None:
             continue
         url = external_url("public.demand", demand_id=demand.id)
@@ -285,7 +285,7 @@ def body_calendar(slug: str):
                 role=_("federführend") if role == "lead" else _("beteiligt"),
             ),
         ]
-        if demand.id in committed:
+        if own.committed_until or committed_date(demand):
             description.append(_("Antwort zugesagt bis %(date)s.", date=format_date(p.target)))
         if p.overdue:
             description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))

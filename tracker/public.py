@@ -23,9 +23,7 @@ from .extensions import db
 from .models import Assignment, Body, Demand, Event
 from .redirects import safe_next
 from .services import queries, statistics
-from .services.answers import with_commitment
 from .services.progress import progress_of
-from .workdays import today
 
 bp = Blueprint("public", __name__)
 
@@ -131,7 +129,8 @@ def body(slug: str):
     by_state: dict[str, list] = {s.name: [] for s in workflow.STATES}
     overdue = 0
     for row in rows:  # each row carries the body's committed date, if it gave one
-        standing = with_commitment(progress_of(row.state, row.state_changed_at), row, today())
+        committed = row.committed_until or row.lead_committed_until
+        standing = progress_of(row.state, row.state_changed_at, committed_until=committed)
         overdue += row.state in workflow.OPEN_STATES and standing.overdue
         by_state[row.state].append((row, standing))
     figures = statistics.cached("body", lambda _id: statistics.body_figures(item), item.id)

@@ -128,7 +128,11 @@ def test_after_a_database_restart_exactly_one_scheduler_runs_jobs(stack):
         lambda: third.count(STANDBY),
         120,  # a new process on a loaded 2-core machine can take long to start
         "a third scheduler to wait as standby",
-        lambda: {"third": third.lines(), "holder": holder.lines()[-5:], "other": other.lines()[-5:]},
+        lambda: {
+            "third": third.lines(),
+            "holder": holder.lines()[-5:],
+            "other": other.lines()[-5:],
+        },
     )
 
     # From here on, only the holder runs jobs: watch it run the outbox job five times.

@@ -167,7 +167,13 @@ def demand(demand_id: int):
 def _body_figures(body_ids: list[int] | None = None):
     """Return per body: counts by state, and how many open demands are overdue."""
     stmt = (
-        sa.select(Assignment.body_id, Demand.state, Demand.state_changed_at)
+        sa.select(
+            Assignment.body_id,
+            Demand.state,
+            Demand.state_changed_at,
+            Assignment.committed_until,
+            queries.lead_committed_until(),
+        )
         .join(Demand, Demand.id == Assignment.demand_id)
         .where(Demand.is_public.is_(True))
     )
@@ -175,10 +181,10 @@ def _body_figures(body_ids: list[int] | None = None):
         stmt = stmt.where(Assignment.body_id.in_(body_ids))
     counts: dict[int, dict[str, int]] = {}
     overdue: dict[int, int] = {}
-    for body_id, state, since in db.session.execute(stmt):
+    for body_id, state, since, own, lead in db.session.execute(stmt):
         counts.setdefault(body_id, {}).setdefault(state, 0)
         counts[body_id][state] += 1
-        if state in workflow.OPEN_STATES and progress_of(state, since).overdue:
+        if state in workflow.OPEN_STATES and progress_of(state, since, None, own or lead).overdue:
             overdue[body_id] = overdue.get(body_id, 0) + 1
     return counts, overdue
 

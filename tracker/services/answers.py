@@ -3,7 +3,7 @@
 A statement is never edited: its class is the latest ``classification`` entry that names it, so
 each change of class stays on the timeline. Only a substantive answer counts as answered in the
 statistics. What a body commits to through its answer link (file reference, „Antwort zugesagt
-bis“) is kept on its assignment, where it becomes that demand's target date for the body.
+bis“) is kept on its assignment; how it becomes a target date is the rule in ``progress``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Assignment, Body, Demand, TimelineEntry, User, utcnow
-from ..workdays import today, workdays_between
+from ..workdays import today
 from . import demands as demand_service
 from .errors import ServiceError
-from .progress import Progress
 
 CLASSIFICATIONS = (
     ("substantive", _l("inhaltliche Antwort")),
@@ -54,17 +53,6 @@ def check_commitment(
         elif committed_until > on + dt.timedelta(days=MAX_COMMIT_DAYS):
             errors["committed_until"] = str(_l("Bitte ein Datum innerhalb eines Jahres angeben."))
     return errors
-
-
-def with_commitment(p: Progress, assignment: Assignment | None, on: dt.date) -> Progress:
-    """Return ``p`` with the body's committed date as target, if it gave one.
-
-    ``assignment`` is an :class:`Assignment` or any row with its ``committed_until``.
-    """
-    if assignment is None or assignment.committed_until is None:
-        return p
-    target = assignment.committed_until
-    return Progress(p.since, p.waited, target, workdays_between(target, on))
 
 
 def classifications(entries: Iterable[TimelineEntry]) -> dict[int, str]:
@@ -151,18 +139,6 @@ def reassign(
     if entry is None:  # pragma: no cover - the roles always differ here
         raise ServiceError(_l("Keine Änderung."))
     return entry
-
-
-def commitments_of_body(body_id: int) -> dict[int, Assignment]:
-    """Return a body's assignments with a committed date, by demand id."""
-    return {
-        a.demand_id: a
-        for a in db.session.scalars(
-            sa.select(Assignment).where(
-                Assignment.body_id == body_id, Assignment.committed_until.is_not(None)
-            )
-        )
-    }
 
 
 def commitments(demand: Demand) -> list[Assignment]:

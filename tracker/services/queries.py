@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), needed before use)
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from .. import workflow
 from ..extensions import db
@@ -292,8 +292,9 @@ def body_page_rows(body: Body, include_internal: bool = False) -> list:
     """Return what a body's page lists of each demand, in one query and without ORM objects.
 
     Rows have ``id, title, state, state_changed_at, outcome, is_public, role, confirmed_at,
-    file_reference, committed_until`` (the body's role in the demand, when it last confirmed it
-    and what it committed to), ordered by workflow state.
+    file_reference, committed_until, lead_committed_until`` (the body's role in the demand, when
+    it last confirmed it, what it committed to and what the demand's lead bodies committed to),
+    ordered by workflow state.
     """
     order = {s.name: i for i, s in enumerate(workflow.STATES)}
     rows = db.session.execute(
@@ -308,9 +309,22 @@ def body_page_rows(body: Body, include_internal: bool = False) -> list:
             Assignment.confirmed_at,
             Assignment.file_reference,
             Assignment.committed_until,
+            lead_committed_until(),
         )
         .join(Assignment, Assignment.demand_id == Demand.id)
         .where(Assignment.body_id == body.id, *_where(DemandFilter(), include_internal))
         .order_by(Demand.id)
     ).all()
     return sorted(rows, key=lambda r: order[r.state])
+
+
+def lead_committed_until():
+    """Return a scalar subquery: the earliest date a lead body of the demand committed to."""
+    lead = aliased(Assignment)
+    return (
+        sa.select(sa.func.min(lead.committed_until))
+        .where(lead.demand_id == Demand.id, lead.role == "lead")
+        .correlate(Demand)
+        .scalar_subquery()
+        .label("lead_committed_until")
+    )

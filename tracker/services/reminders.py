@@ -18,9 +18,8 @@ from ..extensions import db
 from ..models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from ..workdays import BERLIN, today
 from . import outbox, tokens
-from .answers import with_commitment
 from .links import external_url
-from .progress import Progress, progress
+from .progress import Progress, committed_date, progress
 
 WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
 
@@ -131,7 +130,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         .join(Assignment.body)
         .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
         .options(
-            selectinload(Assignment.demand),
+            selectinload(Assignment.demand).selectinload(Demand.assignments),
             selectinload(Assignment.body).selectinload(Body.contacts),
             selectinload(Assignment.body).selectinload(Body.pauses),
         )
@@ -145,14 +144,14 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         if is_paused(body, on) or not body.contacts:
             continue
         digest = by_body.setdefault(body.id, Digest(body, iso_week(on), on=on))
-        p = with_commitment(progress(assignment.demand, on), assignment, on)
+        p = progress(assignment.demand, on, assignment)
         digest.items.append(
             DigestItem(
                 assignment.demand,
                 assignment.role,
                 p,
                 escalation_level(p, days),
-                assignment.committed_until,
+                assignment.committed_until or committed_date(assignment.demand),
             )
         )
     from .meetings import open_steps_by_body

@@ -18,6 +18,9 @@ from .links import external_url
 
 MAX_STATEMENT = 5000
 MAX_NAME = 200
+MAX_NONCE = 64
+# the same text from the same body on the same demand within this time is a resend, not news
+RESEND_WINDOW = dt.timedelta(minutes=10)
 
 
 def staff_recipients() -> list[str]:
@@ -57,6 +60,34 @@ def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
     )
 
 
+def received_already(assignment: Assignment, text: str, nonce: str = "") -> TimelineEntry | None:
+    """Return the statement this one repeats: same form (nonce) or same text just before.
+
+    A double click or a resent form must not record a statement twice; the answer page gives
+    each rendered form a one-time nonce that is kept with the statement it produced.
+    """
+    text = (text or "").strip()
+    nonce = (nonce or "")[:MAX_NONCE]
+    recent = utcnow() - RESEND_WINDOW
+    for entry in db.session.scalars(
+        sa.select(TimelineEntry)
+        .where(
+            TimelineEntry.demand_id == assignment.demand_id,
+            TimelineEntry.body_id == assignment.body_id,
+            TimelineEntry.kind == "statement",
+        )
+        .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
+    ):
+        if nonce and (entry.data or {}).get("nonce") == nonce:
+            return entry
+        created = entry.created_at
+        if created.tzinfo is None:  # SQLite hands back naive UTC
+            created = created.replace(tzinfo=dt.UTC)
+        if created >= recent and entry.text == text:
+            return entry
+    return None
+
+
 def add_statement(
     body: Body,
     assignment: Assignment,
@@ -68,6 +99,7 @@ def add_statement(
     committed_until: dt.date | None = None,
     competent_body: Body | None = None,
     competent_text: str = "",
+    nonce: str = "",
 ) -> TimelineEntry:
     """Record a body's statement on a demand, in its own voice, on the public timeline.
 
@@ -105,6 +137,8 @@ def add_statement(
         data["competent_body_name"] = competent_body.name
     if competent_text:
         data["competent_text"] = competent_text
+    if nonce:
+        data["nonce"] = nonce[:MAX_NONCE]
     entry = TimelineEntry(
         demand=demand,
         kind="statement",

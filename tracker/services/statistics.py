@@ -24,7 +24,7 @@ from ..models import Assignment, Body, Demand, Event, EventPart, TimelineEntry, 
 from ..workdays import BERLIN, local_date, workdays_between
 from .answers import ANSWERED, classifications
 from .progress import progress_of
-from .queries import demand_options
+from .queries import demand_options, lead_committed_until
 from .repeats import demanded_since_map
 
 MIN_DEMANDS = 3
@@ -43,6 +43,7 @@ class _Record:
     start: dt.datetime
     transitions: list[tuple[dt.datetime, str | None, str | None]] = field(default_factory=list)
     answered_by: set[int | None] = field(default_factory=set)
+    committed_until: dt.date | None = None  # a lead body's commitment: the demand's target
     _durations: dict[tuple[str, str], int] | None = field(default=None, repr=False)
 
     def durations(self) -> dict[tuple[str, str], int]:
@@ -161,6 +162,7 @@ def _records(*where) -> list[_Record]:
             entry.body_id,
             entry.id.label("entry_id"),
             entry.data,
+            lead_committed_until(),
         )
         .outerjoin(
             entry,
@@ -185,7 +187,11 @@ def _records(*where) -> list[_Record]:
         record = records.get(row.id)
         if record is None:
             record = records[row.id] = _Record(
-                row.id, row.state, row.state_changed_at, row.created_at
+                row.id,
+                row.state,
+                row.state_changed_at,
+                row.created_at,
+                committed_until=row.lead_committed_until,
             )
         if row.kind == "created":
             record.start = row.at
@@ -203,7 +209,10 @@ def _records(*where) -> list[_Record]:
 def _figures(records: list[_Record], on: dt.date, body_id: int | None = None) -> Figures:
     """Compute the figures of ``records``; with ``body_id`` only that body's statements count."""
     open_records = [r for r in records if r.state in workflow.OPEN_STATES]
-    overdue = sum(progress_of(r.state, r.state_changed_at, on).overdue for r in open_records)
+    overdue = sum(
+        progress_of(r.state, r.state_changed_at, on, r.committed_until).overdue
+        for r in open_records
+    )
     if body_id is not None and len(records) < MIN_DEMANDS:
         return Figures(len(records), len(open_records), overdue, fair=False)
     samples: dict[tuple[str, str], list[int]] = defaultdict(list)
