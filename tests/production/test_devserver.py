@@ -47,6 +47,7 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
             # Werkzeug's debugger is off unless `--debugger`: no interactive console
             with pytest.raises(urllib.error.HTTPError) as console:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/console", timeout=5)
+            console.value.close()  # the error holds the response and its socket
             assert console.value.code == 404
             text = log.read_text()
             assert text.count("scheduler running in-process") == 1, text
