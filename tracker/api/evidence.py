@@ -182,7 +182,6 @@ def create_consultation():
         )
     except ServiceError as error:
         raise _service_error(error) from None
-    db.session.commit()
     response = jsonify(consultation_json(item))
     response.status_code = 201
     response.headers["Location"] = external_url("api.consultation", consultation_id=item.id)
@@ -243,7 +242,6 @@ def create_meeting():
         )
     except ServiceError as error:
         raise _service_error(error) from None
-    db.session.commit()
     response = jsonify(meeting_json(item))
     response.status_code = 201
     response.headers["Location"] = external_url("api.meeting", meeting_id=item.id)

@@ -128,6 +128,7 @@ def save_consultation(
     if item is None:
         item = Consultation(**values, demands=demands)
         db.session.add(item)
+        db.session.flush()  # its id; the caller's edge commits
         return item, True
     changed = False
     for name, value in values.items():

@@ -129,6 +129,7 @@ def save_meeting(
         changed = True
     if changed and item.id is not None:
         item.updated_at = utcnow()  # also when only a next step changed (feeds sort by it)
+    db.session.flush()  # a new meeting gets its id; the caller's edge commits
     return item, changed
 
 

@@ -16,7 +16,7 @@ from ..forms import ConfirmForm, Form
 from ..models import Demand, Event, TimelineEntry
 from ..services import answers, rechecks, repeats
 from ..services.errors import ServiceError, StaleDemand
-from . import bp
+from . import bp, flash_saved
 from .forms import VersionedForm
 
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
@@ -203,5 +203,5 @@ def set_repeats(demand_id: int):
     except ServiceError as error:
         db.session.rollback()
         return _refused(demand, error, "repeats_form", form)
-    flash(_l("Gespeichert.") if entry else _l("Keine Änderung."), "success")
+    flash_saved(entry is not None)
     return redirect(url_for("staff.demand", demand_id=demand.id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -29,7 +29,7 @@ from ..models import Body, Consultation, Demand, Meeting
 from ..services import consultations as consultation_service
 from ..services import meetings as meeting_service
 from ..services.errors import ServiceError
-from . import bp
+from . import bp, flash_saved
 from .forms import REQUIRED, MultiCheckboxField
 
 INVALID = 422
@@ -184,11 +184,7 @@ def consultation(consultation_id: int | None = None):
         except ServiceError as error:
             _apply_errors(form, error)
         else:
-            if changed:
-                db.session.commit()
-                flash(_l("Gespeichert."), "success")
-            else:
-                flash(_l("Keine Änderung."), "success")
+            flash_saved(changed)
             return redirect(url_for("staff.consultation", consultation_id=saved.id))
     status = INVALID if form.is_submitted() else 200
     return render_template("staff/consultation.html", form=form, item=item), status
@@ -303,11 +299,7 @@ def meeting(meeting_id: int | None = None):
         except ServiceError as error:
             _apply_errors(form, error)
         else:
-            if changed:
-                db.session.commit()
-                flash(_l("Gespeichert."), "success")
-            else:
-                flash(_l("Keine Änderung."), "success")
+            flash_saved(changed)
             return redirect(url_for("staff.meeting", meeting_id=saved.id))
     status = INVALID if form.is_submitted() else 200
     return render_template("staff/meeting.html", form=form, item=item), status

@@ -206,7 +206,6 @@ def pauses(body_id: int):
                 reason=form.reason.data or "",
             )
         )
-        db.session.commit()
         flash(_l("Die Pause ist eingetragen."), "success")
         return redirect(url_for("staff.pauses", body_id=body.id))
     if form.is_submitted():

@@ -16,7 +16,7 @@ from ..models import Body, Contact, Demand, EventPart, Topic, User
 from ..services import demands as demand_service
 from ..services import queries
 from ..services.errors import ServiceError
-from . import bp
+from . import bp, flash_saved
 from .forms import (
     BodyForm,
     ContactForm,
@@ -187,7 +187,7 @@ def edit_demand(demand_id: int):
         )
     except ServiceError as error:
         return _refused(demand, error, "edit_form", form)
-    flash(_l("Gespeichert.") if entry else _l("Keine Änderung."), "success")
+    flash_saved(entry is not None)
     return redirect(url_for("staff.demand", demand_id=demand.id))
 
 
@@ -204,7 +204,7 @@ def assign(demand_id: int):
         entry = demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
     except ServiceError as error:
         return _refused(demand, error, "assign_form", form)
-    flash(_l("Zuständige Stellen gespeichert.") if entry else _l("Keine Änderung."), "success")
+    flash_saved(entry is not None, _l("Zuständige Stellen gespeichert."))
     return redirect(url_for("staff.demand", demand_id=demand.id))
 
 
@@ -282,7 +282,7 @@ def new_body():
             body = Body()
             form.populate_obj(body)
             db.session.add(body)
-            db.session.commit()
+            db.session.flush()  # its id for the redirect; the request's edge commits
             flash(_l("Die Stelle wurde angelegt."), "success")
             return redirect(url_for("staff.body", body_id=body.id))
     status = INVALID if form.is_submitted() else 200
@@ -300,9 +300,7 @@ def body(body_id: int):
             form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
         else:
             form.populate_obj(item)
-            changed = db.session.is_modified(item)
-            db.session.commit()
-            flash(_l("Gespeichert.") if changed else _l("Keine Änderung."), "success")
+            flash_saved(db.session.is_modified(item))
             return redirect(url_for("staff.body", body_id=item.id))
     if form.is_submitted():
         status = INVALID
@@ -328,7 +326,6 @@ def add_contact(body_id: int):
         contact_form.populate_obj(contact)
         contact.email = contact.email.strip()
         db.session.add(contact)
-        db.session.commit()
         flash(_l("Kontakt hinzugefügt."), "success")
         return redirect(url_for("staff.body", body_id=item.id))
     return (
@@ -350,7 +347,6 @@ def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
         abort(404)
     if ConfirmForm().validate_on_submit():
         db.session.delete(row)
-        db.session.commit()
         flash(message, "success")
     return redirect(url_for(endpoint, body_id=body_id))
 
@@ -390,7 +386,6 @@ def users():
             )
             user.set_password(form.password.data)
             db.session.add(user)
-            db.session.commit()
             flash(_l("Das Konto wurde angelegt."), "success")
             return redirect(url_for("staff.users"))
     if form.is_submitted():
@@ -423,10 +418,9 @@ def user(user_id: int):
             if form.password.data:
                 item.set_password(form.password.data)  # also ends the user's sessions
             changed = db.session.is_modified(item)
-            db.session.commit()
             if item.id == current_user.id and form.password.data:
                 login_user(item)  # an admin who sets their own password stays logged in here
-            flash(_l("Gespeichert.") if changed else _l("Keine Änderung."), "success")
+            flash_saved(changed)
             return redirect(url_for("staff.users"))
     if form.is_submitted():
         status = INVALID
