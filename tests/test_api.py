@@ -268,6 +268,8 @@ def test_unknown_route_and_method_are_problems(client):
     response = client.delete("/api/v1/demands")
     assert response.status_code == 405 and response.get_json()["code"] == "method_not_allowed"
     assert_problem(response.get_json())
+    # RFC 9110: a 405 names the methods the resource supports
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_each_problem_type_resolves_to_its_description(app, client, spec):

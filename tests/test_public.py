@@ -323,6 +323,7 @@ def test_post_to_a_get_page_is_405(client, data, url):
     response = client.post(url.format(id=data["card"].id))
     assert response.status_code == 405
     assert "Methode nicht erlaubt" in response.get_data(as_text=True)
+    assert "GET" in response.headers["Allow"]
 
 
 @pytest.mark.parametrize(

@@ -174,7 +174,12 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         message = getattr(error, "user_message", None)
-        return render_error(error.code, message)
+        response = current_app.make_response(render_error(error.code, message))
+        # keep what the exception tells the client beyond the page: Allow (405), Retry-After, …
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)

@@ -73,6 +73,9 @@ def meeting_json(m: Meeting) -> dict:
     }
 
 
+YEARS = (1990, 2100)  # the years a filter may name: checked here, declared in the document
+
+
 def _filters() -> tuple[Body | None, int | None]:
     slug, year = request.args.get("body"), request.args.get("year")
     body = None
@@ -80,7 +83,7 @@ def _filters() -> tuple[Body | None, int | None]:
         body = db.session.scalar(sa.select(Body).where(Body.slug == slug))
         if body is None:
             raise APIError(400, "invalid_parameter", "Unbekannte Stelle in „body“.")
-    if year and not (year.isdigit() and 1990 <= int(year) <= 2100):
+    if year and not (year.isascii() and year.isdigit() and YEARS[0] <= int(year) <= YEARS[1]):
         raise APIError(400, "invalid_parameter", "„year“ muss eine Jahreszahl sein.")
     return body, int(year) if year else None
 
@@ -391,7 +394,12 @@ def paths(json, problem, write_errors, secured) -> dict:
     """Return the OpenAPI paths of these endpoints (helpers from ``openapi``)."""
     filters = [
         {"name": "body", "in": "query", "required": False, "schema": {"type": "string"}},
-        {"name": "year", "in": "query", "required": False, "schema": {"type": "integer"}},
+        {
+            "name": "year",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": YEARS[0], "maximum": YEARS[1]},
+        },
     ]
 
     def one(name: str, op: str, schema: str, what: str) -> dict:
