@@ -10,7 +10,7 @@ from flask import Flask, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, inputs
-from .extensions import LazyMigrate, babel, csrf, db, limiter, login_manager
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LOCALES = ("de", "en")
 
@@ -87,7 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
-    app.extensions["migrate"] = LazyMigrate(app, shipped("migrations"))
+    migrate.init_app(app, db, directory=shipped("migrations"))  # also adds ``tracker db …``
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     # Choose the locale afresh for every request, also where requests share an app context.

@@ -21,27 +21,8 @@ def main() -> None:
     FlaskGroup(create_app=create_app, help="Forderungstracker der LIGA Sachsen-Anhalt.")()
 
 
-class MigrationCommands(click.Group):
-    """``tracker db …``: Flask-Migrate's commands, imported only when one is run."""
-
-    def _real(self) -> click.Group:
-        from flask_migrate.cli import db
-
-        return db
-
-    def list_commands(self, ctx):
-        return self._real().list_commands(ctx)
-
-    def get_command(self, ctx, name):
-        return self._real().get_command(ctx, name)
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        return self._real().make_context(info_name, args, parent=parent, **extra)
-
-
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    app.cli.add_command(MigrationCommands("db", help="Schema migrations (Flask-Migrate, Alembic)."))
     app.cli.add_command(seed_command)
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(users)

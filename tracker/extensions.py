@@ -1,11 +1,10 @@
 """Flask extensions, created unbound and bound in the factory."""
 
-from pathlib import Path
-
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -31,22 +30,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-class LazyMigrate:
-    """Flask-Migrate, bound on first use: importing it pulls in Alembic (~0.3 s of every start).
-
-    Web workers never migrate; the ``tracker db …`` commands and ``flask_migrate.upgrade()`` reach
-    ``app.extensions["migrate"]``, which binds the real extension and hands over to it.
-    """
-
-    def __init__(self, app, directory: Path):
-        self._app, self._directory = app, directory
-
-    def __getattr__(self, name):
-        from flask_migrate import Migrate
-
-        if name.startswith("_"):
-            raise AttributeError(name)
-        Migrate(self._app, db, directory=str(self._directory), render_as_batch=True)
-        return getattr(self._app.extensions["migrate"], name)
+migrate = Migrate(render_as_batch=True)
