@@ -32,8 +32,8 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check tracker tests migrations bench
 	$(BIN)/ruff format --check tracker tests bench
 
-# Benchmarks against a bare-Flask baseline (README.md, "Benchmarks"); not part of `make test`.
-# BENCH_ARGS="--quick" for a short run, "--postgres" for PostgreSQL.
+# Benchmarks against a bare Flask page and a same-SQL baseline (README.md, "Benchmarks"); not in `make test`.
+# BENCH_ARGS="--quick" for a short run, "--only pages" (scale, weekly, load) for one step.
 bench: $(VENV)/.test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -1,18 +1,21 @@
-"""Generate a large, realistic data set for the benchmarks (not part of the test suite).
+"""Generate large, realistic data sets for the benchmarks (not part of the test suite).
 
-Two profiles:
+Profiles:
 
-* ``pages`` (default): 10,000 demands, 50 bodies with contacts, 100,000 timeline entries,
-  3 events with parts, 12 topics, 1 lead + 0-2 involved bodies per demand, states spread over the
-  workflow with realistic ``state_changed_at`` dates (some overdue, some not).
+* ``10k`` (the page bench's): 10,000 demands, 50 bodies with contacts, 100,000 timeline entries,
+  3 events with parts, 12 topics, 60 consultations, 40 meetings with next steps, 1 lead +
+  0-2 involved bodies per demand, states spread over the workflow with realistic
+  ``state_changed_at`` dates (some overdue, some not); ``1k`` and ``100k`` the same with a tenth
+  and ten times the demands and timeline entries (for how cost grows with the data).
 * ``weekly``: 1,000 bodies with 10 open public demands each (lead only), for the weekly digest
   (``weekly-quick``: 200 bodies, for ``bench/run.py --quick``).
 
-The schema comes from the migrations (``flask_migrate.upgrade()`` inside ``create_app()``), the rows
-go in with SQLAlchemy bulk inserts (``db.session.execute(insert(Model), rows)``) with explicit ids.
+Every profile has five staff users (password „bench“) and an API token (``TOKEN``) of the first.
+The schema comes from the migrations (``flask_migrate.upgrade()``), the rows go in with Core bulk
+inserts (``insert(table)`` with lists of rows, explicit ids) into the models' tables.
 
     .venv/bin/python bench/generate.py                      # SQLite file in bench/results/
-    .venv/bin/python bench/generate.py --profile weekly
+    .venv/bin/python bench/generate.py --profile 100k
     TRACKER_DATABASE_URL=sqlite:////tmp/x.sqlite3 .venv/bin/python bench/generate.py
     .venv/bin/python bench/generate.py --postgres           # into a throwaway PostgreSQL, then stop
 
@@ -37,13 +40,18 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # tests/pgserver.py
 
+PAGES = {"bodies": 50, "consultations": 60, "meetings": 40, "weekly": False}
+WEEKLY = {"consultations": 0, "meetings": 0, "weekly": True}
 PROFILES = {
-    "pages": {"demands": 10_000, "bodies": 50, "timeline": 100_000, "weekly": False},
-    "weekly": {"demands": 10_000, "bodies": 1_000, "timeline": 10_000, "weekly": True},
+    "1k": {**PAGES, "demands": 1_000, "timeline": 10_000},
+    "10k": {**PAGES, "demands": 10_000, "timeline": 100_000},
+    "100k": {**PAGES, "demands": 100_000, "timeline": 1_000_000},
+    "weekly": {**WEEKLY, "demands": 10_000, "bodies": 1_000, "timeline": 10_000},
     # the same shape, a fifth of the size, for ``bench/run.py --quick``
-    "weekly-quick": {"demands": 2_000, "bodies": 200, "timeline": 2_000, "weekly": True},
+    "weekly-quick": {**WEEKLY, "demands": 2_000, "bodies": 200, "timeline": 2_000},
 }
-CHUNK = 10_000
+CHUNK = 20_000
+TOKEN = "ft_bench-token-of-referentin1-not-a-secret"  # the API token of user 1 (an admin)
 SEARCH_TERM = "Bezahlkarte"
 
 TOPICS = [
@@ -160,10 +168,10 @@ STATE_WEIGHTS = {"raised": 30, "addressed": 30, "evaluated": 15, "closed": 25}
 KIND_WEIGHTS = {"update": 45, "statement": 20, "reminder": 25, "confirmation": 10}
 
 
-def schema_key(src: Path = ROOT) -> str:
+def schema_key() -> str:
     """Hash this generator and the migrations' names (revisions): a change makes a new file."""
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted((src / "migrations" / "versions").glob("*.py")):
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
         h.update(path.name.encode())
     return h.hexdigest()[:10]
 
@@ -178,10 +186,13 @@ def _between(rng: random.Random, start: dt.datetime, end: dt.datetime) -> dt.dat
     return start + (end - start) * rng.random()
 
 
-def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int = 20250618):
+def build_rows(params: dict, seed: int = 20250618):
     """Return {table name: list of row dicts} and the metadata of the sample URLs."""
     from werkzeug.security import generate_password_hash
 
+    demands, bodies, timeline, weekly = (
+        params[k] for k in ("demands", "bodies", "timeline", "weekly")
+    )
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     rows: dict[str, list[dict]] = {}
@@ -199,6 +210,16 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
         for i in range(1, 6)
     ]
     user_names = {u["id"]: u["name"] for u in rows["users"]}
+    rows["api_tokens"] = [
+        {
+            "id": 1,
+            "user_id": 1,
+            "name": "bench",
+            "token_hash": hashlib.sha256(TOKEN.encode()).hexdigest(),
+            "prefix": TOKEN[:10],
+            "created_at": now,
+        }
+    ]
 
     rows["events"], rows["event_parts"] = [], []
     parts_of: dict[int, list[int]] = {}
@@ -450,7 +471,74 @@ def build_rows(demands: int, bodies: int, timeline: int, weekly: bool, seed: int
             )
         rows["demands"][d - 1]["updated_at"] = max(e["created_at"] for e in entries)
 
+    _evidence(rows, rng, params, now)
     return rows, _sample(rows)
+
+
+def _evidence(rows: dict, rng: random.Random, params: dict, now: dt.datetime) -> None:
+    """Consultations (some linked to demands) and meetings with next steps, for /beteiligungen
+    and /dialog: a fixed number, however many demands there are.
+    """
+    n_bodies, n_demands = len(rows["bodies"]), len(rows["demands"])
+    rows["consultations"], rows["consultation_demands"] = [], []
+    for c in range(1, params["consultations"] + 1):
+        received = (now - dt.timedelta(days=rng.randint(5, 700))).date()
+        consulted = rng.random() < 0.8
+        answered = consulted and rng.random() < 0.6
+        rows["consultations"].append(
+            {
+                "id": c,
+                "body_id": rng.randint(1, min(n_bodies, 10)),
+                "kind": rng.choice(["law", "ordinance", "measure"]),
+                "title": f"Entwurf zur Regelung über {rng.choice(SUBJECTS)} ({c})",
+                "url": f"https://landtag.example.org/drucksache/{c}",
+                "consulted": consulted,
+                "received_on": received if consulted else None,
+                "deadline_on": received + dt.timedelta(days=rng.randint(10, 40))
+                if consulted
+                else None,
+                "learned_on": None if consulted else received,
+                "source": "" if consulted else "Pressemitteilung",
+                "statement_on": received + dt.timedelta(days=rng.randint(5, 30))
+                if answered
+                else None,
+                "statement_text": _text(rng, 2, 4) if answered else "",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for d in rng.sample(range(1, n_demands + 1), rng.randint(0, 3)):
+            rows["consultation_demands"].append({"consultation_id": c, "demand_id": d})
+    rows["meetings"], rows["next_steps"] = [], []
+    for m in range(1, params["meetings"] + 1):
+        body = rng.randint(1, min(n_bodies, 10))
+        held = (now - dt.timedelta(days=rng.randint(1, 700))).date()
+        rows["meetings"].append(
+            {
+                "id": m,
+                "body_id": body,
+                "held_on": held,
+                "format": rng.choice(["in_person", "video", "phone", "hybrid"]),
+                "participants": "LIGA, " + rows["bodies"][body - 1]["short_name"],
+                "topics": ", ".join(rng.sample(SUBJECTS, 2)),
+                "summary": _text(rng, 2, 4),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for position in range(rng.randint(0, 3)):
+            due = held + dt.timedelta(days=rng.randint(14, 120))
+            rows["next_steps"].append(
+                {
+                    "id": len(rows["next_steps"]) + 1,
+                    "meeting_id": m,
+                    "position": position,
+                    "text": f"{rng.choice(ACTIONS).format(s=rng.choice(SUBJECTS))}",
+                    "due_on": due,
+                    "body_id": rng.choice([body, None]),
+                    "done_on": due if due < now.date() and rng.random() < 0.5 else None,
+                }
+            )
 
 
 def _sample(rows: dict) -> dict:
@@ -478,12 +566,16 @@ def _sample(rows: dict) -> dict:
         "body_public_demands": per_body[median_body],
         "largest_body_public_demands": max(per_body.values()),
         "q": SEARCH_TERM,
+        "event_slug": rows["events"][0]["slug"],
+        # the cold path's writes land here: public, not the sample, not on the overview's page 1
+        "scratch_demand_id": max(i for i in public_ids if i != demand["id"]),
         "counts": {name: len(r) for name, r in rows.items()},
     }
 
 
-INSERT_ORDER = [
+INSERT_ORDER = [  # parents before children
     "users",
+    "api_tokens",
     "events",
     "event_parts",
     "topics",
@@ -493,71 +585,44 @@ INSERT_ORDER = [
     "demand_topics",
     "assignments",
     "timeline_entries",
+    "consultations",
+    "consultation_demands",
+    "meetings",
+    "next_steps",
 ]
 
 
-def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides) -> dict:
+def generate(url: str, profile: str = "10k", seed: int = 20250618) -> dict:
     """Create the schema at ``url`` through the migrations and fill it; return the metadata."""
     import flask_migrate
     import sqlalchemy as sa
-    from sqlalchemy import insert
 
-    os.environ["TRACKER_DATABASE_URL"] = url
     from tracker import create_app
     from tracker.extensions import db
-    from tracker.models import (
-        Assignment,
-        Body,
-        Contact,
-        Demand,
-        Event,
-        EventPart,
-        TimelineEntry,
-        Topic,
-        User,
-        demand_topics,
-    )
 
-    params = {**PROFILES[profile], **overrides}
+    params = PROFILES[profile]
     started = time.perf_counter()
-    rows, meta = build_rows(
-        params["demands"], params["bodies"], params["timeline"], params["weekly"], seed
-    )
+    rows, meta = build_rows(params, seed)
     built = time.perf_counter()
-    targets = {
-        "users": User,
-        "events": Event,
-        "event_parts": EventPart,
-        "topics": Topic,
-        "bodies": Body,
-        "contacts": Contact,
-        "demands": Demand,
-        "demand_topics": demand_topics,
-        "assignments": Assignment,
-        "timeline_entries": TimelineEntry,
-    }
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-generate"})
     with app.app_context():
         flask_migrate.upgrade()
-        if db.session.scalar(sa.select(sa.func.count()).select_from(Demand)):
+        tables = db.metadata.tables  # the models' tables, with their column types
+        if db.session.scalar(sa.select(sa.func.count()).select_from(tables["demands"])):
             raise SystemExit(f"{url} already holds demands; generate into an empty database")
-        if db.engine.dialect.name == "sqlite":
+        postgres = db.engine.dialect.name == "postgresql"
+        if not postgres:
             db.session.execute(sa.text("PRAGMA synchronous=OFF"))
         for name in INSERT_ORDER:
-            table = rows[name]
-            for i in range(0, len(table), CHUNK):
-                db.session.execute(insert(targets[name]), table[i : i + CHUNK])
-        if db.engine.dialect.name == "postgresql":  # explicit ids: move the sequences on
-            for name in INSERT_ORDER:
-                if name not in ("demand_topics", "assignments"):
-                    db.session.execute(
-                        sa.text(
-                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                            f"(SELECT max(id) FROM {name}))"
-                        )
-                    )
+            for i in range(0, len(rows[name]), CHUNK):
+                db.session.execute(sa.insert(tables[name]), rows[name][i : i + CHUNK])
+            if postgres and "id" in tables[name].c and rows[name]:  # explicit ids: move on
+                db.session.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), :n)"),
+                    {"n": max(r["id"] for r in rows[name])},
+                )
         db.session.commit()
-        if db.engine.dialect.name == "postgresql":
+        if postgres:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("VACUUM ANALYZE"))
         else:
@@ -575,14 +640,10 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
     return meta
 
 
-def ensure_sqlite(profile: str = "pages", log=print, src: Path = ROOT) -> tuple[Path, dict]:
-    """Return the cached SQLite file of ``profile`` (generating it if needed) and its metadata.
-
-    ``src`` is the checkout whose migrations make the schema (another one than this repository
-    only when bench/run.py --tracker-src tries changes on a scratch copy).
-    """
+def ensure_sqlite(profile: str = "10k", log=print) -> tuple[Path, dict]:
+    """Return the cached SQLite file of ``profile`` (generating it if needed) and its metadata."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"data-{profile}-{schema_key(src)}.sqlite3"
+    path = RESULTS / f"data-{profile}-{schema_key()}.sqlite3"
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text())
@@ -601,7 +662,7 @@ def ensure_sqlite(profile: str = "pages", log=print, src: Path = ROOT) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="pages")
+    parser.add_argument("--profile", choices=list(PROFILES), default="10k")
     parser.add_argument(
         "--postgres",
         action="store_true",
