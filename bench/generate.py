@@ -504,8 +504,7 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
 
     os.environ["TRACKER_DATABASE_URL"] = url
     from tracker import create_app
-    from tracker.extensions import db
-    from tracker.models import (
+    from tracker.domain.models import (
         Assignment,
         Body,
         Contact,
@@ -517,6 +516,7 @@ def generate(url: str, profile: str = "pages", seed: int = 20250618, **overrides
         User,
         demand_topics,
     )
+    from tracker.extensions import db
 
     params = {**PROFILES[profile], **overrides}
     started = time.perf_counter()

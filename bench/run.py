@@ -595,9 +595,10 @@ def measure_weekly(report: Report, url: str, meta: dict) -> None:
 
     import sqlalchemy as sa
 
-    from tracker import create_app, sender
+    from tracker import create_app
+    from tracker.domain.models import OutboxMessage
     from tracker.extensions import db
-    from tracker.models import OutboxMessage
+    from tracker.jobs import sender
     from tracker.services import reminders
 
     sink = Sink()
