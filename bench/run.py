@@ -578,9 +578,10 @@ def measure_weekly(report: Report, profile: str, scratch: Path) -> None:
 
     import sqlalchemy as sa
 
-    from tracker import create_app, jobs, sender
+    from tracker import create_app
+    from tracker.domain.models import OutboxMessage
     from tracker.extensions import db
-    from tracker.models import OutboxMessage
+    from tracker.jobs import scheduler, sender
     from tracker.services import outbox
 
     url, meta = dataset(profile, scratch)
@@ -598,7 +599,7 @@ def measure_weekly(report: Report, profile: str, scratch: Path) -> None:
         )
         with app.app_context():
             began = time.perf_counter()
-            result = jobs.weekly_digest()
+            result = scheduler.weekly_digest()
             while sender.flush(limit=100_000)["sent"]:  # what the job's flush left
                 pass
             tracker_s = time.perf_counter() - began

@@ -6,14 +6,14 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand, make_user
+from helpers import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from smtp import parts
 
-from tracker import sender
-from tracker.models import Assignment, OutboxMessage, TimelineEntry
-from tracker.services import tokens
+from tracker.domain.models import Assignment, OutboxMessage, TimelineEntry
+from tracker.jobs import sender
+from tracker.services import answer_links
 
 DAY = 86400
 
@@ -79,7 +79,7 @@ def _confirm(client, token, demand, csrf):
     return client.post(f"/antwort/{token}/{demand.id}/bestaetigen", data={"csrf_token": csrf})
 
 
-def _sign(payload, secret="test-secret", salt=tokens.SALT, at=None, monkeypatch=None):
+def _sign(payload, secret="test-secret", salt=answer_links.SALT, at=None, monkeypatch=None):
     if at is not None:
         monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(at))
     try:
@@ -112,7 +112,7 @@ def _assert_refused(client, db, world, token, status, message, csrf):
 
 
 def _valid(world):
-    return tokens.answer_token(world["ms"])
+    return answer_links.answer_token(world["ms"])
 
 
 def test_tampered_token_is_refused_and_writes_nothing(client, db, world):
@@ -125,7 +125,7 @@ def test_tampered_token_is_refused_and_writes_nothing(client, db, world):
     assert tampered != token
     _assert_refused(client, db, world, tampered, 403, INVALID, csrf)
     # a payload swapped in from another body's token, with this token's signature
-    other = tokens.answer_token(world["mi"])
+    other = answer_links.answer_token(world["mi"])
     spliced = other.split(".")[0] + "." + ".".join(token.split(".")[1:])
     _assert_refused(client, db, world, spliced, 403, INVALID, csrf)
 
@@ -134,7 +134,7 @@ def test_token_signed_with_another_secret_is_refused(client, db, world):
     csrf = csrf_token(_token_page(client, _valid(world)))
     foreign = _sign({"body": world["ms"].id, "slug": "ms"}, secret="someone-elses-secret")
     _assert_refused(client, db, world, foreign, 403, INVALID, csrf)
-    other_salt = _sign({"body": world["ms"].id, "slug": "ms"}, salt="tracker.follow")
+    other_salt = _sign({"body": world["ms"].id, "slug": "ms"}, salt="tracker.web.follow.views")
     _assert_refused(client, db, world, other_salt, 403, INVALID, csrf)
 
 
@@ -182,7 +182,7 @@ def test_token_of_one_body_cannot_answer_for_another(client, db, world):
 
 def test_token_of_a_deleted_body_is_gone(client, db, world):
     gone = make_body("tmp", "Aufgelöstes Amt", contacts=())
-    token = tokens.answer_token(gone)
+    token = answer_links.answer_token(gone)
     assert "keine Forderungen an Ihr Haus offen" in _token_page(client, token)
     csrf = csrf_token(_token_page(client, _valid(world)))
     db.session.delete(gone)
@@ -410,7 +410,7 @@ def test_confirmation_once_a_day(client, db, world):
     assert _written(db) == before
 
     # the Innenministerium confirms the same demand for itself
-    mi_token = tokens.answer_token(world["mi"])
+    mi_token = answer_links.answer_token(world["mi"])
     assert _confirm(client, mi_token, demand, csrf).status_code == 302
     assert (
         db.session.scalar(
@@ -424,10 +424,10 @@ def test_link_works_through_the_whole_promised_last_day(app, client, db, world, 
     # The digest says "gültig bis <date>": the link must still open at the end of that day.
     import datetime as dt
 
-    from tracker.workdays import BERLIN
+    from tracker.domain.workdays import BERLIN
 
     token = _valid(world)
-    promised = tokens.expiry_date()
+    promised = answer_links.expiry_date()
     assert promised > dt.date.today()
     end_of_day = dt.datetime.combine(promised, dt.time(23, 59, 59), BERLIN).timestamp()
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(end_of_day))

@@ -7,14 +7,14 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand, make_user, timeline
 from forms_as_rendered import forms_of
+from helpers import csrf_token, make_body, make_demand, make_user, timeline
 from test_api import check
 
-from tracker.models import Assignment, OutboxMessage, TimelineEntry
-from tracker.services import answers, api_tokens, reminders, statements, statistics, tokens
+from tracker.domain.models import Assignment, OutboxMessage, TimelineEntry
+from tracker.domain.workdays import today
+from tracker.services import answer_links, answers, api_tokens, reminders, statements, statistics
 from tracker.services.errors import ServiceError
-from tracker.workdays import today
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def world(app, db):
 
 
 def _post_statement(client, body, demand, **fields):
-    token = tokens.answer_token(body)
+    token = answer_links.answer_token(body)
     page = client.get(f"/antwort/{token}").get_data(as_text=True)
     prefix = f"d{demand.id}-"
     data = {prefix + "csrf_token": csrf_token(page), prefix + "text": "Wir prüfen das."}
@@ -248,7 +248,7 @@ def test_passed_commitments_on_staff_page_and_in_the_weekly_notice(
     page = client.get("/verwaltung/erinnerungen").get_data(as_text=True)
     assert "Zugesagte Antwort überfällig:" in page and "Bezahlkarte evaluieren" in page
 
-    from tracker import jobs
+    from tracker.jobs import scheduler as jobs
 
     jobs.weekly_digest()
     notice = db.session.scalar(
@@ -386,7 +386,7 @@ def test_staff_notice_names_file_reference_commitment_and_competent_body(client,
 def test_statement_form_sent_twice_is_recorded_once(client, db, world):
     """A double click or resend of one rendered form writes one statement and one notice."""
     make_user()
-    token = tokens.answer_token(world["mi"])
+    token = answer_links.answer_token(world["mi"])
     page = client.get(f"/antwort/{token}").get_data(as_text=True)
     prefix = f"d{world['card'].id}-"
     nonce = re.search(rf'name="{prefix}nonce" type="hidden" value="([^"]+)"', page).group(1)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-from conftest import make_body, make_demand, make_user
+from helpers import make_body, make_demand, make_user
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tracker.domain.models import ApiToken, Demand, TimelineEntry
 from tracker.extensions import db as _db
-from tracker.models import ApiToken, Demand, TimelineEntry
 from tracker.services import api_tokens
 
 
@@ -292,7 +292,7 @@ def test_problem_type_follows_the_configured_base_url(client):
 
 
 def test_tokens_page_creates_shows_once_and_revokes(client, auth, app, db):
-    from conftest import csrf_token
+    from helpers import csrf_token
 
     make_user()
     auth.login()

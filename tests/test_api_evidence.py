@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import count, make_body, make_demand, make_user
+from helpers import count, make_body, make_demand, make_user
 from test_api import check
 
-from tracker.models import Consultation, Meeting
+from tracker.domain.models import Consultation, Meeting
 from tracker.services import api_tokens
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_token, make_user
+from helpers import PASSWORD, csrf_token, make_user
 
+from tracker.domain.models import User
 from tracker.extensions import db
-from tracker.models import User
 
 WRONG = "E-Mail-Adresse oder Passwort ist falsch."
 

@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from conftest import count, make_user
+from helpers import count, make_user
 
-from tracker.extensions import db
-from tracker.models import (
+from tracker.domain.models import (
     Assignment,
     Body,
     Contact,
@@ -20,7 +19,8 @@ from tracker.models import (
     Topic,
     User,
 )
-from tracker.seed import load_data
+from tracker.extensions import db
+from tracker.services.seed import load_data
 
 MODELS = (Event, EventPart, Topic, Body, Contact, Demand, Assignment, TimelineEntry)
 
@@ -128,8 +128,8 @@ def test_seed_links_a_demand_to_the_earlier_one_it_repeats(app, data):
     """A later event's data set names the demand it repeats by key (an example, not real data)."""
     import copy
 
-    from tracker.seed import seed
     from tracker.services.repeats import demanded_since
+    from tracker.services.seed import seed
 
     seed(data)
     later = copy.deepcopy(data)

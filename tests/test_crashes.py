@@ -1,6 +1,7 @@
 """Kill the weekly run at named moments (SIGKILL, in a subprocess), restart it, count the mail.
 
-``TRACKER_KILL_AT`` makes the process kill itself when it reaches a point (tracker/crashpoints.py).
+``TRACKER_KILL_AT`` makes the process kill itself when it reaches a point
+(tracker/jobs/crashpoints.py).
 The mail goes to a real SMTP server (aiosmtpd); the database is the one under test.
 """
 
@@ -15,15 +16,15 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand
+from helpers import make_body, make_demand
 from smtp import BASE_URL
 
-from tracker import sender
-from tracker.models import JobRun, OutboxMessage, TimelineEntry, utcnow
+from tracker.domain.models import JobRun, OutboxMessage, TimelineEntry, utcnow
+from tracker.jobs import sender
 from tracker.services import outbox
 
 RUN_WEEKLY = (
-    "from tracker import create_app, jobs\n"
+    "from tracker import create_app\nfrom tracker.jobs import scheduler as jobs\n"
     "app = create_app()\n"
     "print(jobs._in_context(app, jobs.weekly_digest))\n"
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BACKEND, make_app
+from helpers import BACKEND, make_app
 
 from tracker.extensions import db as _db
 
@@ -110,13 +110,13 @@ def test_a_failing_user_loader_still_gets_the_branded_500(app, client, staff, fa
 
 def test_a_failing_error_page_falls_back_to_a_plain_german_page(app, client, monkeypatch):
     """If even the error template fails, a static German page with the headers answers."""
-    import tracker.errors
+    import tracker.web.errors
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     def broken(*args, **kwargs):
         raise RuntimeError("template broke")
 
-    monkeypatch.setattr(tracker.errors, "render_template", broken)
+    monkeypatch.setattr(tracker.web.errors, "render_template", broken)
     page = _assert_branded(client.get("/gibt-es-nicht"), 404)
     assert "Diese Seite gibt es nicht (mehr)." in page

@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from conftest import count, csrf_token, make_body, make_demand
 from forms_as_rendered import forms_of
+from helpers import count, csrf_token, make_body, make_demand
 
-from tracker.models import Consultation, Meeting, NextStep
+from tracker.domain.models import Consultation, Meeting, NextStep
+from tracker.domain.workdays import add_workdays
 from tracker.services import consultations as cs
 from tracker.services import meetings as ms
 from tracker.services.errors import ServiceError
-from tracker.workdays import add_workdays
 
 
 def consultation(db, body, received, deadline, **fields):
@@ -282,7 +282,7 @@ def test_statistics_and_report_show_the_evidence(client, evidence, event, db):
 
 
 def test_report_evidence_in_one_query(app, db, evidence):
-    from conftest import make_body as body
+    from helpers import make_body as body
 
     other = body(slug="mi", name="Innenministerium")
     meeting(db, other, dt.date(2026, 11, 10), summary="Ohne Schritte")
@@ -527,7 +527,7 @@ def test_digest_lists_the_bodys_open_next_steps(app, db, evidence):
 
 def test_a_body_with_only_open_next_steps_gets_a_digest(app, client, auth, staff, db):
     """No open demand, but a next step agreed with it: the body is reminded of the step."""
-    from tracker.models import OutboxMessage
+    from tracker.domain.models import OutboxMessage
     from tracker.services import reminders
 
     body = make_body("mi", "Innenministerium", (("Büro", "buero@mi.example.org", 1),))

@@ -9,9 +9,9 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_token, make_body, make_demand, make_user
+from helpers import PASSWORD, csrf_token, make_body, make_demand, make_user
 
-from tracker.models import (
+from tracker.domain.models import (
     Assignment,
     Body,
     Contact,
@@ -28,7 +28,9 @@ from tracker.models import (
 from tracker.services import (
     answers,
     api_tokens,
-    exchange,
+    backup,
+    csv_export,
+    csv_import,
     outbox,
     rechecks,
     reminders,
@@ -37,6 +39,7 @@ from tracker.services import (
     subscriptions,
 )
 from tracker.services import demands as demand_service
+from tracker.services.errors import ExchangeError
 from tracker.services.progress import progress
 
 HEADER = "titel;text;federfuehrend;beteiligt;themen;veranstaltung;teil;oeffentlich"
@@ -162,7 +165,7 @@ def test_csv_export_filters_like_the_overview(client, listed, query, titles):
 
 
 def test_csv_export_has_every_row_beyond_one_page(client, app, monkeypatch):
-    from tracker import feeds
+    from tracker.web.feeds import views as feeds
 
     monkeypatch.setattr(feeds, "CSV_PAGE", 2)
     for number in range(5):
@@ -192,7 +195,7 @@ def test_csv_export_guards_against_formulas(client, listed):
     ],
 )
 def test_safe_cell(value, safe):
-    assert exchange.safe_cell(value) == safe
+    assert csv_export.safe_cell(value) == safe
 
 
 def test_overview_links_the_csv_with_its_filters(client, listed):
@@ -231,7 +234,7 @@ GOOD = (
 
 
 def test_import_creates_demands_through_the_service(app, db, known, staff):
-    created, errors = exchange.import_demands_csv(GOOD, staff)
+    created, errors = csv_import.import_demands_csv(GOOD, staff)
     assert errors == []
     assert [d.title for d in created] == [
         "Bezahlkarte gemeinsam evaluieren",
@@ -256,7 +259,7 @@ def test_import_creates_demands_through_the_service(app, db, known, staff):
 
 def test_import_accepts_header_variants_and_commas(app, db, known):
     text = "Titel,Text,Federführend,Öffentlich\r\nA,B,ms,Nein\r\n"
-    created, errors = exchange.import_demands_csv(text, None)
+    created, errors = csv_import.import_demands_csv(text, None)
     assert errors == [] and len(created) == 1
     assert not created[0].is_public and created[0].lead_bodies[0].slug == "ms"
 
@@ -298,7 +301,7 @@ ROW_OK = "Gute Zeile;Text;ms;;;;;ja"
 )
 def test_import_reports_each_error_and_imports_nothing(app, db, known, row, message):
     text = f"{HEADER}\n{ROW_OK}\n{row}\n{ROW_OK}\n"
-    created, errors = exchange.import_demands_csv(text, None)
+    created, errors = csv_import.import_demands_csv(text, None)
     assert created == []
     assert any(message in e for e in errors), errors
     assert count_demands(db) == 0
@@ -316,20 +319,20 @@ def test_import_reports_each_error_and_imports_nothing(app, db, known, row, mess
     ],
 )
 def test_import_checks_the_file_as_a_whole(app, db, known, text, message):
-    created, errors = exchange.import_demands_csv(text, None)
+    created, errors = csv_import.import_demands_csv(text, None)
     assert created == [] and any(e.startswith(message) for e in errors), errors
 
 
 def test_import_reports_every_bad_row_with_its_line(app, db, known):
     text = f'{HEADER}\n{ROW_OK}\n\nTitel;Text;xy;;;;;\n"Mehr-\nzeilig";Text;;;wohnen;;;\n'
-    created, errors = exchange.import_demands_csv(text, None)
+    created, errors = csv_import.import_demands_csv(text, None)
     assert created == [] and count_demands(db) == 0
     assert errors == ["Zeile 4: unbekannte Stelle „xy“", "Zeile 5: unbekanntes Thema „wohnen“"]
 
 
 def test_import_refuses_too_many_rows(app, db, known):
-    text = HEADER + "\n" + (ROW_OK + "\n") * (exchange.MAX_IMPORT_ROWS + 1)
-    created, errors = exchange.import_demands_csv(text, None)
+    text = HEADER + "\n" + (ROW_OK + "\n") * (csv_import.MAX_IMPORT_ROWS + 1)
+    created, errors = csv_import.import_demands_csv(text, None)
     assert created == [] and "Zu viele Zeilen" in errors[0] and count_demands(db) == 0
 
 
@@ -343,13 +346,13 @@ def test_import_refuses_too_many_rows(app, db, known):
         (b"  \n", "Die Datei ist leer."),
         ("titel;text\nÄ;ö\n".encode("latin-1"), "nicht UTF-8-kodiert"),
         (b"PK\x03\x04\x00\x00binary", "keine Textdatei"),
-        (b"x" * (exchange.MAX_IMPORT_BYTES + 1), "zu groß"),
+        (b"x" * (csv_import.MAX_IMPORT_BYTES + 1), "zu groß"),
     ],
 )
 def test_decode_upload(app, data, result):
     try:
-        assert exchange.decode_upload(data) == result
-    except exchange.ExchangeError as error:
+        assert csv_import.decode_upload(data) == result
+    except ExchangeError as error:
         assert result in str(error)
 
 
@@ -692,7 +695,7 @@ def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, w
     } <= kinds
     assert any(d["repeats_id"] for d in tables["demands"])
     assert any(a["committed_until"] and a["file_reference"] for a in tables["assignments"])
-    assert first == exchange.dump_json(data), "sorted keys, fixed layout"
+    assert first == backup.dump_json(data), "sorted keys, fixed layout"
     max_ids = {
         name: max(r["id"] for r in rows)
         for name, rows in tables.items()
@@ -814,7 +817,7 @@ def test_import_is_all_or_nothing(runner, db, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "duplicate.json")])
     assert result.exit_code == 1 and "nichts wurde importiert" in result.output
     db.session.remove()
-    assert exchange.row_counts() == {}
+    assert backup.row_counts() == {}
 
 
 def test_export_to_stdout(runner, db):

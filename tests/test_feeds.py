@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import icalendar
 import pytest
-from conftest import make_body, make_demand
+from helpers import make_body, make_demand
 
 from tracker.services import demands as demand_service
 from tracker.services.progress import progress
@@ -198,7 +198,7 @@ def test_entries_made_together_get_distinct_stable_times(app, client, db):
     """Entries sharing one time (the Fachtag's seeded demands) get distinct times, by id."""
     import feedparser
 
-    from tracker.seed import seed
+    from tracker.services.seed import seed
 
     seed()
     first = client.get("/feed.atom")
@@ -213,7 +213,7 @@ def test_entries_made_together_get_distinct_stable_times(app, client, db):
     assert ids == sorted(ids, reverse=True), "ties broken by id"
     # the same feed again, and with a newer entry on top: the times of the others stay
     assert feedparser.parse(client.get("/feed.atom").data).entries[0].updated == entries[0].updated
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     demand = db.session.scalars(db.select(Demand).order_by(Demand.id)).first()
     demand_service.add_update(demand, None, "Neuer Stand", is_public=True)
@@ -246,7 +246,7 @@ def _strict_ical(data: bytes) -> icalendar.Calendar:
 
 
 def test_calendar_stamp_is_when_the_calendar_was_made(client, data):
-    from tracker.models import utcnow
+    from tracker.domain.models import utcnow
 
     before = utcnow().replace(microsecond=0)
     cal = _strict_ical(client.get("/stellen/ms/termine.ics").data)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand
+from helpers import csrf_token, make_body, make_demand
 
-from tracker.models import OutboxMessage, Subscription
+from tracker.domain.models import OutboxMessage, Subscription
 from tracker.services import demands as demand_service
 from tracker.services import outbox
 

@@ -12,12 +12,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand, make_user, put_in_state
 from forms_as_rendered import forms_of
+from helpers import make_body, make_demand, make_user, put_in_state
 
+from tracker.domain.models import Assignment, EventPart, ReminderPause, Topic
 from tracker.extensions import db
-from tracker.models import Assignment, EventPart, ReminderPause, Topic
-from tracker.services import answers, api_tokens, repeats, statements, tokens
+from tracker.services import answer_links, answers, api_tokens, repeats, statements
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
 
@@ -215,7 +215,7 @@ def _submit(client, page: str, form):
 def test_every_form_submitted_as_rendered_changes_nothing(app, world):
     client = app.test_client()
     _login(client, world["admin"])
-    answer = "/antwort/" + tokens.answer_token(world["ms"])
+    answer = "/antwort/" + answer_links.answer_token(world["ms"])
     pages = _pages(world)
     expected_edit_forms = sum(len(actions) for _who, _page, actions in pages)
     seen_edit_forms = 0

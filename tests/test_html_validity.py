@@ -18,19 +18,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_demand, make_user
+from helpers import csrf_token, make_demand, make_user
 
-from tracker.errors import MESSAGES, render_error
-from tracker.models import (
-    Demand,
-    Event,
-    OutboxMessage,
-    ReminderPause,
-    Subscription,
-    User,
-)
-from tracker.seed import seed
+from tracker.domain.models import Demand, Event, OutboxMessage, ReminderPause, Subscription, User
 from tracker.services import (
+    answer_links,
     answers,
     api_tokens,
     consultations,
@@ -39,10 +31,11 @@ from tracker.services import (
     reminders,
     repeats,
     subscriptions,
-    tokens,
 )
 from tracker.services.demands import add_update, advance
+from tracker.services.seed import seed
 from tracker.services.statements import add_statement, confirm_in_progress
+from tracker.web.errors import MESSAGES, render_error
 
 DEFAULT_JAR = Path.home() / ".cache/forderungstracker/vnu/node_modules/vnu-jar/build/dist/vnu.jar"
 
@@ -248,7 +241,7 @@ def _pages(app, world) -> tuple[dict[str, str], dict[str, str]]:
     )
     other_user = db_session.scalar(sa.select(User).where(User.email == "gesperrt@example.org"))
     with app.test_request_context():
-        answer = tokens.answer_token(body)
+        answer = answer_links.answer_token(body)
     public = {
         "index": "/",
         "index-filtered": f"/?state=open&body={body.slug}&q=Bezahlkarte",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from conftest import csrf_token, make_body, make_demand
+from helpers import csrf_token, make_body, make_demand
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "tracker/translations/en/LC_MESSAGES/messages.po"

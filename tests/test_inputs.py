@@ -7,12 +7,12 @@ import json
 import re
 
 import pytest
-from conftest import csrf_token, make_body, make_demand, make_user
+from helpers import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
 
 from tracker import inputs
+from tracker.domain.models import Contact
 from tracker.extensions import db
-from tracker.models import Contact
 from tracker.services import api_tokens, consultations, meetings
 from tracker.services.statements import add_statement
 
@@ -193,7 +193,7 @@ def test_overview_page_number_must_be_ascii_digits(client, world):
 
 
 def test_version_field_with_unicode_digit_is_refused_in_german(client, auth, world, db):
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     auth.login_as(world["staff"])
     demand_id = int(world["values"]["demand_id"])
@@ -230,7 +230,7 @@ def test_version_field_with_unicode_digit_is_refused_in_german(client, auth, wor
 def test_api_json_bodies_are_checked_before_any_sql(client, world, token, db, body, status, code):
     import sqlalchemy as sa
 
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     statements = []
 
@@ -257,7 +257,7 @@ def test_api_json_bodies_are_checked_before_any_sql(client, world, token, db, bo
 def test_forms_strip_control_characters_and_normalise_newlines(client, auth, world, db):
     import sqlalchemy as sa
 
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     auth.login_as(world["staff"])
     page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
@@ -295,9 +295,9 @@ def test_api_keeps_tabs_and_newlines_and_normalises_cr(client, world, token):
 
 
 def test_csv_import_refuses_control_characters(app, world, request_ctx):
-    from tracker.services import exchange
+    from tracker.services import csv_import
 
-    created, errors = exchange.import_demands_csv("titel;text\nGut;Text\nTitel\x07;Text\n", None)
+    created, errors = csv_import.import_demands_csv("titel;text\nGut;Text\nTitel\x07;Text\n", None)
     assert created == []
     assert errors == ["Zeile 3: die Spalte „titel“ enthält ein Steuerzeichen (U+0007)"]
 
@@ -370,7 +370,7 @@ def _export_with(runner, db, tmp_path, change):
 
 
 def _outbox_row(db):
-    from tracker.models import OutboxMessage
+    from tracker.domain.models import OutboxMessage
 
     db.session.add(
         OutboxMessage(key="k1", kind="weekly", to=["a@example.org"], subject="S", text="T")
@@ -403,7 +403,7 @@ def test_import_refuses_wrong_shapes_and_writes_nothing(
 ):
     import sqlalchemy as sa
 
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     _outbox_row(db)
     path = _export_with(runner, db, tmp_path, change)

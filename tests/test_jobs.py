@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from conftest import make_body, make_demand
+from helpers import make_body, make_demand
 
-from tracker import jobs
-from tracker.models import JobRun, OutboxMessage
+from tracker.domain.models import JobRun, OutboxMessage
+from tracker.domain.workdays import BERLIN, today
+from tracker.jobs import scheduler as jobs
 from tracker.services import reminders
-from tracker.workdays import BERLIN, today
 
 B = BERLIN
 UTC = dt.UTC

@@ -8,10 +8,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand, make_user
+from helpers import make_body, make_demand, make_user
 
-from tracker import sender
-from tracker.models import Subscription, utcnow
+from tracker.domain.models import Subscription, utcnow
+from tracker.jobs import sender
 from tracker.services import demands, reminders, statements, subscriptions
 
 KINDS = ("digest", "subscribe", "notify", "statement", "confirmation")

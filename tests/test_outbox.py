@@ -8,12 +8,12 @@ from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand
+from helpers import make_body, make_demand
 from smtp import parts
 
-from tracker import sender
+from tracker.domain.models import OutboxMessage, TimelineEntry
 from tracker.extensions import db as _db
-from tracker.models import OutboxMessage, TimelineEntry
+from tracker.jobs import sender
 from tracker.services import outbox, reminders
 
 # A fixed week in the future, so that digests written for it have not expired yet.
@@ -304,7 +304,7 @@ def test_long_subject_fits_the_column(app, db):
     # (SQLite does not enforce the length, PostgreSQL refuses the row and the weekly job with it)
     long_name = "Ministerium für " + "sehr " * 54 + "viele Dinge"
     assert len(long_name) <= 300
-    from tracker.models import Body, Contact
+    from tracker.domain.models import Body, Contact
 
     body = Body(slug="lang", name=long_name, short_name="")  # no short name: the subject uses it
     body.contacts.append(Contact(name="Büro", email="buero@lang.example.org", escalation_level=1))
@@ -317,7 +317,7 @@ def test_long_subject_fits_the_column(app, db):
 
 
 def test_staff_outbox_page_flush_and_retry_without_smtp(app, client, auth, staff, db, tmp_path):
-    from conftest import csrf_token
+    from helpers import csrf_token
 
     _queue(2, "seite")
     auth.login()

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand
+from helpers import csrf_token, make_body, make_demand
 
-from tracker import sender
-from tracker.models import OutboxMessage, TimelineEntry, utcnow
+from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
+from tracker.jobs import sender
 from tracker.services import outbox, reminders
 
 

@@ -7,11 +7,11 @@ import html
 import re
 
 import pytest
-from conftest import csrf_token, make_body, make_demand, put_in_state
+from helpers import csrf_token, make_body, make_demand, put_in_state
 
-from tracker import workflow
+from tracker.domain import workflow
+from tracker.domain.models import Topic, utcnow
 from tracker.extensions import db
-from tracker.models import Topic, utcnow
 from tracker.services import demands as demand_service
 
 

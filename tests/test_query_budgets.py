@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import count_statements, make_body
+from helpers import count_statements, make_body
 
-from tracker.models import Assignment, Demand, Event, EventPart, TimelineEntry, Topic, utcnow
+from tracker.domain.models import Assignment, Demand, Event, EventPart, TimelineEntry, Topic, utcnow
 
 PAGES = [
     "/",

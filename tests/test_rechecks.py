@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand, make_user, timeline
+from helpers import csrf_token, make_body, make_demand, make_user, timeline
 from test_api import check
 
-from tracker import jobs
-from tracker.models import OutboxMessage, TimelineEntry, utcnow
+from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
+from tracker.domain.workdays import today
+from tracker.jobs import scheduler as jobs
 from tracker.services import api_tokens, rechecks, reminders
 from tracker.services import demands as demand_service
-from tracker.workdays import today
 
 
 def close(demand, outcome="implemented", days_ago=200):
@@ -68,7 +68,7 @@ def test_months_are_configurable(app, closed):
 
 
 def test_staff_record_the_result_on_the_timeline_and_the_report(client, auth, db, closed, staff):
-    from tracker.models import Event
+    from tracker.domain.models import Event
 
     event = Event(slug="fachtag", title="Fachtag", date=dt.date(2025, 6, 18))
     db.session.add(event)

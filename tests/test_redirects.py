@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, csrf_token
+from helpers import PASSWORD, csrf_token
 
-from tracker.redirects import safe_next
+from tracker.web.redirects import safe_next
 
 DEFAULT = "/default"
 

@@ -7,13 +7,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_body, make_demand
+from helpers import make_body, make_demand
 from smtp import BASE_URL, parts
 
-from tracker import sender
-from tracker.models import OutboxMessage, ReminderPause, TimelineEntry
-from tracker.services import outbox, reminders, tokens
-from tracker.workdays import today
+from tracker.domain.models import OutboxMessage, ReminderPause, TimelineEntry
+from tracker.domain.workdays import today
+from tracker.jobs import sender
+from tracker.services import answer_links, outbox, reminders
 
 # Wednesday of 2025-W45; flush "now" in the same week so that the digests have not expired.
 ON = dt.date(2025, 11, 5)
@@ -93,7 +93,7 @@ def test_digest_content_per_body(smtp_app, client, db, mailserver, ms_with_two):
     assert "29.09.2025 (25 Arbeitstage überfällig)" in html
     assert "27.11.2025" in html
 
-    promised = tokens.expiry_date()
+    promised = answer_links.expiry_date()
     assert f"gültig bis {promised:%d.%m.%Y}" in text and f"gültig bis {promised:%d.%m.%Y}" in html
     assert promised == today() + dt.timedelta(days=smtp_app.config["ANSWER_LINK_DAYS"] - 1)
 
@@ -369,7 +369,7 @@ def test_staff_send_button_writes_and_delivers_once(
     mailserver,
     ms_with_two,
 ):
-    from conftest import csrf_token
+    from helpers import csrf_token
 
     auth.login()
     for _ in range(2):
@@ -413,7 +413,7 @@ def test_cli_preview_when_nothing_is_open(runner, db):
 
 
 def test_staff_pauses_page_adds_and_removes_a_pause(client, auth, staff, db):
-    from conftest import csrf_token
+    from helpers import csrf_token
 
     ms = make_body()
     make_demand(bodies=[ms])

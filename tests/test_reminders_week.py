@@ -7,12 +7,12 @@ import html as htmllib
 import re
 
 import pytest
-from conftest import csrf_token, make_body, make_demand
+from helpers import csrf_token, make_body, make_demand
 
-from tracker import jobs
-from tracker.models import ReminderPause
+from tracker.domain.models import ReminderPause
+from tracker.domain.workdays import today
+from tracker.jobs import scheduler as jobs
 from tracker.services import reminders
-from tracker.workdays import today
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_staff_run_is_named_on_the_page(client, auth, staff, week_world, mailser
 
 def test_digests_address_the_bodies_with_their_articles(app, db):
     """Issue 9.17: „an die Staatskanzlei und das Ministerium …“, not „an Staatskanzlei und …“."""
-    from tracker.seed import seed
+    from tracker.services.seed import seed
 
     seed()
     db.session.commit()

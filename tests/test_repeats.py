@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand, make_user, timeline
+from helpers import csrf_token, make_body, make_demand, make_user, timeline
 from test_api import check
 
-from tracker.models import Event, EventPart, TimelineEntry
+from tracker.domain.models import Event, EventPart, TimelineEntry
 from tracker.services import api_tokens, repeats
 from tracker.services.errors import ServiceError
 

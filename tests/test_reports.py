@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import make_body, make_demand, make_user
 from flask_babel import format_date
+from helpers import make_body, make_demand, make_user
 
-from tracker import reports
-from tracker.models import Event
+from tracker.domain.models import Event
 from tracker.services.demands import add_update, advance
 from tracker.services.statements import add_statement
+from tracker.web.reports import views as reports
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_token, make_user
+from helpers import PASSWORD, csrf_token, make_user
 
-import tracker.models
+import tracker.domain.models
+from tracker.domain.models import User
 from tracker.extensions import db
-from tracker.models import User
 
 NEW_PASSWORD = "ein-ganz-neues-passwort"
 
@@ -197,13 +197,13 @@ def test_the_chosen_language_survives_the_login(app, staff):
 def hash_checks(monkeypatch):
     """Count the password hash checks, whoever makes them."""
     calls = []
-    real = tracker.models.check_password_hash
+    real = tracker.domain.models.check_password_hash
 
     def counting(stored, password):
         calls.append(stored)
         return real(stored, password)
 
-    monkeypatch.setattr(tracker.models, "check_password_hash", counting)
+    monkeypatch.setattr(tracker.domain.models, "check_password_hash", counting)
     return calls
 
 
@@ -260,7 +260,7 @@ def test_a_password_of_whitespace_is_refused_on_the_command_line(runner):
 
 def test_a_password_of_whitespace_is_refused_from_the_environment(app, runner):
     app.config.update(ADMIN_EMAIL="chefin@example.org", ADMIN_PASSWORD=" " * 16)
-    from tracker.cli import ensure_admin_from_env
+    from tracker.cli.data import ensure_admin_from_env
 
     with pytest.raises(Exception, match="TRACKER_ADMIN_PASSWORD"):
         ensure_admin_from_env()
@@ -287,7 +287,7 @@ def test_a_refused_login_says_when_to_retry(client, staff, app_config):
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True}])
 def test_a_refused_follow_request_says_when_to_retry(client, app_config):
-    from conftest import make_demand
+    from helpers import make_demand
 
     demand = make_demand()
     page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)

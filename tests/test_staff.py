@@ -7,13 +7,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import count, csrf_token, make_body, make_demand, put_in_state
-from conftest import timeline as entries_of
+from helpers import count, csrf_token, make_body, make_demand, put_in_state
+from helpers import timeline as entries_of
 from markupsafe import escape
 
-from tracker import workflow
+from tracker.domain import workflow
+from tracker.domain.models import Body, Contact, Demand, TimelineEntry, User
 from tracker.extensions import db
-from tracker.models import Body, Contact, Demand, TimelineEntry, User
 
 STALE = "Diese Forderung wurde inzwischen geändert"
 
@@ -838,7 +838,7 @@ def _timeline_html(page: str) -> str:
 def test_staff_timeline_names_fields_and_values_people_know(
     client, logged_in, bodies, event, staff, language, expected
 ):
-    from tracker.models import Topic
+    from tracker.domain.models import Topic
     from tracker.services.demands import edit_demand
 
     demand = make_demand("Alt", bodies=bodies)
@@ -865,7 +865,7 @@ def test_staff_timeline_names_fields_and_values_people_know(
 def test_event_part_options_are_cut_at_a_word_with_an_ellipsis(client, logged_in):
     import datetime as dt
 
-    from tracker.models import Event, EventPart
+    from tracker.domain.models import Event, EventPart
 
     title = "Fachtag der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt zur Migrationsberatung"
     event = Event(slug="lang", title=title, date=dt.date(2025, 6, 18))

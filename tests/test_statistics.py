@@ -7,9 +7,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import count_statements, make_body, make_demand
+from helpers import count_statements, make_body, make_demand
 
-from tracker.models import Assignment, Demand, TimelineEntry, utcnow
+from tracker.domain.models import Assignment, Demand, TimelineEntry, utcnow
 from tracker.services import demands as demand_service
 from tracker.services import statistics as stats
 
@@ -363,7 +363,7 @@ def test_statement_count_does_not_grow_with_the_data(app, db, client):
 
 def test_statistics_show_a_renamed_body_with_its_new_name_and_working_link(app, client, auth):
     """Each request has its own session: a cache must not hand over another session's rows."""
-    from conftest import csrf_token, make_user
+    from helpers import csrf_token, make_user
 
     from tracker.extensions import db
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, make_body, make_demand, make_user
+from helpers import csrf_token, make_body, make_demand, make_user
 
+from tracker.domain.models import Demand, OutboxMessage, Subscription, TimelineEntry, utcnow
 from tracker.extensions import db as _db
-from tracker.models import Demand, OutboxMessage, Subscription, TimelineEntry, utcnow
-from tracker.services import api_tokens, subscriptions, tokens
+from tracker.services import answer_links, api_tokens, subscriptions
 
 SERVICES = Path(__file__).resolve().parent.parent / "tracker" / "services"
 
@@ -99,7 +99,7 @@ def test_a_crash_after_a_statement_loses_the_statement_and_its_staff_notice(
 ):
     app.config["STAFF_EMAIL"] = "team@liga.example.org"
     demand, body = followed["demand"], followed["body"]
-    token = tokens.answer_token(body)
+    token = answer_links.answer_token(body)
     page = client.get(f"/antwort/{token}").get_data(as_text=True)
     csrf = csrf_token(page)
 

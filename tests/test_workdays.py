@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tracker.workdays import add_workdays, is_workday, local_date, workdays_between
+from tracker.domain.workdays import add_workdays, is_workday, local_date, workdays_between
 
 D = dt.date
 
@@ -74,7 +74,7 @@ def test_running_totals_agree_with_walking_day_by_day():
     """The fast counting must give what counting each day gives, across years and holidays."""
     import random
 
-    from tracker import workdays
+    from tracker.domain import workdays
 
     def walk_between(start, end):
         return sum(

@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_demand, make_user, put_in_state, timeline
+from helpers import make_demand, make_user, put_in_state, timeline
 
-from tracker import workflow
+from tracker.domain import workflow
+from tracker.domain.models import Demand, TimelineEntry
 from tracker.extensions import db
-from tracker.models import Demand, TimelineEntry
 from tracker.services.demands import advance
 from tracker.services.errors import ServiceError, StaleDemand, TransitionNotAllowed
 

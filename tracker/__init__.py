@@ -9,8 +9,8 @@ import flask_babel
 from flask import Flask, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, inputs
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from tracker import config, inputs
+from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LOCALES = ("de", "en")
 
@@ -95,11 +95,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import (
+    from tracker import cli, transactions
+    from tracker.web import (
         answer,
         api,
         auth,
-        cli,
         errors,
         evidence,
         feeds,
@@ -109,7 +109,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         security,
         staff,
         templating,
-        transactions,
     )
 
     templating.init_app(app)

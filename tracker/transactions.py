@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, InternalServerError
 
-from .extensions import db
-from .services.errors import StaleDemand
+from tracker.extensions import db
+from tracker.services.errors import StaleDemand
 
 log = logging.getLogger(__name__)
 

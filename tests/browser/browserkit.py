@@ -62,22 +62,22 @@ class Live:
             yield db.session
 
     def body_id(self, slug: str) -> int:
-        from tracker.models import Body
+        from tracker.domain.models import Body
 
         with self.db() as session:
             return session.scalar(sa.select(Body.id).where(Body.slug == slug))
 
     def answer_token(self, slug: str) -> str:
-        from tracker.models import Body
-        from tracker.services import tokens
+        from tracker.domain.models import Body
+        from tracker.services import answer_links
 
         with self.db() as session:
             body = session.scalar(sa.select(Body).where(Body.slug == slug))
-            return tokens.answer_token(body)
+            return answer_links.answer_token(body)
 
     def make_demand(self, title: str, bodies: dict[str, str] | None = None, **fields) -> int:
         """Create a public demand behind the UI (``bodies``: slug -> role); return its id."""
-        from tracker.models import Body, User
+        from tracker.domain.models import Body, User
         from tracker.services.demands import assign_bodies, create_demand
 
         with self.request_ctx() as session:
@@ -105,7 +105,7 @@ class Live:
 
     def advance(self, demand_id: int, trigger: str, **notes) -> None:
         """Move a demand by ``trigger`` behind the UI, as the staff user."""
-        from tracker.models import Demand, User
+        from tracker.domain.models import Demand, User
         from tracker.services.demands import advance
 
         with self.request_ctx() as session:
@@ -114,7 +114,7 @@ class Live:
             advance(demand, trigger, user, demand.version, notes)
 
     def demand_state(self, demand_id: int) -> str:
-        from tracker.models import Demand
+        from tracker.domain.models import Demand
 
         with self.db() as session:
             return session.get(Demand, demand_id).state

@@ -46,9 +46,9 @@ def live(tmp_path_factory) -> Iterator[Live]:
     from smtp import MailServer  # tests/smtp.py (on sys.path through tests/conftest.py)
 
     from tracker import create_app
+    from tracker.domain.models import User
     from tracker.extensions import db
-    from tracker.models import User
-    from tracker.seed import seed
+    from tracker.services.seed import seed
 
     folder = tmp_path_factory.mktemp("live")
     mail = MailServer().start()

@@ -35,7 +35,7 @@ def data(live) -> Data:
 
     import sqlalchemy as sa
 
-    from tracker.models import Assignment, Body, OutboxMessage, User
+    from tracker.domain.models import Assignment, Body, OutboxMessage, User
     from tracker.services import answers, demands, statements
 
     demand_id = live.make_demand(
@@ -80,7 +80,7 @@ def data(live) -> Data:
     live.advance(closed_id, "evaluate", summary="Ausgewertet", participants="LIGA, MS")
     live.advance(closed_id, "close", outcome="implemented")
     with live.request_ctx() as session:
-        from tracker.models import Demand
+        from tracker.domain.models import Demand
         from tracker.services import repeats
 
         closed = session.get(Demand, closed_id)

@@ -15,7 +15,7 @@ import pytest
 from browserkit import shot
 from playwright.sync_api import expect
 
-from tracker.workdays import add_workdays
+from tracker.domain.workdays import add_workdays
 
 EVENT = "fachtag-migration-2025"
 BODY = "Landesverwaltungsamt Sachsen-Anhalt"
@@ -61,7 +61,7 @@ def test_consultation_meeting_and_commitment_are_seen_everywhere(
 ):
     import sqlalchemy as sa
 
-    from tracker.models import Event
+    from tracker.domain.models import Event
 
     staff = staff_page
     deadline = add_workdays(RECEIVED, 12)

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 
 def test_saving_the_demand_form_unchanged_keeps_event_part_and_topics(live, staff_page):
-    from tracker.models import Demand, EventPart, Topic
+    from tracker.domain.models import Demand, EventPart, Topic
 
     with live.db() as session:
         part = session.scalars(sa.select(EventPart).order_by(EventPart.id)).all()[-1]

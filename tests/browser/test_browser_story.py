@@ -186,7 +186,7 @@ MAIN_PAGES = {
 
 
 def test_main_pages_at_phone_and_desktop_width(live, new_context):
-    from tracker.models import Demand
+    from tracker.domain.models import Demand
 
     with live.db() as session:
         first = (

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import Assignment, Body, Demand, TimelineEntry, User, utcnow
-from ..workdays import today
-from . import demands as demand_service
-from .errors import ServiceError
+from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User, utcnow
+from tracker.domain.workdays import today
+from tracker.extensions import db
+from tracker.services import demands as demand_service
+from tracker.services.errors import ServiceError
 
 CLASSIFICATIONS = (
     ("substantive", _l("inhaltliche Antwort")),
@@ -148,7 +148,7 @@ def commitments(demand: Demand) -> list[Assignment]:
 
 def passed_commitments(on: dt.date | None = None) -> list[Assignment]:
     """Return the commitments of bodies on open demands whose date has passed."""
-    from .. import workflow
+    from tracker.domain import workflow
 
     on = on or today()
     return db.session.scalars(

@@ -7,8 +7,8 @@ import secrets
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import ApiToken, User, utcnow
+from tracker.domain.models import ApiToken, User, utcnow
+from tracker.extensions import db
 
 PREFIX = "ft_"
 

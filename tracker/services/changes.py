@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..extensions import db
-from ..labels import FIELD_LABELS, field_label, part_label, role_label, shorten
-from ..models import Body, Event, EventPart, TimelineEntry, Topic
+from tracker.domain.labels import FIELD_LABELS, field_label, part_label, role_label, shorten
+from tracker.domain.models import Body, Event, EventPart, TimelineEntry, Topic
+from tracker.extensions import db
 
 TEXT_WIDTH = 160  # how much of an old or new demand text the staff timeline shows
 

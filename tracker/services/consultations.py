@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..extensions import db
-from ..models import Body, Consultation, Demand
-from ..workdays import workdays_between
-from .errors import ServiceError
+from tracker.domain.models import Body, Consultation, Demand
+from tracker.domain.workdays import workdays_between
+from tracker.extensions import db
+from tracker.services.errors import ServiceError
 
 SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
 VERY_SHORT_WORKDAYS = 5  # this many or fewer: „sehr kurze Frist“

@@ -13,11 +13,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
-from .. import workflow
-from ..extensions import db
-from ..models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
-from . import subscriptions
-from .errors import ServiceError, StaleDemand, TransitionNotAllowed
+from tracker.domain import workflow
+from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
+from tracker.extensions import db
+from tracker.services import subscriptions
+from tracker.services.errors import ServiceError, StaleDemand, TransitionNotAllowed
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
 MAX_NOTE = 10_000

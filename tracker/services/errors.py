@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from flask import has_request_context
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -34,3 +38,12 @@ class TransitionNotAllowed(ServiceError):
     """The workflow does not allow this trigger from the current state."""
 
     code = "transition_not_allowed"
+
+
+class ExchangeError(Exception):
+    """A file that cannot be read or imported; the message is for users."""
+
+
+def german_outside_requests():
+    """Translate into German outside requests (CLI), else keep the request's locale."""
+    return contextlib.nullcontext() if has_request_context() else force_locale("de")

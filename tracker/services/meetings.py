@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..extensions import db
-from ..models import Body, Meeting, NextStep, utcnow
-from ..workdays import today
-from .errors import ServiceError
+from tracker.domain.models import Body, Meeting, NextStep, utcnow
+from tracker.domain.workdays import today
+from tracker.extensions import db
+from tracker.services.errors import ServiceError
 
 MAX_STEP = 1000
 MAX_TEXT = 20_000
@@ -277,8 +277,8 @@ def evidence_since(day: dt.date) -> tuple[list[ReportConsultation], list[ReportM
     The report keeps to its query budget: consultations, meetings and their next steps come as
     one UNION ALL of plain columns.
     """
-    from ..models import Consultation
-    from ..workdays import workdays_between
+    from tracker.domain.models import Consultation
+    from tracker.domain.workdays import workdays_between
 
     def label(body):
         return sa.func.coalesce(sa.func.nullif(body.short_name, ""), body.name)

@@ -3,7 +3,7 @@
 Rows are claimed with a conditional UPDATE (pending -> sending) before anything goes out, so two
 senders running at once never deliver the same row. A failed delivery goes back to pending with a
 growing delay; a digest whose week is over expires instead of arriving late. Nothing here commits:
-``tracker.sender`` does, once per message, so at most one row is ever uncertain.
+``tracker.jobs.sender`` does, once per message, so at most one row is ever uncertain.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import OutboxMessage, TimelineEntry, utcnow
+from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
+from tracker.extensions import db
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .. import workflow
-from ..models import Assignment, Demand
-from ..workdays import add_workdays, local_date, today, workdays_between
+from tracker.domain import workflow
+from tracker.domain.models import Assignment, Demand
+from tracker.domain.workdays import add_workdays, local_date, today, workdays_between
 
 
 @dataclass(frozen=True)

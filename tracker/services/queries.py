@@ -11,10 +11,18 @@ import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), ne
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from .. import workflow
-from ..extensions import db
-from ..inputs import InputError, clean_text, control_character
-from ..models import Assignment, Body, Demand, Event, TimelineEntry, Topic, demand_topics
+from tracker.domain import workflow
+from tracker.domain.models import (
+    Assignment,
+    Body,
+    Demand,
+    Event,
+    TimelineEntry,
+    Topic,
+    demand_topics,
+)
+from tracker.extensions import db
+from tracker.inputs import InputError, clean_text, control_character
 
 
 def _unknown(name: str, value: str) -> InputError:
@@ -127,6 +135,14 @@ def _search(q: str):
         SEARCH_DOCUMENT.op("@@")(sa.func.websearch_to_tsquery(GERMAN, q)),
         Demand.title.ilike(pattern, escape="\\"),
     )
+
+
+def visible_demand(demand_id: int, include_internal: bool) -> Demand | None:
+    """Return the demand with what its page shows, or None if it does not exist or is internal."""
+    demand = db.session.get(Demand, demand_id, options=[*demand_options()])
+    if demand is None or (not demand.is_public and not include_internal):
+        return None
+    return demand
 
 
 def demand_options():

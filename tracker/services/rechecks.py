@@ -16,12 +16,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import Demand, TimelineEntry, User, utcnow
-from ..workdays import local_date, today
-from . import outbox
-from .errors import ServiceError
-from .links import external_url
+from tracker.domain.models import Demand, TimelineEntry, User, utcnow
+from tracker.domain.workdays import local_date, today
+from tracker.extensions import db
+from tracker.services import outbox
+from tracker.services.errors import ServiceError
+from tracker.services.links import external_url
 
 OUTCOMES = ("implemented", "partly_implemented")
 RESULTS = (
@@ -127,8 +127,8 @@ def record_recheck(
 
 def queue_staff_notice(on: dt.date, week: str) -> bool:
     """Queue one mail to staff about due re-checks and passed commitments (once per week)."""
-    from .answers import passed_commitments
-    from .statements import staff_recipients
+    from tracker.services.answers import passed_commitments
+    from tracker.services.statements import staff_recipients
 
     rechecks, passed = due_rechecks(on), passed_commitments(on)
     recipients = staff_recipients()

@@ -13,13 +13,13 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import workflow
-from ..extensions import db
-from ..models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
-from ..workdays import BERLIN, today
-from . import outbox, tokens
-from .links import external_url
-from .progress import Progress, committed_date, progress
+from tracker.domain import workflow
+from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
+from tracker.domain.workdays import BERLIN, today
+from tracker.extensions import db
+from tracker.services import answer_links, outbox
+from tracker.services.links import external_url
+from tracker.services.progress import Progress, committed_date, progress
 
 WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
 
@@ -76,7 +76,7 @@ class Digest:
 
     def step_overdue(self, step: NextStep) -> bool:
         """Tell whether an open next step is past its due date (the rule of /dialog)."""
-        from .meetings import is_step_overdue
+        from tracker.services.meetings import is_step_overdue
 
         return is_step_overdue(step, self.on)
 
@@ -154,7 +154,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
                 assignment.committed_until or committed_date(assignment.demand),
             )
         )
-    from .meetings import open_steps_by_body
+    from tracker.services.meetings import open_steps_by_body
 
     # bodies with open next steps but no open demand get a digest too
     step_bodies = (
@@ -191,12 +191,14 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     """Return each digest with its subject, text and HTML, in German."""
     rendered = []
     with force_locale("de"):  # once for all: switching the locale reloads the catalogue
-        expires = tokens.expiry_date()
+        expires = answer_links.expiry_date()
         for digest in digests:
             text, html = outbox.render(
                 "digest",
                 digest=digest,
-                answer_url=external_url("answer.show", token=tokens.answer_token(digest.body)),
+                answer_url=external_url(
+                    "answer.show", token=answer_links.answer_token(digest.body)
+                ),
                 body_url=external_url("public.body", slug=digest.body.slug),
                 demand_url=lambda d: external_url("public.demand", demand_id=d.id),
                 expires=expires,
@@ -248,7 +250,7 @@ def write_week(on: dt.date | None = None, by: str = "") -> list:
     The scheduler, ``tracker reminders send`` and the staff button all run this; both kinds of
     message are keyed per ISO week, so a second run in the same week writes nothing new.
     """
-    from . import rechecks
+    from tracker.services import rechecks
 
     on = on or today()
     written = write_digests(on, by=by)

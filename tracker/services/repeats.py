@@ -8,10 +8,10 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import Demand, Event, TimelineEntry, User, utcnow
-from ..workdays import local_date
-from .errors import ServiceError, StaleDemand
+from tracker.domain.models import Demand, Event, TimelineEntry, User, utcnow
+from tracker.domain.workdays import local_date
+from tracker.extensions import db
+from tracker.services.errors import ServiceError, StaleDemand
 
 
 def set_repeats(

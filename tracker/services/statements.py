@@ -9,12 +9,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import Assignment, Body, Demand, TimelineEntry, User, utcnow
-from ..workdays import local_date
-from . import outbox, subscriptions
-from .errors import ServiceError
-from .links import external_url
+from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User, utcnow
+from tracker.domain.workdays import local_date
+from tracker.extensions import db
+from tracker.services import outbox, subscriptions
+from tracker.services.errors import ServiceError
+from tracker.services.links import external_url
 
 MAX_STATEMENT = 5000
 MAX_NAME = 200
@@ -106,7 +106,7 @@ def add_statement(
     The body may add its file reference, the date by which it commits to answer (kept on its
     assignment as the target date) and, if not responsible, which body is.
     """
-    from .answers import MAX_COMPETENT_TEXT, check_commitment
+    from tracker.services.answers import MAX_COMPETENT_TEXT, check_commitment
 
     text = (text or "").strip()
     author = (author or "").strip()

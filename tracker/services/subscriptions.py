@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from .. import workflow
-from ..extensions import db
-from ..models import Demand, Subscription, TimelineEntry, utcnow
-from . import outbox
-from .links import external_url
+from tracker.domain import workflow
+from tracker.domain.models import Demand, Subscription, TimelineEntry, utcnow
+from tracker.extensions import db
+from tracker.services import outbox
+from tracker.services.links import external_url
 
 # Timeline entries that subscribers hear about (when public): what changed, not the bookkeeping.
 NOTIFY_KINDS = ("transition", "update", "statement")

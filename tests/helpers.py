@@ -1,0 +1,188 @@
+"""Helpers for the tests: factories for users, bodies and demands, reading pages and counting rows.
+
+Fixtures live in conftest.py; test modules import these with ``from helpers import …``."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+
+import flask_babel
+import jinja2
+import sqlalchemy as sa
+
+from tracker import create_app
+from tracker.domain.models import Body, Contact, User
+from tracker.extensions import db as _db
+
+PASSWORD = "richtig-langes-passwort"
+BACKEND = os.environ.get("TRACKER_TEST_DB", "sqlite")  # "postgresql" runs the suite on PostgreSQL
+
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Keep compiled templates across the apps of a session (keyed by name and source)."""
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = _MemoryBytecodeCache()
+
+
+def make_app(tmp_path, database_url: str, **config):
+    """Create an app for tests on ``database_url``."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_DIR": str(tmp_path / "mail"),
+            "BASE_URL": "http://tracker.test",
+            "RATELIMIT_ENABLED": False,
+            **config,
+        }
+    )
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+    app.jinja_env.bytecode_cache = TEMPLATES  # compile each template once per session
+    return app
+
+
+def _fresh_request_globals():
+    """Forget what the last request cached on ``g`` (user, locale), as a new request would.
+
+    The fixtures keep one app context open for the whole test and Flask reuses it for every
+    request of the test client, so ``g`` would otherwise carry the user and locale over.
+    """
+    from flask import g
+
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # each client has its own session, so its own CSRF token
+    flask_babel.refresh()
+
+
+@cache
+def _hash_of_default_password() -> str:
+    user = User()
+    user.set_password(PASSWORD)
+    return user.password_hash
+
+
+def make_user(
+    email="staff@example.org", role="staff", password=PASSWORD, name="Sam Staff", active=True
+):
+    user = User(email=email, name=name, role=role, active=active)
+    if password == PASSWORD:  # a real scrypt hash, computed once: hashing is slow on purpose
+        user.password_hash = _hash_of_default_password()
+    else:
+        user.set_password(password)
+    _db.session.add(user)
+    _db.session.commit()
+    return user
+
+
+def make_body(
+    slug="ms", name="Sozialministerium", contacts=(("Referat", "ref@ms.example.org", 1),)
+):
+    body = Body(slug=slug, name=name, short_name=name)
+    for cname, email, level in contacts:
+        body.contacts.append(Contact(name=cname, email=email, escalation_level=level))
+    _db.session.add(body)
+    _db.session.commit()
+    return body
+
+
+def make_demand(title="Bezahlkarte evaluieren", *, bodies=(), is_public=True, user=None, **fields):
+    from tracker.services.demands import assign_bodies, create_demand
+
+    demand = create_demand(
+        user,
+        title=title,
+        text=fields.pop("text", "Text der Forderung."),
+        is_public=is_public,
+        **fields,
+    )
+    if bodies:
+        roles = {b.id: ("lead" if i == 0 else "involved") for i, b in enumerate(bodies)}
+        assign_bodies(demand, user, None, roles)
+    _db.session.commit()  # services leave committing to their caller (the edge)
+    return demand
+
+
+def csrf_token(html: str) -> str:
+    """Return the first CSRF token on a page."""
+    match = re.search(
+        r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"', html
+    ) or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email="staff@example.org", password=PASSWORD):
+        page = self.client.get("/anmelden").get_data(as_text=True)
+        return self.client.post(
+            "/anmelden", data={"email": email, "password": password, "csrf_token": csrf_token(page)}
+        )
+
+    def login_as(self, user):
+        """Log ``user`` in through the session, skipping the (slow on purpose) password check.
+
+        Tests of the login itself use ``login``; everything else may take this short cut.
+        """
+        with self.client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
+    def logout(self):
+        page = self.client.get("/abmelden").get_data(as_text=True)
+        return self.client.post("/abmelden", data={"csrf_token": csrf_token(page)})
+
+
+def put_in_state(demand, state, outcome=None):
+    """Put ``demand`` into ``state`` directly (as if it got there earlier), not via the workflow."""
+    demand.state = state
+    demand.outcome = outcome if outcome is not None else ("rejected" if state == "closed" else None)
+    _db.session.commit()
+    return demand
+
+
+def timeline(demand, kind=None):
+    """Return the demand's timeline entries (of ``kind``), read fresh from the database."""
+    from tracker.domain.models import TimelineEntry
+
+    stmt = sa.select(TimelineEntry).where(TimelineEntry.demand_id == demand.id)
+    if kind:
+        stmt = stmt.where(TimelineEntry.kind == kind)
+    return _db.session.scalars(stmt.order_by(TimelineEntry.id)).all()
+
+
+def count(model):
+    """Return how many rows ``model`` has."""
+    return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def count_statements(db, client, path: str) -> int:
+    """Return how many SQL statements a GET of ``path`` runs (it must answer 200)."""
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200, path
+    return len(statements)

@@ -1,0 +1,62 @@
+"""The form on a body's answer page."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from tracker.domain.models import Body
+from tracker.services import answers, statements
+from tracker.web.forms import Form
+
+
+class StatementForm(Form):
+    text = TextAreaField(
+        _l("Ihre Stellungnahme"),
+        validators=[
+            DataRequired(_l("Bitte eine Stellungnahme eingeben.")),
+            Length(max=statements.MAX_STATEMENT, message=_l("Höchstens 5000 Zeichen.")),
+        ],
+    )
+    author = StringField(
+        _l("Name und Funktion (erscheint öffentlich, freiwillig)"),
+        validators=[Optional(), Length(max=statements.MAX_NAME)],
+    )
+    reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
+    file_reference = StringField(
+        _l("Ihr Aktenzeichen (freiwillig)"),
+        validators=[Optional(), Length(max=answers.MAX_FILE_REFERENCE)],
+    )
+    committed_until = DateField(
+        _l("Antwort zugesagt bis (freiwillig)"),
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+    competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
+    competent_text = StringField(
+        _l("… oder eine andere Stelle (Name)"),
+        validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
+    )
+
+    # one per rendered form: a second submission of the same form records nothing
+    nonce = HiddenField(
+        default=lambda: secrets.token_urlsafe(16),
+        validators=[Optional(), Length(max=statements.MAX_NONCE)],
+    )
+
+    def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:
+        """Offer every other body as the competent one."""
+        self.competent_body.choices = [("", _l("– keine Angabe –"))] + [
+            (str(b.id), b.name) for b in bodies if b.id != own.id
+        ]
+        return self

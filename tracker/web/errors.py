@@ -1,0 +1,197 @@
+"""Error pages in the user's language; JSON problem details under /api/."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from tracker.inputs import InputError
+
+MESSAGES = {
+    400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),
+    403: (_l("Kein Zugriff"), _l("Sie haben keinen Zugriff auf diese Seite.")),
+    404: (_l("Nicht gefunden"), _l("Diese Seite gibt es nicht (mehr).")),
+    405: (_l("Methode nicht erlaubt"), _l("Diese Aktion ist auf dieser Seite nicht möglich.")),
+    409: (
+        _l("Inzwischen geändert"),
+        _l("Die Daten wurden inzwischen geändert. Bitte die Seite neu laden."),
+    ),
+    410: (_l("Nicht mehr gültig"), _l("Dieser Link ist abgelaufen.")),
+    413: (_l("Zu groß"), _l("Die gesendeten Daten sind zu groß.")),
+    429: (
+        _l("Zu viele Versuche"),
+        _l("Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment."),
+    ),
+    503: (
+        _l("Vorübergehend nicht erreichbar"),
+        _l("Die Datenbank ist gerade nicht erreichbar. Bitte in einigen Minuten erneut versuchen."),
+    ),
+    500: (
+        _l("Interner Fehler"),
+        _l(
+            "Etwas ist schiefgegangen. Der Fehler wurde protokolliert; "
+            "bitte später erneut versuchen."
+        ),
+    ),
+}
+
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "stale",
+    410: "gone",
+    413: "payload_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+# The API's problem codes beyond the HTTP statuses' own, each with its German title; a problem's
+# "type" is <BASE_URL>/api/v1/problems/<code>, which describes it (RFC 9457, section 3.1.1).
+PROBLEMS = {
+    "invalid_parameter": (400, _l("Ungültiger Parameter")),
+    "invalid_json": (400, _l("Ungültiges JSON")),
+    "unauthorized": (401, _l("API-Token fehlt oder ist ungültig")),
+    "transition_not_allowed": (409, _l("Schritt nicht möglich")),
+    "validation_failed": (422, _l("Ungültige Angaben")),
+}
+
+
+def problem_title(code: str, status: int) -> str:
+    """Return the German msgid's translation of the title of problem ``code``."""
+    if code in PROBLEMS:
+        return str(PROBLEMS[code][1])
+    known = next((s for s, c in CODES.items() if c == code), status)
+    return str(MESSAGES.get(known, MESSAGES[500] if status >= 500 else MESSAGES[400])[0])
+
+
+def problem_status(code: str) -> int | None:
+    """Return the HTTP status that problem ``code`` comes with, or None for an unknown code."""
+    if code in PROBLEMS:
+        return PROBLEMS[code][0]
+    return next((s for s, c in CODES.items() if c == code), None)
+
+
+def problem(status: int, code: str, detail: str, errors: dict | None = None):
+    """Return an RFC 9457 problem details response (application/problem+json)."""
+    from tracker.services.links import external_url
+
+    body = {
+        "type": external_url("api.problem", code=code),
+        "title": problem_title(code, status),
+        "status": status,
+        "detail": str(detail),
+        "code": code,
+    }
+    if errors:
+        body["errors"] = {name: str(message) for name, message in errors.items()}
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    return response
+
+
+# The last resort when even the error page cannot be rendered: German, no database, no template.
+FALLBACK = """<!doctype html>
+<html lang="de">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – Forderungstracker</title></head>
+<body><header><a href="/">Forderungstracker</a></header>
+<main><h1>{title} ({code})</h1><p>{message}</p><p><a href="/">Zur Übersicht der Forderungen</a></p>
+</main></body></html>
+"""
+
+
+def render_error(code: int, message: str | None = None):
+    """Render the error page (or problem JSON for the API) for ``code``."""
+    title, default = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    if request.path.startswith("/api/"):
+        return problem(code, CODES.get(code, "error"), message or default)
+    _forget_user_if_unloadable()
+    try:
+        page = render_template(
+            "errors/error.html", code=code, title=title, message=message or default
+        )
+    except Exception:  # the page itself failed (e.g. the database went away meanwhile)
+        current_app.logger.exception("The error page for %s could not be rendered", code)
+        page = FALLBACK.format(code=code, title=escape(title), message=escape(message or default))
+    return page, code
+
+
+def _rollback() -> None:
+    """Roll back the session; a dead connection may refuse even that."""
+    from tracker.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - nothing more to undo on a dead connection
+        current_app.logger.warning("Rollback failed", exc_info=True)
+
+
+def _forget_user_if_unloadable() -> None:
+    """Load the logged-in user for the page, or show the page as to anyone if that fails.
+
+    During a database outage the user loader itself fails; the error page must not.
+    """
+    from flask_login import current_user
+
+    from tracker.extensions import login_manager
+
+    try:
+        current_user._get_current_object()
+    except Exception:  # noqa: BLE001 - any failure: the error page is shown without the user
+        _rollback()
+        g._login_user = login_manager.anonymous_user()
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            _l(
+                "Das Formular war abgelaufen oder unvollständig (Sicherheitstoken fehlt). "
+                "Bitte die Seite neu laden und erneut senden."
+            ),
+        )
+
+    @app.errorhandler(InputError)
+    def input_error(error: InputError):
+        return render_error(400, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        message = getattr(error, "user_message", None)
+        response = current_app.make_response(render_error(error.code, message))
+        # keep what the exception tells the client beyond the page: Allow (405), Retry-After, …
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_unavailable(error):
+        app.logger.exception("Database unavailable on %s %s", request.method, request.path)
+        _rollback()
+        response = make_response(render_error(503))
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        _rollback()
+        return render_error(InternalServerError.code)

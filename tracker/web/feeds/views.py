@@ -1,0 +1,328 @@
+"""Open data for everyone: Atom feeds of public changes, target dates as iCal, the list as CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager, selectinload
+
+from tracker import inputs
+from tracker.domain import workflow
+from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, utcnow
+from tracker.domain.workdays import today
+from tracker.extensions import db
+from tracker.services import csv_export, queries
+from tracker.services.answers import classification_label
+from tracker.services.links import external_url
+from tracker.services.progress import committed_date, progress
+from tracker.services.rechecks import result_label
+
+bp = Blueprint("feeds", __name__)
+
+FEED_LIMIT = 50
+ATOM = "application/atom+xml; charset=utf-8"
+PUBLISHER = "LIGA der freien Wohlfahrtspflege Sachsen-Anhalt"
+CSV_PAGE = 500
+# Characters XML 1.0 forbids, besides the control characters (see tracker.inputs).
+NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Drop control characters and the characters an XML document cannot hold."""
+    return NOT_XML.sub("", inputs.clean_text(text))
+
+
+def _host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def _tag(path: str) -> str:
+    """Return a permanent id (RFC 4151 tag URI) for a feed or an entry."""
+    return f"tag:{_host()},2025:forderungstracker/{path}"
+
+
+def _public_entries(*where) -> list[TimelineEntry]:
+    """Return the newest public timeline entries of public demands."""
+    stmt = (
+        sa.select(TimelineEntry)
+        .join(TimelineEntry.demand)
+        .where(TimelineEntry.is_public.is_(True), Demand.is_public.is_(True), *where)
+        .options(contains_eager(TimelineEntry.demand), selectinload(TimelineEntry.body))
+        .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
+        .limit(FEED_LIMIT)
+    )
+    return db.session.scalars(stmt).all()
+
+
+def _what(entry: TimelineEntry) -> str:
+    """Say in a few words what happened (the same words as the timeline on the pages)."""
+    body = entry.body.label if entry.body else entry.author_name
+    match entry.kind:
+        case "created":
+            return _("Forderung erhoben")
+        case "transition":
+            return _(
+                "%(from)s → %(to)s",
+                **{
+                    "from": workflow.state_label(entry.from_state),
+                    "to": workflow.state_label(entry.to_state),
+                },
+            )
+        case "update":
+            return _("Neuer Stand der LIGA")
+        case "statement":
+            return _("Stellungnahme: %(body)s", body=body)
+        case "confirmation":
+            return _("%(body)s bestätigt: unverändert in Bearbeitung", body=body)
+        case "reminder":
+            return _("Erinnerung verschickt")
+        case "assigned":
+            return _("Zuständigkeit geändert")
+        case "edited":
+            return _("Forderung bearbeitet")
+        case "classification":
+            return _(
+                "Stellungnahme eingeordnet: %(label)s",
+                label=classification_label((entry.data or {}).get("classification")),
+            )
+        case "recheck":
+            return _("Nachprüfung: %(label)s", label=result_label((entry.data or {}).get("result")))
+    return entry.kind
+
+
+def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
+    """Return the entry's text with the details the timeline shows."""
+    data = entry.data or {}
+    lines = []
+    if entry.kind == "created":
+        lines.append(entry.demand.text)
+    elif entry.kind == "transition":
+        if data.get("outcome"):
+            lines.append(
+                _("Ergebnis:")
+                + " "
+                + str(workflow.OUTCOME_LABELS.get(data["outcome"], data["outcome"]))
+            )
+        if data.get("participants"):
+            lines.append(_("Beteiligt an der Evaluation:") + " " + data["participants"])
+    elif entry.kind == "assigned":
+        after = data.get("after") or {}
+        lines.append(
+            ", ".join(
+                f"{body_names.get(slug, slug)} "
+                f"({_('federführend') if role == 'lead' else _('beteiligt')})"
+                for slug, role in after.items()
+            )
+            or _("keine Stelle")
+        )
+    elif entry.kind == "statement":
+        if data.get("file_reference"):
+            lines.append(_("Aktenzeichen:") + " " + data["file_reference"])
+        if data.get("committed_until"):
+            committed = dt.date.fromisoformat(data["committed_until"])
+            lines.append(_("Antwort zugesagt bis:") + " " + format_date(committed, "medium"))
+    if entry.text:
+        lines.append(entry.text)
+    return "\n\n".join(lines) or _entry_title(entry)
+
+
+def _entry_title(entry: TimelineEntry) -> str:
+    return f"{_what(entry)} – {entry.demand.title}"
+
+
+def _author(entry: TimelineEntry) -> str:
+    if entry.kind in ("statement", "confirmation") and entry.body:
+        return entry.body.name
+    return entry.author_name or PUBLISHER
+
+
+def _entry_times(entries) -> list[dt.datetime]:
+    """Return a distinct time (to the second) for each entry, newest first, tie-broken by id.
+
+    Entries made together (the Fachtag's demands, an import) share one time; feed readers that
+    sort or deduplicate by ``updated`` would shuffle or drop them. The newest keeps its time, each
+    older one that would not be earlier is moved one second before the one above it, so the
+    times only depend on the entries above and stay the same when older ones leave the feed.
+    """
+    times: list[dt.datetime] = []
+    for entry in entries:  # newest first: (created_at, id) descending
+        at = entry.created_at.astimezone(dt.UTC).replace(microsecond=0)
+        if times and at >= times[-1]:
+            at = times[-1] - dt.timedelta(seconds=1)
+        times.append(at)
+    return times
+
+
+def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Response:
+    """Render ``entries`` (newest first) as an Atom 1.0 feed."""
+    from feedgen.feed import FeedGenerator  # lxml and friends: imported when a feed is asked for
+
+    fg = FeedGenerator()
+    fg.id(feed_id)
+    fg.title(_xml(title))
+    fg.subtitle(_("Neue Einträge in der Chronik der öffentlichen Forderungen der LIGA"))
+    fg.author({"name": PUBLISHER})
+    fg.link(href=self_url, rel="self", type="application/atom+xml")
+    fg.link(href=page_url, rel="alternate", type="text/html")
+    fg.language(str(get_locale() or "de"))
+    fg.generator("Forderungstracker")
+    times = _entry_times(entries)
+    fg.updated(times[0] if entries else utcnow().replace(microsecond=0))
+    slugs = {s for e in entries if e.kind == "assigned" for s in (e.data or {}).get("after", {})}
+    body_names = (
+        dict(db.session.execute(sa.select(Body.slug, Body.name).where(Body.slug.in_(slugs))).all())
+        if slugs
+        else {}
+    )
+    for entry, at in zip(entries, times, strict=True):
+        item = fg.add_entry(order="append")
+        item.id(_tag(f"eintrag/{entry.id}"))
+        item.title(_xml(_entry_title(entry)))
+        item.updated(at)
+        item.published(at)
+        item.link(
+            href=external_url("public.demand", demand_id=entry.demand_id),
+            rel="alternate",
+            type="text/html",
+        )
+        item.author({"name": _xml(_author(entry))})
+        item.content(_xml(_content(entry, body_names)), type="text")
+    response = Response(fg.atom_str(pretty=True), content_type=ATOM)
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+def _body_or_404(slug: str) -> Body:
+    return db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
+
+
+@bp.get("/feed.atom")
+def all_changes():
+    """Serve the public changes of all public demands as an Atom feed."""
+    return _atom(
+        _("Forderungstracker der LIGA Sachsen-Anhalt: Änderungen"),
+        _tag("feed"),
+        external_url("feeds.all_changes"),
+        external_url("public.index"),
+        _public_entries(),
+    )
+
+
+@bp.get("/stellen/<slug>/feed.atom")
+def body_changes(slug: str):
+    """Serve the public changes of the demands a body is responsible for."""
+    body = _body_or_404(slug)
+    return _atom(
+        _("Änderungen: Forderungen an %(body)s", body=body.name),
+        _tag(f"feed/stellen/{body.slug}"),
+        external_url("feeds.body_changes", slug=body.slug),
+        external_url("public.body", slug=body.slug),
+        _public_entries(Demand.assignments.any(Assignment.body_id == body.id)),
+    )
+
+
+@bp.get("/forderungen/<int:demand_id>/feed.atom")
+def demand_changes(demand_id: int):
+    """Serve the public changes of one public demand."""
+    demand = db.session.get(Demand, demand_id)
+    if demand is None or not demand.is_public:
+        abort(404)
+    return _atom(
+        _("Änderungen: %(title)s", title=demand.title),
+        _tag(f"feed/forderungen/{demand.id}"),
+        external_url("feeds.demand_changes", demand_id=demand.id),
+        external_url("public.demand", demand_id=demand.id),
+        _public_entries(TimelineEntry.demand_id == demand.id),
+    )
+
+
+@bp.get("/stellen/<slug>/termine.ics")
+def body_calendar(slug: str):
+    """Serve the target dates of a body's open public demands as all-day iCal events."""
+    body = _body_or_404(slug)
+    import icalendar  # imported when a calendar is asked for: it costs 50 ms of every start
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//LIGA Sachsen-Anhalt//Forderungstracker//DE")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", _("Zieltermine: %(body)s", body=body.label))
+    # RFC 5545 wants at least one component: the calendar's time zone keeps a body without open
+    # demands a valid (empty) calendar rather than a broken one.
+    this_year = today().year
+    cal.add_component(
+        icalendar.Timezone.from_tzid(
+            current_app.config["TIMEZONE"],
+            first_date=dt.date(this_year - 1, 1, 1),
+            last_date=dt.date(this_year + 3, 1, 1),
+        )
+    )
+    made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
+    for demand, role in queries.body_demands(body):
+        if demand.state not in workflow.OPEN_STATES:
+            continue
+        own = next(a for a in demand.assignments if a.body_id == body.id)
+        p = progress(demand, assignment=own)
+        if p.target is None:
+            continue
+        url = external_url("public.demand", demand_id=demand.id)
+        description = [
+            _(
+                "Zustand „%(state)s“ seit %(since)s.",
+                state=workflow.state_label(demand.state),
+                since=format_date(p.since, "medium"),
+            ),
+            _(
+                "Rolle von %(body)s: %(role)s",
+                body=body.label,
+                role=_("federführend") if role == "lead" else _("beteiligt"),
+            ),
+        ]
+        if own.committed_until or committed_date(demand):
+            description.append(_("Antwort zugesagt bis %(date)s.", date=format_date(p.target)))
+        if p.overdue:
+            description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))
+        description.append(url)
+        event = icalendar.Event()
+        event.add("uid", f"forderung-{demand.id}@{_host()}")
+        event.add("dtstamp", made_at)
+        event.add("last-modified", demand.updated_at.astimezone(dt.UTC).replace(microsecond=0))
+        event.add("dtstart", p.target)
+        event.add("dtend", p.target + dt.timedelta(days=1))
+        event.add("summary", _("Zieltermin: %(title)s", title=demand.title))
+        event.add("description", "\n".join(description))
+        event.add("url", url)
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    response = Response(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="termine-{body.slug}.ics"'
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+def _all_matching(f: queries.DemandFilter):
+    """Yield every public demand matching ``f``, a page of rows at a time."""
+    first = queries.list_demands(f, page=1, per_page=CSV_PAGE)
+    yield from first.items
+    for page in range(2, first.pages + 1):
+        yield from queries.list_demands(f, page=page, per_page=CSV_PAGE, total=first.total).items
+
+
+@bp.get("/forderungen.csv")
+def demands_csv():
+    """Download the (filtered) public demands as a CSV file for spreadsheets."""
+    f = queries.DemandFilter.from_args(request.args)
+    data = csv_export.demands_csv(_all_matching(f))
+    filename = f"forderungen-{today().isoformat()}.csv"
+    response = Response(data, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,66 @@
+"""The base of every form: text arrives without control characters (see ``tracker.inputs``)
+and WTForms' length errors are worded as we do."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
+from flask_wtf.i18n import translations as wtforms_translations
+from werkzeug.datastructures import MultiDict
+
+from tracker.inputs import clean_text
+
+
+class Messages:
+    """WTForms' messages in our words from our catalogue where we have them, else WTForms' own.
+
+    WTForms' German reads „Feld kann nicht länger als 300 Zeichen sein.“; every ``Length``
+    validator of every form says „Höchstens 300 Zeichen.“ instead.
+    """
+
+    def gettext(self, string: str) -> str:
+        if string == "Field must be between %(min)d and %(max)d characters long.":
+            return gettext("Bitte %(min)d bis %(max)d Zeichen.")  # WTForms fills in the numbers
+        return wtforms_translations.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if singular == "Field cannot be longer than %(max)d character.":
+            return gettext("Höchstens %(num)d Zeichen.", num=n)
+        if singular == "Field must be at least %(min)d character long.":
+            return gettext("Mindestens %(num)d Zeichen.", num=n)
+        if singular == "Field must be exactly %(max)d character long.":
+            return gettext("Genau %(num)d Zeichen.", num=n)
+        return wtforms_translations.ngettext(singular, plural, n)
+
+
+MESSAGES = Messages()
+
+
+class Form(FlaskForm):
+    """A form that drops control characters from what is sent and normalises newlines.
+
+    People paste them in without seeing them (and PostgreSQL cannot store NUL), so a form
+    strips them rather than refusing the input.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return MESSAGES
+
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto and has_request_context() and request.is_json:
+                # our forms are HTML forms: a JSON body fills no field (and is not parsed)
+                formdata = MultiDict()
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None:
+                return None
+            return MultiDict(
+                (key, clean_text(value) if isinstance(value, str) else value)
+                for key, value in formdata.items(multi=True)
+            )
+
+
+class ConfirmForm(Form):
+    """A button-only form (confirm, delete, logout): just the CSRF token."""

@@ -1,0 +1,207 @@
+"""Staff actions for answers that count: classify statements, reassign, re-check, repeats."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from tracker.domain.models import Demand, Event, TimelineEntry
+from tracker.extensions import db
+from tracker.services import answers, rechecks, repeats
+from tracker.services.errors import ServiceError, StaleDemand
+from tracker.web.forms import ConfirmForm, Form
+from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.forms import VersionedForm
+
+CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
+
+
+class ClassifyForm(Form):
+    classification = SelectField(
+        _l("Einordnung"),
+        choices=[SelectChoice("", _l("– bitte wählen –"))]
+        + [SelectChoice(value, label) for value, label in answers.CLASSIFICATIONS],
+        validators=[DataRequired(CHOOSE)],
+    )
+
+
+class RecheckForm(Form):
+    result = RadioField(
+        _l("In der Praxis angekommen?"),
+        choices=[SelectChoice(value, label) for value, label in rechecks.RESULTS],
+        validators=[DataRequired(CHOOSE)],
+    )
+    note = TextAreaField(
+        _l("Notiz zur Nachprüfung"), validators=[Optional(), Length(max=rechecks.MAX_NOTE)]
+    )
+    is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+
+
+class RepeatsForm(VersionedForm):
+    repeats = SelectField(_l("Wiederholt die frühere Forderung"), validators=[Optional()])
+
+
+def repeats_choices(demand: Demand) -> list[tuple[str, str]]:
+    """Offer every other demand, the oldest events first."""
+    rows = db.session.execute(
+        sa.select(Demand.id, Demand.title, Event.date)
+        .outerjoin(Event, Event.id == Demand.event_id)
+        .where(Demand.id != demand.id)
+        .order_by(Event.date.is_(None), Event.date, Demand.id)
+    ).all()
+    return [("", _l("– keine –"))] + [
+        (str(r.id), f"#{r.id} {r.title[:80]}" + (f" ({r.date:%d.%m.%Y})" if r.date else ""))
+        for r in rows
+    ]
+
+
+def context(demand: Demand, forms: dict) -> dict:
+    """Return what the staff demand page shows for statements, re-check and repeats."""
+    classes = answers.classifications(demand.timeline)
+    assigned = {a.body_id for a in demand.assignments}
+    rows = []
+    for entry in demand.timeline:
+        if entry.kind != "statement":
+            continue
+        form = forms.get(f"classify_{entry.id}") or ClassifyForm(
+            formdata=None, prefix=f"c{entry.id}", classification=classes.get(entry.id, "")
+        )
+        competent = answers.competent_body(entry)
+        can_reassign = (
+            classes.get(entry.id) == "not_responsible"
+            and competent is not None
+            and entry.body_id in assigned
+            and competent.id != entry.body_id
+        )
+        rows.append((entry, classes.get(entry.id), form, competent if can_reassign else None))
+    rows.reverse()  # newest first, like the timeline
+    repeats_form = forms.get("repeats_form") or RepeatsForm(
+        formdata=None,
+        prefix="repeats",
+        version=demand.version,
+        repeats=str(demand.repeats_id or ""),
+    )
+    repeats_form.repeats.choices = repeats_choices(demand)
+    due = rechecks.due_date(demand)
+    return {
+        "statement_rows": rows,
+        "reassign_form": ConfirmForm(formdata=None),
+        "recheck_form": forms.get("recheck_form") or RecheckForm(formdata=None, prefix="recheck"),
+        "recheck_due": due,
+        "recheck_done": rechecks.last_recheck(demand) if due else None,
+        "repeats_form": repeats_form,
+    }
+
+
+def _statement(demand: Demand, entry_id: int) -> TimelineEntry:
+    entry = db.session.get(TimelineEntry, entry_id)
+    if entry is None or entry.demand_id != demand.id or entry.kind != "statement":
+        abort(404)
+    return entry
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleDemand() from None
+
+
+@bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/einordnen")
+def classify(demand_id: int, entry_id: int):
+    """Classify a body's statement (substantive, interim, boilerplate, not responsible)."""
+    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+
+    demand = _demand_or_404(demand_id)
+    statement = _statement(demand, entry_id)
+    form = ClassifyForm(prefix=f"c{entry_id}")
+    key = f"classify_{entry_id}"
+    if not form.validate_on_submit():
+        return _render_demand(demand, 422, **{key: form})
+    current = answers.classifications(demand.timeline).get(statement.id)
+    if current == form.classification.data:
+        # the form shows the current class: saving it as shown is no new classification
+        flash(_l("Keine Änderung."), "success")
+        return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
+    try:
+        answers.classify(statement, form.classification.data, current_user)
+        _commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _refused(demand, error, key, form)
+    flash(
+        _l(
+            "Die Stellungnahme ist eingeordnet als „%(label)s“.",
+            label=answers.classification_label(form.classification.data),
+        ),
+        "success",
+    )
+    return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
+
+
+@bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/uebertragen")
+def reassign(demand_id: int, entry_id: int):
+    """Move the assignment from a body that is not responsible to the body it named."""
+    from tracker.web.staff.views import _demand_or_404, _render_demand
+
+    demand = _demand_or_404(demand_id)
+    statement = _statement(demand, entry_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        answers.reassign(statement, current_user, None)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _render_demand(_demand_or_404(demand_id), 409 if error.code == "stale" else 422)
+    flash(_l("Zuständigkeit übertragen."), "success")
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+@bp.post("/forderungen/<int:demand_id>/nachpruefung")
+def recheck(demand_id: int):
+    """Record whether a demand closed as implemented reached practice."""
+    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+
+    demand = _demand_or_404(demand_id)
+    form = RecheckForm(prefix="recheck")
+    if not form.validate_on_submit():
+        return _render_demand(demand, 422, recheck_form=form)
+    try:
+        rechecks.record_recheck(
+            demand, current_user, form.result.data, form.note.data, is_public=form.is_public.data
+        )
+        _commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _refused(demand, error, "recheck_form", form)
+    flash(_l("Die Nachprüfung steht in der Chronik."), "success")
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+@bp.post("/forderungen/<int:demand_id>/wiederholt")
+def set_repeats(demand_id: int):
+    """Link a demand to the earlier demand it repeats (or remove the link)."""
+    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+
+    demand = _demand_or_404(demand_id)
+    form = RepeatsForm(prefix="repeats")
+    form.repeats.choices = repeats_choices(demand)
+    if not form.validate_on_submit():
+        return _render_demand(demand, 422, repeats_form=form)
+    earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
+    try:
+        entry = repeats.set_repeats(demand, earlier, current_user, form.expected_version())
+        _commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _refused(demand, error, "repeats_form", form)
+    flash_saved(entry is not None)
+    return redirect(url_for("staff.demand", demand_id=demand.id))

@@ -1,0 +1,305 @@
+"""Staff pages for the evidence: consultations and meetings with their next steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import Form as SubForm
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import DateInput
+
+from tracker.domain.models import Body, Consultation, Demand, Meeting
+from tracker.extensions import db
+from tracker.services import consultations as consultation_service
+from tracker.services import meetings as meeting_service
+from tracker.services.errors import ServiceError
+from tracker.web.forms import Form
+from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.forms import REQUIRED, MultiCheckboxField
+
+INVALID = 422
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
+
+
+class DayField(Field):
+    """A date typed as 2026-11-30 (the browser's date input) or 30.11.2026; empty is None."""
+
+    widget = DateInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return
+        for fmt in DATE_FORMATS:
+            try:
+                self.data = dt.datetime.strptime(text, fmt).date()
+                return
+            except ValueError:
+                continue
+        raise ValueError(_l("Bitte ein Datum wie 30.11.2026 angeben."))
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value) if str(value).isdigit() else -1
+
+
+def _bodies() -> list[Body]:
+    return db.session.scalars(sa.select(Body).order_by(Body.name)).all()
+
+
+def _apply_errors(form, error: ServiceError) -> None:
+    """Show a service's refusal at the fields it names, else above the form."""
+    for name, message in error.errors.items():
+        target = form
+        for part in name.split("-"):
+            try:
+                target = target[int(part)] if part.isdigit() else target[part]
+                target = getattr(target, "form", target)
+            except (KeyError, IndexError, TypeError):
+                target = None
+                break
+        if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
+            target.errors.append(message)
+        else:
+            form.form_errors.append(message)
+    form.form_errors.append(error.message)
+
+
+# --------------------------------------------------------------------------- consultations
+
+
+class ConsultationForm(Form):
+    body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
+    kind = SelectField(
+        _l("Art"),
+        choices=[SelectChoice(k, label) for k, label in consultation_service.KIND_LABELS.items()],
+    )
+    title = StringField(
+        _l("Titel des Vorhabens"), validators=[DataRequired(REQUIRED), Length(max=300)]
+    )
+    url = StringField(_l("Link zum Entwurf"), validators=[Optional(), Length(max=500)])
+    consulted = RadioField(
+        _l("Beteiligung"),
+        choices=[
+            SelectChoice("1", _l("Die Stelle hat die LIGA um eine Stellungnahme gebeten")),
+            SelectChoice("0", _l("Eingeführt ohne Beteiligung der LIGA")),
+        ],
+        default="1",
+    )
+    received_on = DayField(_l("Eingang der Anfrage"))
+    deadline_on = DayField(_l("Frist für die Stellungnahme"))
+    statement_on = DayField(_l("Stellungnahme der LIGA am"))
+    statement_url = StringField(
+        _l("Link zur Stellungnahme"), validators=[Optional(), Length(max=500)]
+    )
+    statement_text = TextAreaField(
+        _l("Stellungnahme (Text oder Auszug)"), validators=[Optional(), Length(max=20000)]
+    )
+    learned_on = DayField(_l("Bekannt geworden am"))
+    source = StringField(_l("Quelle"), validators=[Optional(), Length(max=500)])
+    demands = MultiCheckboxField(
+        _l("Betrifft die Forderungen"), coerce=int, validators=[Optional()]
+    )
+
+
+def _consultation_form(item: Consultation | None, formdata=None) -> ConsultationForm:
+    form = ConsultationForm(formdata=formdata, obj=item)
+    if item is not None and formdata is None:
+        # WTForms prefers ``obj``'s attributes over keyword data: ``item.consulted`` (a bool)
+        # matches neither radio and ``item.demands`` (ORM objects) no checkbox, so saving the
+        # form as shown failed or dropped the linked demands. Set them as the form's choices.
+        form.consulted.data = "1" if item.consulted else "0"
+        form.demands.data = [d.id for d in item.demands]
+    form.body_id.choices = [SelectChoice("", _l("– bitte wählen –"))] + [
+        SelectChoice(b.id, b.name) for b in _bodies()
+    ]
+    form.demands.choices = [
+        SelectChoice(d.id, d.title)
+        for d in db.session.scalars(sa.select(Demand).order_by(Demand.title))
+    ]
+    return form
+
+
+@bp.get("/beteiligungen")
+def consultations():
+    """List the consultations recorded so far."""
+    return render_template(
+        "staff/consultations.html",
+        items=consultation_service.list_consultations(),
+        svc=consultation_service,
+    )
+
+
+@bp.route("/beteiligungen/neu", methods=["GET", "POST"], endpoint="new_consultation")
+@bp.route("/beteiligungen/<int:consultation_id>", methods=["GET", "POST"])
+def consultation(consultation_id: int | None = None):
+    """Record a consultation (or a measure without one), or change one."""
+    item = None
+    if consultation_id is not None:
+        item = db.session.get(Consultation, consultation_id) or abort(404)
+    form = _consultation_form(item, formdata=request.form if request.method == "POST" else None)
+    if form.validate_on_submit():
+        ids = form.demands.data or []
+        demands = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
+        try:
+            saved, changed = consultation_service.save_consultation(
+                item,
+                demands=demands,
+                body_id=form.body_id.data,
+                kind=form.kind.data,
+                title=form.title.data,
+                url=form.url.data,
+                consulted=form.consulted.data == "1",
+                received_on=form.received_on.data,
+                deadline_on=form.deadline_on.data,
+                learned_on=form.learned_on.data,
+                source=form.source.data,
+                statement_on=form.statement_on.data,
+                statement_text=form.statement_text.data,
+                statement_url=form.statement_url.data,
+            )
+        except ServiceError as error:
+            _apply_errors(form, error)
+        else:
+            flash_saved(changed)
+            return redirect(url_for("staff.consultation", consultation_id=saved.id))
+    status = INVALID if form.is_submitted() else 200
+    return render_template("staff/consultation.html", form=form, item=item), status
+
+
+# --------------------------------------------------------------------------- meetings
+
+
+class StepForm(SubForm):
+    """One next step inside the meeting form (its CSRF token is the meeting form's)."""
+
+    class Meta:
+        def get_translations(self, form):
+            from flask_wtf.i18n import translations  # WTForms' own messages in German
+
+            return translations
+
+    id = HiddenField()
+    text = StringField(_l("Nächster Schritt"), validators=[Optional(), Length(max=1000)])
+    due_on = DayField(_l("fällig bis"))
+    body_id = SelectField(_l("zuständig"), coerce=_optional_int, validators=[Optional()])
+    done = BooleanField(_l("erledigt"))
+
+
+class MeetingForm(Form):
+    body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
+    held_on = DayField(_l("Datum des Gesprächs"))
+    format = SelectField(
+        _l("Form"),
+        choices=[SelectChoice(k, label) for k, label in meeting_service.FORMAT_LABELS.items()],
+    )
+    participants = TextAreaField(_l("Teilnehmende"), validators=[Optional(), Length(max=20000)])
+    topics = TextAreaField(_l("Themen"), validators=[Optional(), Length(max=20000)])
+    summary = TextAreaField(
+        _l("Öffentliche Zusammenfassung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
+    )
+    steps = FieldList(
+        FormField(StepForm),
+        _l("Nächste Schritte"),
+        min_entries=3,
+        max_entries=meeting_service.MAX_STEPS,
+    )
+
+
+EMPTY_STEP_ROWS = 2
+
+
+def _meeting_form(item: Meeting | None, formdata=None) -> MeetingForm:
+    if formdata is None and item is not None:
+        steps = [
+            {
+                "id": str(s.id),
+                "text": s.text,
+                "due_on": s.due_on,
+                "body_id": s.body_id,
+                "done": s.is_done,
+            }
+            for s in item.next_steps
+        ] + [{}] * EMPTY_STEP_ROWS
+        form = MeetingForm(formdata=None, obj=item, steps=steps)
+    else:
+        form = MeetingForm(formdata=formdata)
+    bodies = _bodies()
+    form.body_id.choices = [SelectChoice("", _l("– bitte wählen –"))] + [
+        SelectChoice(b.id, b.name) for b in bodies
+    ]
+    for entry in form.steps:
+        entry.form.body_id.choices = [SelectChoice("", _l("die LIGA"))] + [
+            SelectChoice(b.id, b.label) for b in bodies
+        ]
+    return form
+
+
+@bp.get("/gespraeche")
+def meetings():
+    """List the meetings recorded so far."""
+    return render_template(
+        "staff/meetings.html", items=meeting_service.list_meetings(), svc=meeting_service
+    )
+
+
+@bp.route("/gespraeche/neu", methods=["GET", "POST"], endpoint="new_meeting")
+@bp.route("/gespraeche/<int:meeting_id>", methods=["GET", "POST"])
+def meeting(meeting_id: int | None = None):
+    """Record a meeting with its agreed next steps, or change one (also: mark steps done)."""
+    item = None
+    if meeting_id is not None:
+        item = db.session.get(Meeting, meeting_id) or abort(404)
+    form = _meeting_form(item, formdata=request.form if request.method == "POST" else None)
+    if form.validate_on_submit():
+        steps = [
+            meeting_service.StepValues(
+                text=entry.form.text.data or "",
+                due_on=entry.form.due_on.data,
+                body_id=entry.form.body_id.data,
+                done=bool(entry.form.done.data),
+                id=int(entry.form.id.data) if (entry.form.id.data or "").isdigit() else None,
+            )
+            for entry in form.steps
+        ]
+        try:
+            saved, changed = meeting_service.save_meeting(
+                item,
+                body_id=form.body_id.data,
+                held_on=form.held_on.data,
+                format=form.format.data,
+                participants=form.participants.data,
+                topics=form.topics.data,
+                summary=form.summary.data,
+                steps=steps,
+            )
+        except ServiceError as error:
+            _apply_errors(form, error)
+        else:
+            flash_saved(changed)
+            return redirect(url_for("staff.meeting", meeting_id=saved.id))
+    status = INVALID if form.is_submitted() else 200
+    return render_template("staff/meeting.html", form=form, item=item), status

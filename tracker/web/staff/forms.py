@@ -1,0 +1,217 @@
+"""Staff forms; the transition forms are built from the workflow declaration."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from tracker.domain import workflow
+from tracker.domain.labels import ROLE_LABELS
+from tracker.domain.models import Body, password_problem
+from tracker.services.meetings import RHYTHM_CHOICES
+from tracker.web.forms import Form
+
+REQUIRED = _l("Bitte ausfüllen.")
+SLUG = Regexp(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche.")
+)
+
+
+def _strip(value):
+    """Drop the spaces that come along when an address is pasted."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VersionedForm(Form):
+    """A form about a demand that carries the version it was loaded at."""
+
+    version = HiddenField()
+
+    def validate_version(self, field) -> None:
+        """Refuse a version that is no plain number (a tampered or broken form)."""
+        if field.data and not _is_number(field.data):
+            message = str(STALE_FORM)
+            self.form_errors.append(message)
+            raise ValidationError(message)
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if _is_number(self.version.data or "") else -1
+
+
+STALE_FORM = _l("Das Formular ist ungültig (Versionsangabe). Bitte die Seite neu laden.")
+
+
+def _is_number(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 12
+
+
+class DemandForm(VersionedForm):
+    title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    text = TextAreaField(
+        _l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
+    )
+    event_part = SelectField(_l("Herkunft (Veranstaltung und Teil)"), validators=[Optional()])
+    topics = MultiCheckboxField(_l("Themen"), validators=[Optional()])
+    is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+
+
+class UpdateForm(Form):
+    text = TextAreaField(_l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)])
+    is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+
+
+ROLE_CHOICES = [
+    SelectChoice("", _l("nicht zuständig")),
+    SelectChoice("lead", ROLE_LABELS["lead"]),
+    SelectChoice("involved", ROLE_LABELS["involved"]),
+]
+
+
+def assignment_form(bodies: list[Body], formdata=None, **kwargs) -> VersionedForm:
+    """Build a form with one role choice per body."""
+
+    class AssignmentForm(VersionedForm):
+        pass
+
+    for body in bodies:
+        setattr(
+            AssignmentForm,
+            f"body_{body.id}",
+            SelectField(body.name, choices=ROLE_CHOICES, default="", validate_choice=True),
+        )
+    form = AssignmentForm(formdata=formdata, **kwargs)
+    form.body_fields = [(body, form[f"body_{body.id}"]) for body in bodies]
+    return form
+
+
+@cache
+def transition_form_class(trigger: str) -> type[VersionedForm]:
+    """Return the form class for a workflow trigger, with one field per declared note."""
+    transition = workflow.TRANSITION_BY_TRIGGER[trigger]
+    fields = {}
+    for note in transition.notes:
+        validators = [DataRequired(REQUIRED)] if note.required else [Optional()]
+        validators.append(Length(max=10000))
+        if note.choices:
+            choices = [SelectChoice(value, label) for value, label in note.choices]
+            fields[note.name] = RadioField(note.label, choices=choices, validators=validators)
+        elif note.multiline:
+            fields[note.name] = TextAreaField(note.label, validators=validators)
+        else:
+            fields[note.name] = StringField(note.label, validators=validators)
+    return type(f"{trigger.title()}Form", (VersionedForm,), fields)
+
+
+class BodyForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    short_name = StringField(_l("Kurzname"), validators=[Optional(), Length(max=120)])
+    name_accusative = StringField(
+        _l("Name nach „an“, mit Artikel"),
+        description=_l("z. B. „die Staatskanzlei und das Ministerium für Kultur …“ (für E-Mails)"),
+        validators=[Optional(), Length(max=320)],
+    )
+    short_accusative = StringField(
+        _l("Kurzname nach „an“, mit Artikel"),
+        description=_l("z. B. „das Sozialministerium“"),
+        validators=[Optional(), Length(max=150)],
+    )
+    slug = StringField(
+        _l("Kürzel für die Adresse"), validators=[DataRequired(REQUIRED), Length(max=80), SLUG]
+    )
+    kind = SelectField(
+        _l("Art"),
+        choices=[
+            SelectChoice("ministry", _l("Ministerium")),
+            SelectChoice("authority", _l("Behörde")),
+            SelectChoice("other", _l("andere Stelle")),
+        ],
+    )
+    description = TextAreaField(_l("Beschreibung"), validators=[Optional(), Length(max=5000)])
+    dialogue_rhythm_weeks = SelectField(
+        _l("Vereinbarter Gesprächsrhythmus"),
+        choices=[SelectChoice("", _l("kein Rhythmus vereinbart"))]
+        + [SelectChoice(str(weeks), label) for weeks, label in RHYTHM_CHOICES],
+        coerce=lambda v: int(v) if str(v).isdigit() else None,
+        validators=[Optional()],
+    )
+
+
+LEVEL_CHOICES = [
+    SelectChoice(1, _l("Sachbearbeitung")),
+    SelectChoice(2, _l("Referatsleitung")),
+    SelectChoice(3, _l("Staatssekretär*in / Leitung")),
+]
+
+
+class ContactForm(Form):
+    # own ids: this form shares the body's page with BodyForm, whose ``name`` field is id="name"
+    name = StringField(
+        _l("Name oder Funktion"),
+        id="contact-name",
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+    )
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[
+            DataRequired(REQUIRED),
+            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
+            Length(max=254),
+        ],
+        filters=[_strip],
+    )
+    escalation_level = SelectField(
+        _l("Eskalationsstufe"), choices=LEVEL_CHOICES, coerce=int, default=1
+    )
+
+
+def _settable_password(form, field) -> None:
+    """Refuse a new password that is too short or only whitespace."""
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class UserForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[
+            DataRequired(REQUIRED),
+            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
+            Length(max=254),
+        ],
+        filters=[_strip],
+    )
+    role = SelectField(
+        _l("Rolle"),
+        choices=[
+            SelectChoice("staff", _l("Mitarbeiter*in")),
+            SelectChoice("admin", _l("Administrator*in")),
+        ],
+    )
+    password = PasswordField(
+        _l("Passwort (mindestens 12 Zeichen)"),
+        # not Optional(): that would let a password of spaces through unchecked
+        validators=[Optional(strip_whitespace=False), Length(max=200), _settable_password],
+    )
+    active = BooleanField(_l("Aktiv"), default=True)

@@ -1,0 +1,429 @@
+"""Staff views: thin wrappers that validate forms and call the services."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from sqlalchemy.orm import selectinload
+
+from tracker import inputs
+from tracker.domain import workflow
+from tracker.domain.labels import part_label
+from tracker.domain.models import Body, Contact, Demand, EventPart, Topic, User
+from tracker.extensions import db
+from tracker.services import demands as demand_service
+from tracker.services import queries
+from tracker.services.errors import ServiceError
+from tracker.web.forms import ConfirmForm
+from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.forms import (
+    BodyForm,
+    ContactForm,
+    DemandForm,
+    UpdateForm,
+    UserForm,
+    assignment_form,
+    transition_form_class,
+)
+
+INVALID = 422
+
+
+def _demand_or_404(demand_id: int) -> Demand:
+    demand = db.session.get(Demand, demand_id, options=queries.demand_options())
+    return demand or abort(404)
+
+
+def _fill_demand_choices(form: DemandForm) -> None:
+    parts = db.session.scalars(
+        sa.select(EventPart)
+        .options(selectinload(EventPart.event))
+        .order_by(EventPart.event_id, EventPart.position)
+    ).all()
+    form.event_part.choices = [("", _l("– keine Angabe –"))] + [
+        (str(p.id), part_label(p.event.title, p.title)) for p in parts
+    ]
+    form.topics.choices = [
+        (str(t.id), t.name) for t in db.session.scalars(sa.select(Topic).order_by(Topic.name))
+    ]
+
+
+def _demand_fields(form: DemandForm) -> dict:
+    part = db.session.get(EventPart, int(form.event_part.data)) if form.event_part.data else None
+    topic_ids = [int(t) for t in form.topics.data or []]
+    topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
+    return {
+        "title": form.title.data.strip(),
+        "text": form.text.data.strip(),
+        "event_part_id": part.id if part else None,
+        "event_id": part.event_id if part else None,
+        "is_public": bool(form.is_public.data),
+        "topics": topics,
+    }
+
+
+def _all_bodies() -> list[Body]:
+    return db.session.scalars(sa.select(Body).order_by(Body.name)).all()
+
+
+@bp.get("/")
+def index():
+    """List all demands, internal ones included, with their standing."""
+    f = queries.DemandFilter.from_args(request.args)
+    page = inputs.int_arg(request.args, "page", 1)
+    pagination = queries.list_demands(f, include_internal=True, page=page, per_page=100)
+    topics, bodies, events = queries.filter_choices()
+    return render_template(
+        "staff/index.html",
+        f=f,
+        pagination=pagination,
+        demands=pagination.items,
+        topics=topics,
+        bodies=bodies,
+        events=events,
+    )
+
+
+@bp.route("/forderungen/neu", methods=["GET", "POST"])
+def new_demand():
+    """Record a new demand."""
+    form = DemandForm()
+    _fill_demand_choices(form)
+    if form.validate_on_submit():
+        demand = demand_service.create_demand(current_user, **_demand_fields(form))
+        flash(
+            _l("Die Forderung wurde angelegt. Jetzt die zuständigen Stellen zuordnen."), "success"
+        )
+        return redirect(url_for("staff.demand", demand_id=demand.id))
+    status = INVALID if form.is_submitted() else 200
+    return render_template("staff/demand_new.html", form=form), status
+
+
+def _render_demand(demand: Demand, status: int = 200, **forms):
+    """Render the staff page of a demand; ``forms`` replace the fresh ones (to show errors)."""
+    bodies = _all_bodies()
+    current_roles = {a.body_id: a.role for a in demand.assignments}
+    if "edit_form" not in forms:
+        # No ``obj=demand``: WTForms would take ``demand.event_part`` and ``demand.topics`` (ORM
+        # objects, which match no choice) over the ids given here, and saving the form as shown
+        # would drop the demand's source and topics.
+        forms["edit_form"] = DemandForm(
+            formdata=None,
+            prefix="edit",
+            title=demand.title,
+            text=demand.text,
+            is_public=demand.is_public,
+            version=demand.version,
+            event_part=str(demand.event_part_id or ""),
+            topics=[str(t.id) for t in demand.topics],
+        )
+    _fill_demand_choices(forms["edit_form"])
+    if "assign_form" not in forms:
+        forms["assign_form"] = assignment_form(
+            bodies,
+            formdata=None,
+            prefix="assign",
+            version=demand.version,
+            **{f"body_{i}": role for i, role in current_roles.items()},
+        )
+    forms.setdefault("update_form", UpdateForm(formdata=None, prefix="update"))
+    transition_forms = []
+    for transition in workflow.allowed_triggers(demand.state):
+        form = forms.get(f"transition_{transition.trigger}") or transition_form_class(
+            transition.trigger
+        )(formdata=None, prefix=transition.trigger, version=demand.version)
+        transition_forms.append((transition, form))
+    offered = {f"transition_{t.trigger}" for t, _form in transition_forms}
+    # the form of a step that is not offered here, refused with its reason
+    refused_forms = [
+        form for key, form in forms.items() if key.startswith("transition_") and key not in offered
+    ]
+    timeline = sorted(demand.timeline, key=lambda e: (e.created_at, e.id), reverse=True)
+    from tracker.web.staff.answers import context as answers_context
+
+    extra = answers_context(demand, forms)
+    return (
+        render_template(
+            "staff/demand.html",
+            demand=demand,
+            timeline=timeline,
+            transition_forms=transition_forms,
+            refused_forms=refused_forms,
+            **{**forms, **extra},
+        ),
+        status,
+    )
+
+
+@bp.get("/forderungen/<int:demand_id>")
+def demand(demand_id: int):
+    """Show a demand with every form staff use on it."""
+    return _render_demand(_demand_or_404(demand_id))
+
+
+def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
+    for field, message in error.errors.items():
+        if field in form:
+            form[field].errors = [*form[field].errors, message]
+    form.form_errors.append(error.message)
+    db.session.expire_all()
+    demand = _demand_or_404(demand.id)
+    status = 409 if error.code == "stale" else INVALID
+    return _render_demand(demand, status, **{form_key: form})
+
+
+@bp.post("/forderungen/<int:demand_id>/bearbeiten")
+def edit_demand(demand_id: int):
+    """Save changes to a demand's texts, source, topics and visibility."""
+    demand = _demand_or_404(demand_id)
+    form = DemandForm(prefix="edit")
+    _fill_demand_choices(form)
+    if not form.validate_on_submit():
+        return _render_demand(demand, INVALID, edit_form=form)
+    try:
+        entry = demand_service.edit_demand(
+            demand, current_user, form.expected_version(), **_demand_fields(form)
+        )
+    except ServiceError as error:
+        return _refused(demand, error, "edit_form", form)
+    flash_saved(entry is not None)
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+@bp.post("/forderungen/<int:demand_id>/stellen")
+def assign(demand_id: int):
+    """Set which bodies lead or are involved in a demand."""
+    demand = _demand_or_404(demand_id)
+    bodies = _all_bodies()
+    form = assignment_form(bodies, formdata=request.form, prefix="assign")
+    if not form.validate_on_submit():
+        return _render_demand(demand, INVALID, assign_form=form)
+    roles = {body.id: field.data for body, field in form.body_fields if field.data}
+    try:
+        entry = demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
+    except ServiceError as error:
+        return _refused(demand, error, "assign_form", form)
+    flash_saved(entry is not None, _l("Zuständige Stellen gespeichert."))
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+@bp.post("/forderungen/<int:demand_id>/stand")
+def add_update(demand_id: int):
+    """Add a progress note to a demand's timeline."""
+    demand = _demand_or_404(demand_id)
+    form = UpdateForm(prefix="update")
+    if not form.validate_on_submit():
+        return _render_demand(demand, INVALID, update_form=form)
+    try:
+        demand_service.add_update(
+            demand, current_user, form.text.data, is_public=form.is_public.data
+        )
+    except ServiceError as error:
+        return _refused(demand, error, "update_form", form)
+    flash(_l("Der neue Stand steht in der Chronik."), "success")
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+@bp.post("/forderungen/<int:demand_id>/schritt/<trigger>")
+def transition(demand_id: int, trigger: str):
+    """Move a demand through the workflow with the notes the step needs."""
+    demand = _demand_or_404(demand_id)
+    if trigger not in workflow.TRANSITION_BY_TRIGGER:
+        abort(404)
+    form = transition_form_class(trigger)(prefix=trigger)
+    key = f"transition_{trigger}"
+    offered = trigger in {t.trigger for t in workflow.allowed_triggers(demand.state)}
+    # A step the state does not offer goes straight to the service, which says why it is refused
+    # (missing notes would only hide that). CSRF is checked for every POST all the same.
+    if offered and not form.validate_on_submit():
+        form.form_errors.append(str(_l("Bitte die markierten Angaben ergänzen.")))
+        return _render_demand(demand, INVALID, **{key: form})
+    notes = {
+        field.short_name: field.data
+        for field in form
+        if field.short_name not in ("version", "csrf_token")
+    }
+    try:
+        entry = demand_service.advance(
+            demand, trigger, current_user, form.expected_version(), notes
+        )
+    except ServiceError as error:
+        return _refused(demand, error, key, form)
+    flash(_l("Neuer Zustand: %(state)s.", state=workflow.state_label(entry.to_state)), "success")
+    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+
+# Bodies and contacts ------------------------------------------------------------------------
+
+
+@bp.get("/stellen/")
+def bodies():
+    """List the bodies and their contacts."""
+    items = db.session.scalars(
+        sa.select(Body).options(selectinload(Body.contacts)).order_by(Body.name)
+    ).all()
+    return render_template("staff/bodies.html", bodies=items)
+
+
+def _slug_taken(slug: str, body: Body | None) -> bool:
+    other = db.session.scalar(sa.select(Body).where(Body.slug == slug))
+    return other is not None and other is not body
+
+
+@bp.route("/stellen/neu", methods=["GET", "POST"])
+def new_body():
+    """Add a ministry or authority."""
+    form = BodyForm()
+    if form.validate_on_submit():
+        if _slug_taken(form.slug.data, None):
+            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
+        else:
+            body = Body()
+            form.populate_obj(body)
+            db.session.add(body)
+            db.session.flush()  # its id for the redirect; the request's edge commits
+            flash(_l("Die Stelle wurde angelegt."), "success")
+            return redirect(url_for("staff.body", body_id=body.id))
+    status = INVALID if form.is_submitted() else 200
+    return render_template("staff/body.html", form=form, body=None, contact_form=None), status
+
+
+@bp.route("/stellen/<int:body_id>", methods=["GET", "POST"])
+def body(body_id: int):
+    """Edit a body; its contacts are listed below."""
+    item = db.session.get(Body, body_id) or abort(404)
+    form = BodyForm(obj=item)
+    status = 200
+    if form.validate_on_submit():
+        if _slug_taken(form.slug.data, item):
+            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
+        else:
+            form.populate_obj(item)
+            flash_saved(db.session.is_modified(item))
+            return redirect(url_for("staff.body", body_id=item.id))
+    if form.is_submitted():
+        status = INVALID
+    return (
+        render_template(
+            "staff/body.html",
+            form=form,
+            body=item,
+            contact_form=ContactForm(formdata=None),
+            delete_form=ConfirmForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.post("/stellen/<int:body_id>/kontakte")
+def add_contact(body_id: int):
+    """Add a contact address to a body."""
+    item = db.session.get(Body, body_id) or abort(404)
+    contact_form = ContactForm()
+    if contact_form.validate_on_submit():
+        contact = Contact(body=item)
+        contact_form.populate_obj(contact)
+        contact.email = contact.email.strip()
+        db.session.add(contact)
+        flash(_l("Kontakt hinzugefügt."), "success")
+        return redirect(url_for("staff.body", body_id=item.id))
+    return (
+        render_template(
+            "staff/body.html",
+            form=BodyForm(formdata=None, obj=item),
+            body=item,
+            contact_form=contact_form,
+            delete_form=ConfirmForm(formdata=None),
+        ),
+        INVALID,
+    )
+
+
+def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
+    """Delete one row (contact, pause) that belongs to a body, after the confirm button."""
+    row = db.session.get(model, row_id)
+    if row is None or row.body_id != body_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        db.session.delete(row)
+        flash(message, "success")
+    return redirect(url_for(endpoint, body_id=body_id))
+
+
+@bp.post("/stellen/<int:body_id>/kontakte/<int:contact_id>/loeschen")
+def delete_contact(body_id: int, contact_id: int):
+    """Remove a contact address from a body."""
+    return delete_from_body(Contact, contact_id, body_id, _l("Kontakt entfernt."), "staff.body")
+
+
+# Users (admins only) ------------------------------------------------------------------------
+
+
+def _require_admin() -> None:
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.route("/benutzer/", methods=["GET", "POST"])
+def users():
+    """List staff accounts and add one (admins only)."""
+    _require_admin()
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if not form.password.data:
+            form.password.errors.append(_l("Für ein neues Konto bitte ein Passwort vergeben."))
+        elif db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)):
+            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
+        else:
+            user = User(
+                email=email,
+                name=form.name.data.strip(),
+                role=form.role.data,
+                active=form.active.data,
+            )
+            user.set_password(form.password.data)
+            db.session.add(user)
+            flash(_l("Das Konto wurde angelegt."), "success")
+            return redirect(url_for("staff.users"))
+    if form.is_submitted():
+        status = INVALID
+    items = db.session.scalars(sa.select(User).order_by(User.name)).all()
+    return render_template("staff/users.html", users=items, form=form), status
+
+
+@bp.route("/benutzer/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int):
+    """Change a staff account's name, role, status or password (admins only)."""
+    _require_admin()
+    item = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=item)
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        other = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+        if other is not None and other is not item:
+            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
+        elif item.id == current_user.id and (form.role.data != "admin" or not form.active.data):
+            form.role.errors.append(
+                _l("Sie können sich nicht selbst die Administration entziehen.")
+            )
+        else:
+            item.name, item.email = form.name.data.strip(), email
+            if item.active and not form.active.data:
+                item.end_sessions()  # a locked account is logged out everywhere
+            item.role, item.active = form.role.data, form.active.data
+            if form.password.data:
+                item.set_password(form.password.data)  # also ends the user's sessions
+            changed = db.session.is_modified(item)
+            if item.id == current_user.id and form.password.data:
+                login_user(item)  # an admin who sets their own password stays logged in here
+            flash_saved(changed)
+            return redirect(url_for("staff.users"))
+    if form.is_submitted():
+        status = INVALID
+    form.password.data = ""
+    return render_template("staff/user.html", user=item, form=form), status

@@ -1,0 +1,101 @@
+"""Template filters and globals shared by all pages and e-mails."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_time, get_locale
+from jinja2 import pass_context
+from markupsafe import Markup
+
+from tracker.domain import labels, workflow
+from tracker.domain.workdays import today
+from tracker.inputs import CONTROL
+from tracker.services.answers import classification_label
+from tracker.services.changes import describe
+from tracker.services.progress import progress
+from tracker.services.rechecks import due_date as recheck_due
+from tracker.services.rechecks import result_label
+from tracker.services.repeats import demanded_since
+from tracker.web.diagram import svg as workflow_svg
+
+
+def init_app(app: Flask) -> None:
+    """Register filters and globals."""
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.finalize = _without_control_characters
+    filters = {
+        "state_label": workflow.state_label,
+        "date": lambda d: format_date(d, "medium") if d else "",
+        "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
+        "role_label": labels.role_label,
+        "outcome_label": lambda o: str(workflow.OUTCOME_LABELS.get(o, o or "")),
+        "classification_label": classification_label,
+        "recheck_label": result_label,
+    }
+    for name, func in filters.items():
+        app.jinja_env.filters[name] = in_the_readers_language(func)
+    app.jinja_env.filters["shorten"] = labels.shorten
+    app.jinja_env.filters["iso"] = machine_time
+    app.jinja_env.filters["isodate"] = lambda s: dt.date.fromisoformat(s) if s else None
+    app.jinja_env.globals.update(
+        workflow=workflow,
+        progress=progress,
+        timeline_details=describe,
+        workflow_svg=workflow_svg,
+        current_locale=lambda: str(get_locale()),
+        url_with=url_with,
+        demanded_since=demanded_since,
+        recheck_due=recheck_due,
+        today=today,
+    )
+
+
+def machine_time(value: dt.date | dt.datetime | None) -> str:
+    """Format a date, or a time in UTC to the second, for HTML's ``<time datetime>``.
+
+    ``isoformat()`` gives six fractional digits, which HTML does not allow (at most three).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo else "")
+    return value.isoformat()
+
+
+def in_the_readers_language(func):
+    """Make a filter that depends on the locale run at render time.
+
+    Jinja computes a filter of a constant (``'addressed'|state_label``) once, when it compiles
+    the template, in whatever language that request had; a filter that takes the context is
+    never folded, so it follows each reader's language.
+    """
+
+    @pass_context
+    def filter_(_context, *args, **kwargs):
+        return func(*args, **kwargs)
+
+    return filter_
+
+
+def _without_control_characters(value):
+    """Print text without control characters: rows stored before they were refused have them."""
+    if isinstance(value, str) and CONTROL.search(value):
+        cleaned = CONTROL.sub("", value)  # newlines and tabs stay; a CR is harmless in output
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
+def url_with(**changes) -> str:
+    """Return the current URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
