@@ -59,7 +59,7 @@ class Load:
 
     def cell(self) -> str:
         text = (
-            f"{self.rps:,.0f} rps (p50 {self.percentile(50):,.1f} / p99 "
+            f"{rate(self.rps)} rps (p50 {self.percentile(50):,.1f} / p99 "
             f"{self.percentile(99):,.1f} ms)"
         )
         problems = [
@@ -72,6 +72,11 @@ class Load:
             if n
         ]
         return text + (f", {', '.join(problems)}" if problems else "")
+
+
+def rate(per_second: float) -> str:
+    """Requests per second, to three significant digits or more."""
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.3g}"
 
 
 def raw_request(method: str, path: str, port: int, headers: dict | None, body: bytes) -> bytes:

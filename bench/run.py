@@ -376,7 +376,7 @@ def measure_pages(report: Report, url: str, meta: dict, args, scratch: Path) -> 
                 report.rows.append(Row(f"{label} `{path}`", "not 200", "–", None, "", False))
                 continue
             for server in (tracker, bare):  # warm every worker
-                load.hammer(server.port, path if server is tracker else "/", 5, 4, max_requests=8)
+                load.hammer(server.port, path if server is tracker else "/", 5, 4, max_requests=4)
             totals = alternate(
                 {
                     "tracker": partial(load.hammer, tracker.port, path, args.slice, 4),
@@ -472,7 +472,7 @@ def measure_scale(report: Report, args, scratch: Path) -> None:
         tracker, same_sql = servers["tracker"], servers["same SQL"]
         try:
             for label, path in pages:
-                load.hammer(tracker.port, path, 5, 4, max_requests=8)
+                load.hammer(tracker.port, path, 5, 4, max_requests=4)
                 totals = alternate(
                     {
                         "cached": partial(load.hammer, tracker.port, path, args.scale_slice, 4),
@@ -497,7 +497,7 @@ def measure_scale(report: Report, args, scratch: Path) -> None:
         growth = by_size["100k"] / by_size["1k"] if by_size.get("1k") else 0
         lines.append(
             f"| {label} | {name} | "
-            + " | ".join(f"{by_size[s]:,.1f}" for s in sizes)
+            + " | ".join(load.rate(by_size[s]) for s in sizes)
             + f" | {growth:.2f} |"
         )
     report.tables += [
@@ -682,7 +682,7 @@ def measure_load(report: Report, args) -> None:
             Row(
                 f"load: {label} `{path}`, PostgreSQL, 3 workers, 100 connections for "
                 f"{args.load_seconds} s, a staff write every second",
-                f"{result.rps:,.0f} rps, p50 {result.percentile(50):,.0f} / p95 "
+                f"{load.rate(result.rps)} rps, p50 {result.percentile(50):,.0f} / p95 "
                 f"{result.percentile(95):,.0f} / p99 {result.percentile(99):,.0f} ms; "
                 f"{result.errors} errors, {result.timeouts} timeouts, "
                 f"{result.failed_checks} stale of {result.requests:,}",
@@ -798,8 +798,8 @@ def main() -> None:
         smtp_sink(args.smtp_sink)
         return
     args.rounds = 2
-    args.slice = 1.0 if args.quick else 2.0  # seconds per round and app
-    args.scale_slice = 1.0 if args.quick else 2.0
+    args.slice = 1.0 if args.quick else 1.5  # seconds per round and app
+    args.scale_slice = 1.0 if args.quick else 1.5
     args.load_seconds = 15 if args.quick else 60
     steps = args.only or ["pages", "scale", "weekly", "load"]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -810,15 +810,20 @@ def main() -> None:
     try:
         for size in ("1k", "10k", "100k") if "scale" in steps else ("10k",):
             generate.ensure_sqlite(size, log)  # before any clock starts
-        if "pages" in steps:
-            url, meta = dataset("10k", scratch)
-            measure_pages(report, url, meta, args, scratch)
-        if "scale" in steps:
-            measure_scale(report, args, scratch)
-        if "weekly" in steps:
-            measure_weekly(report, "weekly-quick" if args.quick else "weekly", scratch)
-        if "load" in steps:
-            measure_load(report, args)
+        steps_run = {
+            "pages": lambda: measure_pages(report, *dataset("10k", scratch), args, scratch),
+            "scale": lambda: measure_scale(report, args, scratch),
+            "weekly": lambda: measure_weekly(
+                report, "weekly-quick" if args.quick else "weekly", scratch
+            ),
+            "load": lambda: measure_load(report, args),
+        }
+        took = []
+        for step, run_step in steps_run.items():
+            if step in steps:
+                began = time.perf_counter()
+                run_step()
+                took.append(f"{step} {time.perf_counter() - began:,.0f} s")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _, meta = generate.ensure_sqlite("10k", log)
@@ -837,7 +842,8 @@ def main() -> None:
         "same-SQL baseline replays the tracker's statements for that page.",
     ]
     report.notes.append(
-        f"- whole run: {time.perf_counter() - started:,.0f} s; load average (1 min) "
+        f"- whole run: {time.perf_counter() - started:,.0f} s ({', '.join(took)}); load average "
+        "(1 min) "
         f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} at the end"
     )
     text = render(report, header)
