@@ -332,7 +332,7 @@ def cold_load(port: int, path: str, meta: dict, seconds: float, counter: list[in
     """Sequential: a staff write through the API, then the page (only the page is timed)."""
     result = load.Load()
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline or not result.requests:
+    while time.monotonic() < deadline or not (result.requests or result.errors):
         counter[0] += 1
         written = load.post(port, write_path(meta), write_body(counter[0]), API)
         if written.status != 201:
