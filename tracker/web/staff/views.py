@@ -234,10 +234,9 @@ def transition(demand_id: int, trigger: str):
         abort(404)
     form = transition_form_class(trigger)(prefix=trigger)
     key = f"transition_{trigger}"
-    offered = trigger in {t.trigger for t in workflow.allowed_triggers(demand.state)}
-    # A step the state does not offer goes straight to the service, which says why it is refused
-    # (missing notes would only hide that). CSRF is checked for every POST all the same.
-    if offered and not form.validate_on_submit():
+    # A step the machine refuses goes straight to the service, which says why (missing notes would
+    # only hide that). CSRF is checked for every POST all the same.
+    if workflow.may(demand, trigger) and not form.validate_on_submit():
         form.form_errors.append(str(_l("Bitte die markierten Angaben ergänzen.")))
         return _render_demand(demand, INVALID, **{key: form})
     notes = {
