@@ -10,13 +10,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.domain import workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
 from tracker.extensions import db
 from tracker.services import subscriptions
-from tracker.services.errors import ServiceError, StaleDemand, TransitionNotAllowed
+from tracker.services.errors import (
+    ServiceError,
+    StaleDemand,
+    TransitionNotAllowed,
+    stale_refused,
+)
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
 MAX_NOTE = 10_000
@@ -24,11 +28,8 @@ MAX_NOTE = 10_000
 
 def _flush() -> None:
     """Write the changes (no commit), turning a lost optimistic-locking race into StaleDemand."""
-    try:
+    with stale_refused():
         db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
 
 
 def _check_version(demand: Demand, expected_version: int | None) -> None:
