@@ -26,14 +26,16 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 _BEFORE = pytest.StashKey[dict]()
 
 
-def _checkout_files() -> dict[str, tuple[int, int]]:
-    """Size and modification time of every file in the checkout, except in .git, virtualenvs
-    (.venv*) and Python's bytecode caches (__pycache__), which the interpreter writes."""
+def _checkout_files() -> dict[str, tuple[int, int] | str]:
+    """Size and modification time of every file in the checkout, and every folder, except
+    .git, virtualenvs (.venv*) and Python's bytecode caches (__pycache__, the interpreter's)."""
     files = {}
     for folder, subfolders, names in os.walk(CHECKOUT):
         subfolders[:] = [
             d for d in subfolders if d not in (".git", "__pycache__") and not d.startswith(".venv")
         ]
+        for name in subfolders:
+            files[str(Path(folder, name).relative_to(CHECKOUT))] = "folder"
         for name in names:
             path = Path(folder, name)
             stat = path.lstat()
@@ -61,6 +63,15 @@ def pytest_sessionfinish(session, exitstatus):
             for path in changed:
                 reporter.write_line(path)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _instance_folder(tmp_path_factory):
+    """Point every app of the session, and the subprocesses started with its environment, at an
+    instance folder outside the checkout (not the developer's ``instance/`` and its config.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,9 @@ def installed(wheel, tmp_path_factory) -> Install:
     venv = tmp_path_factory.mktemp("venv")
     _checked([sys.executable, "-m", "venv", venv])
     _checked([venv / "bin" / "python", "-m", "pip", "install", "-q", wheel], timeout=900)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # the installed package's own instance folder (<venv>/var/tracker-instance), not the session's
+    hidden = ("PYTHONPATH", "VIRTUAL_ENV", "TRACKER_INSTANCE_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     return Install(bin=venv / "bin", env=env)
 

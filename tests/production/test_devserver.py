@@ -24,6 +24,7 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
         "TRACKER_SECRET_KEY": "dev",
         "TRACKER_REMINDER_CRON": "* * * * *",
+        "TRACKER_INSTANCE_PATH": str(tmp_path / "instance"),  # the digests' .eml files go there
     }
     subprocess.run([BIN / "tracker", "bootstrap"], env=env, check=True, capture_output=True)
     log = tmp_path / "serve.log"
