@@ -99,11 +99,13 @@ def ident(**kwargs) -> Int:
 
 
 class QueryInt(Int):
-    """A number in the query string: ASCII digits (``tracker.inputs.digits``) within bounds."""
+    """A number in the query string: ASCII digits (``tracker.inputs.digits``) within bounds;
+    empty is not given."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        return super().deserialize(ma.missing if value == "" else value, attr, data, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if value == "":
-            return self.load_default
         number = inputs.digits(value) if isinstance(value, str) else None
         if number is None:
             raise self.make_error("invalid")
