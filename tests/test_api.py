@@ -84,6 +84,57 @@ def test_openapi_document_is_valid_3_1(spec):
     for _name, schema in spec["components"]["schemas"].items():
         jsonschema.Draft202012Validator.check_schema(schema)
     assert {"/demands", "/demands/{demand_id}", "/bodies", "/events"} <= set(spec["paths"])
+    from openapi_spec_validator import validate
+
+    validate(spec)
+
+
+def _resolve(spec, ref: dict) -> dict:
+    return spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+def test_document_lists_what_each_operation_answers(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            statuses = set(operation["responses"])
+            assert {"401", "503"} <= statuses, (method, path)  # a revoked token, no database
+            if "requestBody" in operation:  # invalid JSON, too large, refused by the schema
+                assert {"400", "413", "422"} <= statuses, (method, path)
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+                variants = _resolve(spec, body).get("oneOf", [body])
+                assert all(_resolve(spec, v)["additionalProperties"] is False for v in variants)
+            if any(p["in"] == "path" for p in item.get("parameters", [])):
+                assert "404" in statuses, (method, path)
+
+
+def test_transition_requests_declare_each_triggers_notes(spec):
+    from tracker.domain import workflow
+
+    union = spec["components"]["schemas"]["TransitionRequest"]
+    assert union["discriminator"]["propertyName"] == "trigger"
+    for step in workflow.TRANSITIONS:
+        request = _resolve(spec, {"$ref": union["discriminator"]["mapping"][step.trigger]})
+        assert request["properties"]["trigger"]["enum"] == [step.trigger]
+        notes = _resolve(spec, request["properties"]["notes"])
+        assert set(notes["properties"]) == {n.name for n in step.notes}
+        assert set(notes.get("required", [])) == {n.name for n in step.notes if n.required}
+        assert ("notes" in request["required"]) == any(n.required for n in step.notes)
+    outcome = _resolve(spec, {"$ref": union["discriminator"]["mapping"]["close"]})
+    close_notes = _resolve(spec, outcome["properties"]["notes"])
+    assert close_notes["properties"]["outcome"]["enum"] == [o for o, _ in workflow.OUTCOMES]
+
+
+def test_english_clients_get_english_details(client, data, token):
+    english = {**token, "Accept-Language": "en"}
+    response = client.post("/api/v1/demands", json={"text": "x"}, headers=english)
+    problem = response.get_json()
+    assert response.status_code == 422 and problem["title"] != TITLES["validation_failed"]
+    assert "Ungültig" not in problem["detail"] and "„title“" in problem["detail"]
+    assert "fehlt" not in problem["errors"]["title"]
+    missing = client.get("/api/v1/demands/999", headers={"Accept-Language": "en"}).get_json()
+    assert "gibt es nicht" not in missing["detail"]
 
 
 @pytest.mark.parametrize(
