@@ -10,14 +10,11 @@ from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
 from tracker.web.api import schemas
 from tracker.web.api.views import (
-    BODY,
     APIError,
-    bp,
     demand_or_404,
     earlier_demand,
-    problems,
     service_call,
-    token_required,
+    write,
 )
 
 
@@ -29,11 +26,12 @@ def _statement(demand_id: int, entry_id: int) -> TimelineEntry:
     return entry
 
 
-@bp.post("/demands/<int:demand_id>/statements/<int:entry_id>/classification")
-@token_required
-@bp.arguments(schemas.ClassificationRequestSchema)
-@bp.response(201, schemas.TimelineEntrySchema)
-@problems(*BODY, 404, 409)
+@write(
+    "POST /demands/<int:demand_id>/statements/<int:entry_id>/classification",
+    schemas.ClassificationRequest,
+    schemas.TimelineEntry,
+    201,
+)
 def classify_statement(data: dict, demand_id: int, entry_id: int):
     """Classify a body's statement; the class change is a new timeline entry (only substantive
     answers count as answered)."""
@@ -41,22 +39,18 @@ def classify_statement(data: dict, demand_id: int, entry_id: int):
     return service_call(answers.classify, statement, data["classification"], g.api_user)
 
 
-@bp.post("/demands/<int:demand_id>/statements/<int:entry_id>/reassign")
-@token_required
-@bp.arguments(schemas.ReassignRequestSchema)
-@bp.response(200, schemas.TimelineEntrySchema)
-@problems(*BODY, 404, 409)
+@write(
+    "POST /demands/<int:demand_id>/statements/<int:entry_id>/reassign",
+    schemas.ReassignRequest,
+    schemas.TimelineEntry,
+)
 def reassign_statement(data: dict, demand_id: int, entry_id: int):
     """Move the assignment from a body that is not responsible to the body it named."""
     statement = _statement(demand_id, entry_id)
     return service_call(answers.reassign, statement, g.api_user, data["version"])
 
 
-@bp.post("/demands/<int:demand_id>/rechecks")
-@token_required
-@bp.arguments(schemas.RecheckRequestSchema)
-@bp.response(201, schemas.TimelineEntrySchema)
-@problems(*BODY, 404, 409)
+@write("POST /demands/<int:demand_id>/rechecks", schemas.RecheckRequest, schemas.TimelineEntry, 201)
 def add_recheck(data: dict, demand_id: int):
     """Record whether a demand closed as implemented reached practice."""
     demand = demand_or_404(demand_id)
@@ -70,11 +64,7 @@ def add_recheck(data: dict, demand_id: int):
     )
 
 
-@bp.put("/demands/<int:demand_id>/repeats")
-@token_required
-@bp.arguments(schemas.RepeatsRequestSchema)
-@bp.response(200, schemas.DemandSchema)
-@problems(*BODY, 404, 409)
+@write("PUT /demands/<int:demand_id>/repeats", schemas.RepeatsRequest, schemas.Demand)
 def set_repeats(data: dict, demand_id: int):
     """Link a demand to the earlier demand it repeats (null removes the link)."""
     demand = demand_or_404(demand_id)

@@ -9,17 +9,15 @@ from tracker.domain.models import Body, Consultation, Demand, Meeting
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
-from tracker.services.links import external_url
 from tracker.web.api import schemas
 from tracker.web.api.views import (
-    BODY,
     APIError,
-    bp,
     by_slug,
-    problems,
+    created,
+    read,
     refused,
     service_call,
-    token_required,
+    write,
 )
 
 UNKNOWN_BODY = _l("Unbekannte Stelle: %(slugs)s")
@@ -46,10 +44,7 @@ def _one(model, item_id: int, message):
     return item
 
 
-@bp.get("/consultations")
-@bp.arguments(schemas.EvidenceQuery, location="query", error_status_code=400)
-@bp.response(200, schemas.ConsultationListSchema)
-@problems(400)
+@read("/consultations", schemas.ConsultationList, query=schemas.EvidenceQuery)
 def consultations(args: dict):
     """List consultations (filters: body, year) with the figures over them."""
     items = consultation_service.list_consultations(_filter_body(args["body"]), args["year"])
@@ -57,19 +52,13 @@ def consultations(args: dict):
     return {"items": items, "figures": total}
 
 
-@bp.get("/consultations/<int:consultation_id>")
-@bp.response(200, schemas.ConsultationSchema)
-@problems(404)
+@read("/consultations/<int:consultation_id>", schemas.Consultation)
 def consultation(consultation_id: int):
     """Return one consultation."""
     return _one(Consultation, consultation_id, _l("Dieses Beteiligungsverfahren gibt es nicht."))
 
 
-@bp.post("/consultations")
-@token_required
-@bp.arguments(schemas.NewConsultationSchema)
-@bp.response(201, schemas.ConsultationSchema)
-@problems(*BODY)
+@write("POST /consultations", schemas.NewConsultation, schemas.Consultation, 201)
 def create_consultation(data: dict):
     """Record a consultation, or a measure introduced without one (``consulted`` false)."""
     ids = data.pop("demands")
@@ -80,32 +69,22 @@ def create_consultation(data: dict):
     item, _changed = service_call(
         consultation_service.save_consultation, None, demands=demands, body_id=body_id, **data
     )
-    location = external_url("api.consultation", consultation_id=item.id)
-    return item, 201, {"Location": location}
+    return created(item, "api.consultation", consultation_id=item.id)
 
 
-@bp.get("/meetings")
-@bp.arguments(schemas.EvidenceQuery, location="query", error_status_code=400)
-@bp.response(200, schemas.MeetingListSchema)
-@problems(400)
+@read("/meetings", schemas.MeetingList, query=schemas.EvidenceQuery)
 def meetings(args: dict):
     """List meetings (filters: body, year) with their next steps."""
     return {"items": meeting_service.list_meetings(_filter_body(args["body"]), args["year"])}
 
 
-@bp.get("/meetings/<int:meeting_id>")
-@bp.response(200, schemas.MeetingSchema)
-@problems(404)
+@read("/meetings/<int:meeting_id>", schemas.Meeting)
 def meeting(meeting_id: int):
     """Return one meeting with its next steps."""
     return _one(Meeting, meeting_id, _l("Dieses Gespräch gibt es nicht."))
 
 
-@bp.post("/meetings")
-@token_required
-@bp.arguments(schemas.NewMeetingSchema)
-@bp.response(201, schemas.MeetingSchema)
-@problems(*BODY)
+@write("POST /meetings", schemas.NewMeeting, schemas.Meeting, 201)
 def create_meeting(data: dict):
     """Record a meeting with its agreed next steps."""
     steps = [
@@ -121,5 +100,4 @@ def create_meeting(data: dict):
     item, _changed = service_call(
         meeting_service.save_meeting, None, body_id=body_id, steps=steps, **data
     )
-    location = external_url("api.meeting", meeting_id=item.id)
-    return item, 201, {"Location": location}
+    return created(item, "api.meeting", meeting_id=item.id)

@@ -19,8 +19,7 @@ from marshmallow import fields, validate
 from marshmallow_oneofschema import OneOfSchema
 
 from tracker import inputs
-from tracker.domain import rules, workflow
-from tracker.domain.models import Assignment, Body, Consultation, EventPart, Meeting, TimelineEntry
+from tracker.domain import models, rules, workflow
 from tracker.services import answers, consultations, rechecks
 from tracker.services.links import external_url
 from tracker.services.progress import progress
@@ -199,7 +198,7 @@ class With:
 # Problems ----------------------------------------------------------------------------------
 
 
-class ProblemSchema(Response):
+class Problem(Response):
     """RFC 9457 problem details (``application/problem+json``), made by ``tracker.web.errors``."""
 
     OPTIONAL = ("errors",)
@@ -211,7 +210,7 @@ class ProblemSchema(Response):
     errors = fields.Dict(keys=Str(), values=Str(), metadata={"description": "message per field"})
 
 
-class ProblemTypeSchema(Response):
+class ProblemType(Response):
     type = Uri()
     code = Str()
     title = Str()
@@ -221,13 +220,13 @@ class ProblemTypeSchema(Response):
 # Demands -----------------------------------------------------------------------------------
 
 
-class BodyRefSchema(Response):
+class BodyRef(Response):
     slug = Str(attribute="body.slug")
     name = Str(attribute="body.name")
-    role = choice(Assignment.ROLES)
+    role = choice(models.Assignment.ROLES)
 
 
-class CommitmentSchema(Response):
+class Commitment(Response):
     body = Str(attribute="body.slug", metadata={"description": "body slug"})
     file_reference = MaybeText()
     committed_until = Day(
@@ -236,11 +235,11 @@ class CommitmentSchema(Response):
     )
 
 
-class TopicSchema(Response):
+class Topic(Response):
     slug = Str()
 
 
-class DemandSchema(Response):
+class Demand(Response):
     id = ident()
     title = Str()
     text = Str()
@@ -254,8 +253,8 @@ class DemandSchema(Response):
     outcome = choice([o for o, _ in workflow.OUTCOMES], allow_none=True)
     is_public = Bool()
     version = Int(metadata={"description": "send it back with a change"})
-    topics = fields.Pluck(TopicSchema, "slug", many=True)
-    bodies = One(BodyRefSchema, many=True, attribute="assignments")
+    topics = fields.Pluck(Topic, "slug", many=True)
+    bodies = One(BodyRef, many=True, attribute="assignments")
     event = Str(attribute="event.slug", allow_none=True, dump_default=None)
     event_part = Str(attribute="event_part.slug", allow_none=True, dump_default=None)
     created_at = fields.DateTime()
@@ -267,7 +266,7 @@ class DemandSchema(Response):
         allow_none=True,
         metadata={"description": "id of the earlier demand"},
     )
-    commitments = One(CommitmentSchema, many=True)
+    commitments = One(Commitment, many=True)
 
     @ma.pre_dump
     def _computed(self, demand, **kwargs):
@@ -285,10 +284,10 @@ class DemandSchema(Response):
         )
 
 
-class TimelineEntrySchema(Response):
+class TimelineEntry(Response):
     OPTIONAL = ("classification",)
     id = ident()
-    kind = choice(TimelineEntry.KINDS)
+    kind = choice(models.TimelineEntry.KINDS)
     created_at = fields.DateTime()
     author = MaybeText(attribute="author_name")
     body = Str(attribute="body.slug", allow_none=True, dump_default=None)
@@ -309,14 +308,14 @@ class TimelineEntrySchema(Response):
         return With(entry, data={k: v for k, v in (entry.data or {}).items() if k != "before"})
 
 
-class DemandDetailSchema(DemandSchema):
-    timeline = One(TimelineEntrySchema, many=True)
+class DemandDetail(Demand):
+    timeline = One(TimelineEntry, many=True)
     demanded_since = Day(
         metadata={"description": "earliest event date in the chain of demands this one repeats"}
     )
 
 
-class LinksSchema(Response):
+class Links(Response):
     OPTIONAL = ("next", "prev")
     self_ = Uri(data_key="self", attribute="self")
     first = Uri()
@@ -325,31 +324,31 @@ class LinksSchema(Response):
     prev = Uri()
 
 
-class DemandPageSchema(Response):
-    items = One(DemandSchema, many=True)
+class DemandPage(Response):
+    items = One(Demand, many=True)
     page = Int(1)
     per_page = Int(1, MAX_PER_PAGE)
     total = Int(0)
-    links = One(LinksSchema)
+    links = One(Links)
 
 
-class TransitionResultSchema(Response):
-    demand = One(DemandSchema)
-    entry = One(TimelineEntrySchema)
+class TransitionResult(Response):
+    demand = One(Demand)
+    entry = One(TimelineEntry)
 
 
 # Bodies, events, workflow ------------------------------------------------------------------
 
 
-StateCountsSchema = Response.from_dict({s: Int(0) for s in STATES}, name="StateCounts")
+StateCounts = Response.from_dict({s: Int(0) for s in STATES}, name="StateCounts")
 
 
-class BodySchema(Response):
+class Body(Response):
     slug = Str()
     name = Str()
     short_name = MaybeText()
-    kind = choice(Body.KINDS)
-    counts = One(StateCountsSchema)
+    kind = choice(models.Body.KINDS)
+    counts = One(StateCounts)
     open = Int(0)
     overdue = Int(0)
     url = Uri()
@@ -366,32 +365,32 @@ class BodySchema(Response):
         )
 
 
-class BodyDemandSchema(DemandSchema):
-    role = choice(Assignment.ROLES)
+class BodyDemand(Demand):
+    role = choice(models.Assignment.ROLES)
 
 
-class BodyDetailSchema(BodySchema):
-    demands = One(BodyDemandSchema, many=True)
+class BodyDetail(Body):
+    demands = One(BodyDemand, many=True)
 
 
-class BodyListSchema(Response):
-    items = One(BodySchema, many=True)
+class BodyList(Response):
+    items = One(Body, many=True)
 
 
-class EventPartSchema(Response):
+class EventPart(Response):
     slug = Str()
-    kind = choice(EventPart.KINDS)
+    kind = choice(models.EventPart.KINDS)
     title = Str()
 
 
-class EventSchema(Response):
+class Event(Response):
     slug = Str()
     title = Str()
     date = Day()
     organiser = Str()
     location = MaybeText()
     description = Str()
-    parts = One(EventPartSchema, many=True)
+    parts = One(EventPart, many=True)
     url = Uri()
 
     @ma.pre_dump
@@ -399,18 +398,18 @@ class EventSchema(Response):
         return With(event, url=external_url("public.event", slug=event.slug))
 
 
-class EventListSchema(Response):
-    items = One(EventSchema, many=True)
+class EventList(Response):
+    items = One(Event, many=True)
 
 
-class StateSchema(Response):
+class State(Response):
     name = choice(STATES)
     label = Str()
     target_workdays = Int(0, allow_none=True)
     open = Bool(attribute="is_open")
 
 
-class NoteSchema(Response):
+class Note(Response):
     name = Str()
     label = Str()
     required = Bool()
@@ -421,26 +420,26 @@ class NoteSchema(Response):
         return With(note, choices=[c for c, _ in note.choices] or None)
 
 
-class StepSchema(Response):
+class Step(Response):
     trigger = choice(TRIGGERS)
     label = Str()
     source = Many(choice(STATES))
     dest = choice(STATES)
-    notes = One(NoteSchema, many=True)
+    notes = One(Note, many=True)
 
 
-class WorkflowSchema(Response):
-    states = One(StateSchema, many=True)
-    transitions = One(StepSchema, many=True)
+class Workflow(Response):
+    states = One(State, many=True)
+    transitions = One(Step, many=True)
 
 
 # Consultations and meetings ----------------------------------------------------------------
 
 
-class ConsultationSchema(Response):
+class Consultation(Response):
     id = ident()
     body = Str(attribute="body.slug", metadata={"description": "body slug"})
-    kind = choice(Consultation.KINDS)
+    kind = choice(models.Consultation.KINDS)
     title = Str()
     url = MaybeText()
     consulted = Bool(metadata={"description": "false: a measure introduced without consulting"})
@@ -472,7 +471,7 @@ class ConsultationSchema(Response):
         )
 
 
-class FiguresSchema(Response):
+class Figures(Response):
     count = Int(0)
     median_period_workdays = fields.Float(attribute="median_period", allow_none=True)
     short_share = fields.Float(allow_none=True)
@@ -480,12 +479,12 @@ class FiguresSchema(Response):
     without_consultation = Int(0)
 
 
-class ConsultationListSchema(Response):
-    items = One(ConsultationSchema, many=True)
-    figures = One(FiguresSchema)
+class ConsultationList(Response):
+    items = One(Consultation, many=True)
+    figures = One(Figures)
 
 
-class NextStepSchema(Response):
+class NextStep(Response):
     id = ident()
     text = Str()
     due_on = Day(allow_none=True)
@@ -499,15 +498,15 @@ class NextStepSchema(Response):
     done_on = Day(allow_none=True)
 
 
-class MeetingSchema(Response):
+class Meeting(Response):
     id = ident()
     body = Str(attribute="body.slug")
     held_on = Day()
-    format = choice(Meeting.FORMATS)
+    format = choice(models.Meeting.FORMATS)
     participants = Str()
     topics = Str()
     summary = Str()
-    next_steps = One(NextStepSchema, many=True)
+    next_steps = One(NextStep, many=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     url = Uri()
@@ -517,8 +516,8 @@ class MeetingSchema(Response):
         return With(item, url=external_url("evidence.dialogue") + f"#gespraech-{item.id}")
 
 
-class MeetingListSchema(Response):
-    items = One(MeetingSchema, many=True)
+class MeetingList(Response):
+    items = One(Meeting, many=True)
 
 
 # Requests ----------------------------------------------------------------------------------
@@ -539,23 +538,23 @@ class EvidenceQuery(Query):
     year = QueryInt(*YEARS, load_default=None)
 
 
-class BodyRoleSchema(Request):
+class BodyRole(Request):
     slug = Str(required=True)
-    role = choice(Assignment.ROLES, required=True)
+    role = choice(models.Assignment.ROLES, required=True)
 
 
-class NewDemandSchema(Request):
+class NewDemand(Request):
     title = Text(rules.TITLE_MAX, required=True)
     text = Text(rules.TEXT_MAX, required=True)
     is_public = Bool(load_default=True)
     topics = Many(Str(), load_default=list, metadata={"description": "topic slugs"})
-    bodies = Many(One(BodyRoleSchema), load_default=list)
+    bodies = Many(One(BodyRole), load_default=list)
     event = Str(allow_none=True, load_default=None)
     event_part = Str(allow_none=True, load_default=None)
     repeats = ident(allow_none=True, load_default=None, metadata={"description": "earlier demand"})
 
 
-class NewUpdateSchema(Request):
+class NewUpdate(Request):
     text = Text(rules.NOTE_MAX, required=True)
     is_public = Bool(load_default=True)
 
@@ -587,7 +586,7 @@ def _transition_schema(step: workflow.Transition) -> type[Request]:
     )
 
 
-class TransitionRequestSchema(OneOfSchema):
+class TransitionRequest(OneOfSchema):
     """A workflow step: the schema of the trigger named (``oneOf``, by ``trigger``)."""
 
     type_field = "trigger"
@@ -605,35 +604,35 @@ class TransitionRequestSchema(OneOfSchema):
         return trigger
 
 
-class ClassificationRequestSchema(Request):
+class ClassificationRequest(Request):
     classification = choice([c for c, _ in answers.CLASSIFICATIONS], required=True)
 
 
-class ReassignRequestSchema(Request):
+class ReassignRequest(Request):
     version = Int(allow_none=True, load_default=None)
 
 
-class RecheckRequestSchema(Request):
+class RecheckRequest(Request):
     result = choice([r for r, _ in rechecks.RESULTS], required=True)
     note = Text(rules.NOTE_MAX, blank=True, load_default="")
     is_public = Bool(load_default=True)
 
 
-class RepeatsRequestSchema(Request):
+class RepeatsRequest(Request):
     repeats = ident(required=True, allow_none=True, metadata={"description": "null: no link"})
     version = Int(required=True)
 
 
-class NewStepSchema(Request):
+class NewStep(Request):
     text = Text(rules.STEP_MAX, required=True)
     due_on = Day(allow_none=True, load_default=None)
     body = Str(allow_none=True, load_default=None, metadata={"description": "null: the LIGA"})
     done = Bool(load_default=False)
 
 
-class NewConsultationSchema(Request):
+class NewConsultation(Request):
     body = Str(required=True)
-    kind = choice(Consultation.KINDS, load_default="law")
+    kind = choice(models.Consultation.KINDS, load_default="law")
     title = Text(rules.TITLE_MAX, required=True)
     url = Text(rules.URL_MAX, blank=True, load_default="")
     consulted = Bool(load_default=True)
@@ -647,11 +646,11 @@ class NewConsultationSchema(Request):
     demands = Many(ident(), load_default=list)
 
 
-class NewMeetingSchema(Request):
+class NewMeeting(Request):
     body = Str(required=True)
     held_on = Day(required=True)
-    format = choice(Meeting.FORMATS, load_default="in_person")
+    format = choice(models.Meeting.FORMATS, load_default="in_person")
     participants = Text(rules.TEXT_MAX, blank=True, load_default="")
     topics = Text(rules.TEXT_MAX, blank=True, load_default="")
     summary = Text(rules.TEXT_MAX, required=True)
-    next_steps = Many(One(NewStepSchema), maximum=rules.STEPS_MAX, load_default=list)
+    next_steps = Many(One(NewStep), maximum=rules.STEPS_MAX, load_default=list)

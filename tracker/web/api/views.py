@@ -90,7 +90,7 @@ class Blueprint(flask_smorest.Blueprint):
 class Api(flask_smorest.Api):
     """flask-smorest's Api, declaring our problem details instead of its own error payload."""
 
-    ERROR_SCHEMA = schemas.ProblemSchema
+    ERROR_SCHEMA = schemas.Problem
     DEFAULT_ERROR_RESPONSE_NAME = None  # no catch-all: each operation lists what it answers
 
     def __init__(self, *args, **kwargs):
@@ -169,6 +169,39 @@ def problems(*statuses: int):
     return decorate
 
 
+def _missing(rule: str) -> tuple[int, ...]:
+    """A path with a parameter may name what does not exist: 404."""
+    return (404,) if "<" in rule else ()
+
+
+def read(rule: str, response, query=None):
+    """Declare a read: ``query`` parameters (refused: 400), the ``response`` schema."""
+
+    def decorate(view):
+        view = problems(*([400] if query else []), *_missing(rule))(view)
+        view = bp.response(200, response)(view)
+        if query is not None:
+            view = bp.arguments(query, location="query", error_status_code=400)(view)
+        return bp.route(rule, methods=["GET"])(view)
+
+    return decorate
+
+
+def write(route: str, request, response, status: int = 200):
+    """Declare a staff write (``route``: "METHOD /path"): the token checked first, then the body
+    against ``request`` (refused: 422), answered with ``status`` and the ``response`` schema; a
+    change to a demand is guarded by its version (409)."""
+    method, rule = route.split(" ")
+    stale = (409,) if rule.startswith("/demands/<") else ()
+
+    def decorate(view):
+        view = bp.response(status, response)(problems(*BODY, *stale, *_missing(rule))(view))
+        view = token_required(bp.arguments(request)(view))
+        return bp.route(rule, methods=[method])(view)
+
+    return decorate
+
+
 @bp.errorhandler(APIError)
 def api_error(error: APIError):
     return problem_response(error.status, error.code, error.detail, error.errors)
@@ -228,6 +261,11 @@ def _service_error(error: ServiceError) -> APIError:
     return APIError(status, code, error.message, error.errors)
 
 
+def created(item, endpoint: str, **ids):
+    """Answer a write that made ``item``: 201, with its address in ``Location``."""
+    return item, 201, {"Location": external_url(endpoint, **ids)}
+
+
 def service_call(call, *args, **kwargs):
     """Call a service; its refusal becomes a 409 or 422 problem."""
     try:
@@ -248,9 +286,7 @@ def _openapi():
 flask.Blueprint.add_url_rule(bp, "/openapi.json", "openapi", _openapi)
 
 
-@bp.get("/problems/<code>")
-@bp.response(200, schemas.ProblemTypeSchema)
-@problems(404)
+@read("/problems/<code>", schemas.ProblemType)
 def problem(code: str):
     """Describe the problem type ``code``: what the "type" of a problem response points at."""
     status = problem_status(code)
@@ -264,10 +300,7 @@ def problem(code: str):
     }
 
 
-@bp.get("/demands")
-@bp.arguments(schemas.DemandQuery, location="query", error_status_code=400)
-@bp.response(200, schemas.DemandPageSchema)
-@problems(400)
+@read("/demands", schemas.DemandPage, query=schemas.DemandQuery)
 def demands(args: dict):
     """List demands with filters and pagination."""
     f = queries.DemandFilter.from_args(args)  # InputError: a 400 naming an unknown filter value
@@ -294,9 +327,7 @@ def demands(args: dict):
     }
 
 
-@bp.get("/demands/<int:demand_id>")
-@bp.response(200, schemas.DemandDetailSchema)
-@problems(404)
+@read("/demands/<int:demand_id>", schemas.DemandDetail)
 def demand(demand_id: int):
     """Return one demand with its (public) timeline."""
     item = demand_or_404(demand_id)
@@ -333,9 +364,7 @@ def _body_figures(body_ids: list[int] | None = None):
     return counts, overdue
 
 
-@bp.get("/bodies")
-@bp.response(200, schemas.BodyListSchema)
-@problems()
+@read("/bodies", schemas.BodyList)
 def bodies():
     """List the bodies with their figures."""
     items = db.session.scalars(sa.select(Body).order_by(Body.name)).all()
@@ -345,9 +374,7 @@ def bodies():
     }
 
 
-@bp.get("/bodies/<slug>")
-@bp.response(200, schemas.BodyDetailSchema)
-@problems(404)
+@read("/bodies/<slug>", schemas.BodyDetail)
 def body(slug: str):
     """Return one body with its figures and its demands."""
     item = db.session.scalar(sa.select(Body).where(Body.slug == slug))
@@ -363,9 +390,7 @@ def body(slug: str):
     )
 
 
-@bp.get("/events")
-@bp.response(200, schemas.EventListSchema)
-@problems()
+@read("/events", schemas.EventList)
 def events():
     """List the events with their parts."""
     items = db.session.scalars(
@@ -374,9 +399,7 @@ def events():
     return {"items": items}
 
 
-@bp.get("/events/<slug>")
-@bp.response(200, schemas.EventSchema)
-@problems(404)
+@read("/events/<slug>", schemas.Event)
 def event(slug: str):
     """Return one event with its parts."""
     item = db.session.scalar(
@@ -387,9 +410,7 @@ def event(slug: str):
     return item
 
 
-@bp.get("/workflow")
-@bp.response(200, schemas.WorkflowSchema)
-@problems()
+@read("/workflow", schemas.Workflow)
 def workflow_description():
     """Describe the workflow: states, triggers and the notes each needs."""
     return {"states": workflow.STATES, "transitions": workflow.TRANSITIONS}
@@ -427,11 +448,7 @@ def _event_part(event: str | None, part: str | None) -> EventPart | None:
     return found
 
 
-@bp.post("/demands")
-@token_required
-@bp.arguments(schemas.NewDemandSchema)
-@bp.response(201, schemas.DemandSchema)
-@problems(*BODY)
+@write("POST /demands", schemas.NewDemand, schemas.Demand, 201)
 def create_demand(data: dict):
     """Record a new demand, optionally with topics, bodies, its source and the demand it repeats."""
     topics = by_slug(Topic, data["topics"], "topics", _l("Unbekanntes Thema: %(slugs)s"))
@@ -453,15 +470,10 @@ def create_demand(data: dict):
         service_call(demand_service.assign_bodies, item, g.api_user, item.version, by_id)
     if earlier is not None:
         service_call(repeats.set_repeats, item, earlier, g.api_user, None)
-    location = external_url("api.demand", demand_id=item.id)
-    return demand_or_404(item.id), 201, {"Location": location}
+    return created(demand_or_404(item.id), "api.demand", demand_id=item.id)
 
 
-@bp.post("/demands/<int:demand_id>/updates")
-@token_required
-@bp.arguments(schemas.NewUpdateSchema)
-@bp.response(201, schemas.TimelineEntrySchema)
-@problems(*BODY, 404, 409)
+@write("POST /demands/<int:demand_id>/updates", schemas.NewUpdate, schemas.TimelineEntry, 201)
 def add_update(data: dict, demand_id: int):
     """Add a progress note of the LIGA to a demand's timeline."""
     item = demand_or_404(demand_id)
@@ -470,11 +482,9 @@ def add_update(data: dict, demand_id: int):
     )
 
 
-@bp.post("/demands/<int:demand_id>/transitions")
-@token_required
-@bp.arguments(schemas.TransitionRequestSchema)
-@bp.response(200, schemas.TransitionResultSchema)
-@problems(*BODY, 404, 409)
+@write(
+    "POST /demands/<int:demand_id>/transitions", schemas.TransitionRequest, schemas.TransitionResult
+)
 def transition(data: dict, demand_id: int):
     """Move a demand by a workflow trigger with the notes it needs; ``version`` guards against
     concurrent changes."""
