@@ -571,7 +571,7 @@ def _note_field(note: workflow.Note) -> fields.Field:
     )
 
 
-def _transition_schema(step: workflow.Transition) -> type[Request]:
+def _transition_schema(step: workflow.Step) -> type[Request]:
     """The request for one trigger: its notes, the required ones required (the declaration's)."""
     name = step.trigger.title()
     notes = Request.from_dict({n.name: _note_field(n) for n in step.notes}, name=f"{name}Notes")
