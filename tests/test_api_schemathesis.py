@@ -8,17 +8,15 @@ test has its own database, seeded with one of everything, so writes may change w
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import schemathesis
-from helpers import make_body, make_demand, make_user
+from helpers import make_body, make_demand, make_evidence, make_user
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from tracker import create_app
 from tracker.extensions import db
-from tracker.services import api_tokens, consultations, meetings
+from tracker.services import api_tokens
 from tracker.services.statements import add_statement
 
 EXAMPLES = 15  # per operation and kind of data (valid, invalid): all of it well under 2 minutes
@@ -68,18 +66,7 @@ def world(app, event):
     demand = make_demand(bodies=[body], user=staff, event_id=event.id)
     make_demand("Intern", is_public=False, bodies=[body])
     add_statement(body, demand.assignments[0], "Wir prüfen das.")
-    consultations.save_consultation(
-        None,
-        body_id=body.id,
-        kind="law",
-        title="Entwurf",
-        consulted=True,
-        received_on=dt.date(2026, 11, 2),
-        deadline_on=dt.date(2026, 11, 18),
-    )
-    meetings.save_meeting(
-        None, body_id=body.id, held_on=dt.date(2026, 11, 10), format="video", summary="Austausch."
-    )
+    make_evidence(body)
     _row, plain = api_tokens.create_token(staff, "Schemathesis")
     db.session.commit()
     target.app = app
