@@ -4,6 +4,7 @@ Fixtures live in conftest.py; test modules import these with ``from helpers impo
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -118,6 +119,26 @@ def make_demand(title="Bezahlkarte evaluieren", *, bodies=(), is_public=True, us
         assign_bodies(demand, user, None, roles)
     _db.session.commit()  # services leave committing to their caller (the edge)
     return demand
+
+
+def make_evidence(body):
+    """Record one consultation (12 working days) and one meeting with ``body``; return both."""
+    from tracker.services import consultations, meetings
+
+    consultation, _ = consultations.save_consultation(
+        None,
+        body_id=body.id,
+        kind="law",
+        title="Beispiel: Entwurf",
+        consulted=True,
+        received_on=dt.date(2026, 11, 2),
+        deadline_on=dt.date(2026, 11, 18),
+    )
+    meeting, _ = meetings.save_meeting(
+        None, body_id=body.id, held_on=dt.date(2026, 11, 10), format="video", summary="Austausch."
+    )
+    _db.session.commit()
+    return consultation, meeting
 
 
 def csrf_token(html: str) -> str:

@@ -22,6 +22,8 @@ def check(spec, response, path, method="get"):
     """Validate ``response`` against the schema the document declares for it."""
     operation = spec["paths"][path][method]
     declared = operation["responses"][str(response.status_code)]
+    if "$ref" in declared:  # a response declared once for the whole API (the problems)
+        declared = spec["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
     ((media_type, content),) = declared["content"].items()
     assert response.mimetype == media_type
     registry = Registry().with_resource(
@@ -82,6 +84,57 @@ def test_openapi_document_is_valid_3_1(spec):
     for _name, schema in spec["components"]["schemas"].items():
         jsonschema.Draft202012Validator.check_schema(schema)
     assert {"/demands", "/demands/{demand_id}", "/bodies", "/events"} <= set(spec["paths"])
+    from openapi_spec_validator import validate
+
+    validate(spec)
+
+
+def _resolve(spec, ref: dict) -> dict:
+    return spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+def test_document_lists_what_each_operation_answers(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            statuses = set(operation["responses"])
+            assert {"401", "503"} <= statuses, (method, path)  # a revoked token, no database
+            if "requestBody" in operation:  # invalid JSON, too large, refused by the schema
+                assert {"400", "413", "422"} <= statuses, (method, path)
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+                variants = _resolve(spec, body).get("oneOf", [body])
+                assert all(_resolve(spec, v)["additionalProperties"] is False for v in variants)
+            if any(p["in"] == "path" for p in item.get("parameters", [])):
+                assert "404" in statuses, (method, path)
+
+
+def test_transition_requests_declare_each_triggers_notes(spec):
+    from tracker.domain import workflow
+
+    union = spec["components"]["schemas"]["TransitionRequest"]
+    assert union["discriminator"]["propertyName"] == "trigger"
+    for step in workflow.TRANSITIONS:
+        request = _resolve(spec, {"$ref": union["discriminator"]["mapping"][step.trigger]})
+        assert request["properties"]["trigger"]["enum"] == [step.trigger]
+        notes = _resolve(spec, request["properties"]["notes"])
+        assert set(notes["properties"]) == {n.name for n in step.notes}
+        assert set(notes.get("required", [])) == {n.name for n in step.notes if n.required}
+        assert ("notes" in request["required"]) == any(n.required for n in step.notes)
+    outcome = _resolve(spec, {"$ref": union["discriminator"]["mapping"]["close"]})
+    close_notes = _resolve(spec, outcome["properties"]["notes"])
+    assert close_notes["properties"]["outcome"]["enum"] == [o for o, _ in workflow.OUTCOMES]
+
+
+def test_english_clients_get_english_details(client, data, token):
+    english = {**token, "Accept-Language": "en"}
+    response = client.post("/api/v1/demands", json={"text": "x"}, headers=english)
+    problem = response.get_json()
+    assert response.status_code == 422 and problem["title"] != TITLES["validation_failed"]
+    assert "Ungültig" not in problem["detail"] and "„title“" in problem["detail"]
+    assert "fehlt" not in problem["errors"]["title"]
+    missing = client.get("/api/v1/demands/999", headers={"Accept-Language": "en"}).get_json()
+    assert "gibt es nicht" not in missing["detail"]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +236,7 @@ def db_demand(demand_id):
         ({"title": "x", "text": "x", "topics": ["gibt-es-nicht"]}, "topics"),
         ({"title": "x", "text": "x", "bodies": [{"slug": "nope", "role": "lead"}]}, "bodies"),
         ({"title": "x", "text": "x", "bodies": [{"slug": "ms", "role": "involved"}]}, "bodies"),
-        ({"title": "x", "text": "x", "bodies": [{"slug": "ms", "role": "chef"}]}, "bodies"),
+        ({"title": "x", "text": "x", "bodies": [{"slug": "ms", "role": "chef"}]}, "bodies[0].role"),
         ({"title": "x", "text": "x", "event": "nope", "event_part": "podium"}, "event_part"),
     ],
 )
@@ -222,7 +275,9 @@ def test_transition_through_api_same_rules_as_web(client, spec, data, token, db)
     path = "/demands/{demand_id}/transitions"
     version = demand.version
 
-    response = client.post(url, json={"trigger": "evaluate", "version": version}, headers=token)
+    notes = {"summary": "gut", "participants": "alle"}
+    evaluate = {"trigger": "evaluate", "version": version, "notes": notes}
+    response = client.post(url, json=evaluate, headers=token)
     assert response.status_code == 409
     assert check(spec, response, path, "post")["code"] == "transition_not_allowed"
 
@@ -230,7 +285,7 @@ def test_transition_through_api_same_rules_as_web(client, spec, data, token, db)
     body = check(spec, response, path, "post")
     assert body["demand"]["state"] == "addressed" and body["entry"]["to_state"] == "addressed"
 
-    response = client.post(url, json={"trigger": "evaluate", "version": version}, headers=token)
+    response = client.post(url, json=evaluate, headers=token)
     assert response.status_code == 409
     assert check(spec, response, path, "post")["code"] == "stale"
 
@@ -242,7 +297,7 @@ def test_transition_through_api_same_rules_as_web(client, spec, data, token, db)
     )
     assert response.status_code == 422
     problem = check(spec, response, path, "post")
-    assert "participants" in problem["errors"]
+    assert "notes.participants" in problem["errors"]  # the declaration's required notes
 
     count = (
         db.session.query(TimelineEntry).filter_by(demand_id=demand.id, kind="transition").count()

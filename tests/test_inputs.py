@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
 import pytest
-from helpers import csrf_token, make_body, make_demand, make_user
+from helpers import csrf_token, make_body, make_demand, make_evidence, make_user
 from itsdangerous import URLSafeTimedSerializer
 
 from tracker import inputs
 from tracker.domain.models import Contact
 from tracker.extensions import db
-from tracker.services import api_tokens, consultations, meetings
+from tracker.services import api_tokens
 from tracker.services.statements import add_statement
 
 # Values that once answered 500 (or could): Unicode digits, 32- and 64-bit overflows, NUL and
@@ -70,18 +69,7 @@ def world(app, event):
     demand = make_demand(bodies=[body], user=staff, event_id=event.id)
     _row, token = api_tokens.create_token(staff, "Test")
     statement = add_statement(body, demand.assignments[0], "Wir prüfen das.")
-    consultation, _ = consultations.save_consultation(
-        None,
-        body_id=body.id,
-        kind="law",
-        title="Beispiel: Entwurf",
-        consulted=True,
-        received_on=dt.date(2026, 11, 2),
-        deadline_on=dt.date(2026, 11, 18),
-    )
-    meeting, _ = meetings.save_meeting(
-        None, body_id=body.id, held_on=dt.date(2026, 11, 10), format="video", summary="Austausch."
-    )
+    consultation, meeting = make_evidence(body)
     staff.get_id()  # gives the user a session token, kept in the session as Flask-Login does
     db.session.commit()
     return {

@@ -120,7 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(answer.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     app.register_blueprint(follow.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(reports.bp)

@@ -22,7 +22,12 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 # The id columns are 32-bit integers on PostgreSQL.
 MAX_ID = 2**31 - 1
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # CR (\x0d) included: normalise first
+CONTROL_CLASS = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # CR (\x0d) included: normalise first
+CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+# The same rule as patterns a whole text matches (a CR is allowed: it is normalised), for the
+# OpenAPI document: any text, and a text with more than white space (what strip() leaves).
+TEXT_PATTERN = rf"^(?:[^{CONTROL_CLASS}]|\r)*$"
+FILLED_PATTERN = rf"^(?:[^\S{CONTROL_CLASS}]|\r)*[^\s{CONTROL_CLASS}](?:[^{CONTROL_CLASS}]|\r)*$"
 # Limits of a JSON body: far above what any client sends, far below what hurts.
 MAX_DEPTH = 10
 MAX_LIST = 1000
@@ -79,14 +84,18 @@ def init_app(app) -> None:
     app.url_map.converters["string"] = TextConverter
 
 
+def digits(raw: str) -> int | None:
+    """Return ``raw`` as an int if it is ASCII digits (at most 12), else None."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
+
+
 def int_arg(args, name: str, default: int, minimum: int = 1, maximum: int = 10**6) -> int:
     """Return query parameter ``name`` as an int within bounds: ASCII digits only."""
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not (
-        minimum <= int(raw) <= maximum
-    ):
+    value = digits(raw)
+    if value is None or not minimum <= value <= maximum:
         raise InputError(
             name,
             "invalid_parameter",
@@ -97,7 +106,7 @@ def int_arg(args, name: str, default: int, minimum: int = 1, maximum: int = 10**
                 maximum=maximum,
             ),
         )
-    return int(raw)
+    return value
 
 
 def parse_json(data: bytes | str) -> Any:
