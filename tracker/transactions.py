@@ -12,22 +12,18 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, InternalServerError
 
 from tracker.extensions import db
-from tracker.services.errors import StaleDemand
+from tracker.services.errors import StaleDemand, stale_refused
 
 log = logging.getLogger(__name__)
 
 
 def commit() -> None:
     """Commit the current transaction; a lost optimistic-locking race becomes StaleDemand."""
-    try:
+    with stale_refused():
         db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
 
 
 WROTE = "tracker.wrote"  # set in Session.info by the first write of a transaction

@@ -1,4 +1,8 @@
-"""What people read for the domain's codes: roles and the fields of a demand, defined once."""
+"""What people read for the domain's codes: roles and the fields of a demand, defined once.
+
+The one domain module that knows the translation machinery: others (``workflow``) mark their
+words with ``_l`` from here, lazy strings that need no app or request until they are shown.
+"""
 
 from __future__ import annotations
 

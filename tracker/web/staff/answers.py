@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,9 +13,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from tracker.domain.models import Demand, Event, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
-from tracker.services.errors import ServiceError, StaleDemand
+from tracker.services.errors import ServiceError
 from tracker.web.forms import ConfirmForm, Form
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.blueprint import bp
 from tracker.web.staff.forms import VersionedForm
 
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
@@ -106,44 +105,27 @@ def _statement(demand: Demand, entry_id: int) -> TimelineEntry:
     return entry
 
 
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
-
-
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/einordnen")
 def classify(demand_id: int, entry_id: int):
     """Classify a body's statement (substantive, interim, boilerplate, not responsible)."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import _demand_or_404, save_on_page
 
     demand = _demand_or_404(demand_id)
     statement = _statement(demand, entry_id)
     form = ClassifyForm(prefix=f"c{entry_id}")
-    key = f"classify_{entry_id}"
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, **{key: form})
-    current = answers.classifications(demand.timeline).get(statement.id)
-    if current == form.classification.data:
-        # the form shows the current class: saving it as shown is no new classification
-        flash(_l("Keine Änderung."), "success")
-        return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
-    try:
-        answers.classify(statement, form.classification.data, current_user)
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, key, form)
-    flash(
-        _l(
-            "Die Stellungnahme ist eingeordnet als „%(label)s“.",
-            label=answers.classification_label(form.classification.data),
-        ),
-        "success",
+
+    def write():
+        if answers.classifications(demand.timeline).get(statement.id) == form.classification.data:
+            return None  # the form shows the current class: saving it as shown is no change
+        return answers.classify(statement, form.classification.data, current_user)
+
+    saved = _l(
+        "Die Stellungnahme ist eingeordnet als „%(label)s“.",
+        label=answers.classification_label(form.classification.data),
     )
-    return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
+    return save_on_page(
+        demand, f"classify_{entry_id}", form, write, saved, anchor="#stellungnahmen-titel"
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/uebertragen")
@@ -151,10 +133,10 @@ def reassign(demand_id: int, entry_id: int):
     """Move the assignment from a body that is not responsible to the body it named."""
     from tracker.web.staff.views import _demand_or_404, _render_demand
 
-    demand = _demand_or_404(demand_id)
-    statement = _statement(demand, entry_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    demand = _demand_or_404(demand_id)
+    statement = _statement(demand, entry_id)
     try:
         answers.reassign(statement, current_user, None)
     except ServiceError as error:
@@ -168,40 +150,31 @@ def reassign(demand_id: int, entry_id: int):
 @bp.post("/forderungen/<int:demand_id>/nachpruefung")
 def recheck(demand_id: int):
     """Record whether a demand closed as implemented reached practice."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import _demand_or_404, save_on_page
 
     demand = _demand_or_404(demand_id)
     form = RecheckForm(prefix="recheck")
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, recheck_form=form)
-    try:
-        rechecks.record_recheck(
-            demand, current_user, form.result.data, form.note.data, is_public=form.is_public.data
-        )
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, "recheck_form", form)
-    flash(_l("Die Nachprüfung steht in der Chronik."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+    def write():
+        result, note, is_public = form.result.data, form.note.data, form.is_public.data
+        return rechecks.record_recheck(demand, current_user, result, note, is_public=is_public)
+
+    return save_on_page(
+        demand, "recheck_form", form, write, _l("Die Nachprüfung steht in der Chronik.")
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/wiederholt")
 def set_repeats(demand_id: int):
     """Link a demand to the earlier demand it repeats (or remove the link)."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import _demand_or_404, save_on_page
 
     demand = _demand_or_404(demand_id)
     form = RepeatsForm(prefix="repeats")
     form.repeats.choices = repeats_choices(demand)
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, repeats_form=form)
-    earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
-    try:
-        entry = repeats.set_repeats(demand, earlier, current_user, form.expected_version())
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, "repeats_form", form)
-    flash_saved(entry is not None)
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+    def write():
+        earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
+        return repeats.set_repeats(demand, earlier, current_user, form.expected_version())
+
+    return save_on_page(demand, "repeats_form", form, write)

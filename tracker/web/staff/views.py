@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -74,15 +76,12 @@ def index():
     f = queries.DemandFilter.from_args(request.args)
     page = inputs.int_arg(request.args, "page", 1)
     pagination = queries.list_demands(f, include_internal=True, page=page, per_page=100)
-    topics, bodies, events = queries.filter_choices()
     return render_template(
         "staff/index.html",
         f=f,
         pagination=pagination,
         demands=pagination.items,
-        topics=topics,
-        bodies=bodies,
-        events=events,
+        **queries.filter_choices(),
     )
 
 
@@ -168,10 +167,25 @@ def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
         if field in form:
             form[field].errors = [*form[field].errors, message]
     form.form_errors.append(error.message)
-    db.session.expire_all()
+    db.session.rollback()  # nothing of the refused change stays: show the demand as stored
     demand = _demand_or_404(demand.id)
     status = 409 if error.code == "stale" else INVALID
     return _render_demand(demand, status, **{form_key: form})
+
+
+def save_on_page(
+    demand: Demand, form_key: str, form, write: Callable[[], object], saved=None, anchor: str = ""
+):
+    """Handle a form of the demand's page: shown again with its errors or the service's refusal,
+    else ``write()`` (a service call) has saved, and ``flash_saved`` says so (None: no change)."""
+    if not form.validate_on_submit():
+        return _render_demand(demand, INVALID, **{form_key: form})
+    try:
+        result = write()
+    except ServiceError as error:
+        return _refused(demand, error, form_key, form)
+    flash_saved(result is not None, saved)
+    return redirect(url_for("staff.demand", demand_id=demand.id) + anchor)
 
 
 @bp.post("/forderungen/<int:demand_id>/bearbeiten")
@@ -180,16 +194,14 @@ def edit_demand(demand_id: int):
     demand = _demand_or_404(demand_id)
     form = DemandForm(prefix="edit")
     _fill_demand_choices(form)
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, edit_form=form)
-    try:
-        entry = demand_service.edit_demand(
+    return save_on_page(
+        demand,
+        "edit_form",
+        form,
+        lambda: demand_service.edit_demand(
             demand, current_user, form.expected_version(), **_demand_fields(form)
-        )
-    except ServiceError as error:
-        return _refused(demand, error, "edit_form", form)
-    flash_saved(entry is not None)
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+        ),
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stellen")
@@ -198,15 +210,18 @@ def assign(demand_id: int):
     demand = _demand_or_404(demand_id)
     bodies = _all_bodies()
     form = assignment_form(bodies, formdata=request.form, prefix="assign")
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, assign_form=form)
-    roles = {body.id: field.data for body, field in form.body_fields if field.data}
-    try:
-        entry = demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
-    except ServiceError as error:
-        return _refused(demand, error, "assign_form", form)
-    flash_saved(entry is not None, _l("Zuständige Stellen gespeichert."))
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    return save_on_page(
+        demand,
+        "assign_form",
+        form,
+        lambda: demand_service.assign_bodies(
+            demand,
+            current_user,
+            form.expected_version(),
+            {body.id: field.data for body, field in form.body_fields if field.data},
+        ),
+        _l("Zuständige Stellen gespeichert."),
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stand")
@@ -214,16 +229,15 @@ def add_update(demand_id: int):
     """Add a progress note to a demand's timeline."""
     demand = _demand_or_404(demand_id)
     form = UpdateForm(prefix="update")
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, update_form=form)
-    try:
-        demand_service.add_update(
+    return save_on_page(
+        demand,
+        "update_form",
+        form,
+        lambda: demand_service.add_update(
             demand, current_user, form.text.data, is_public=form.is_public.data
-        )
-    except ServiceError as error:
-        return _refused(demand, error, "update_form", form)
-    flash(_l("Der neue Stand steht in der Chronik."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+        ),
+        _l("Der neue Stand steht in der Chronik."),
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/schritt/<trigger>")
@@ -234,10 +248,9 @@ def transition(demand_id: int, trigger: str):
         abort(404)
     form = transition_form_class(trigger)(prefix=trigger)
     key = f"transition_{trigger}"
-    offered = trigger in {t.trigger for t in workflow.allowed_triggers(demand.state)}
-    # A step the state does not offer goes straight to the service, which says why it is refused
-    # (missing notes would only hide that). CSRF is checked for every POST all the same.
-    if offered and not form.validate_on_submit():
+    # A step the machine refuses goes straight to the service, which says why (missing notes would
+    # only hide that). CSRF is checked for every POST all the same.
+    if workflow.may(demand, trigger) and not form.validate_on_submit():
         form.form_errors.append(str(_l("Bitte die markierten Angaben ergänzen.")))
         return _render_demand(demand, INVALID, **{key: form})
     notes = {
