@@ -23,44 +23,38 @@ from helpers import BACKEND, Auth, make_app, make_user  # noqa: E402
 pytest_plugins = ["smtp"]  # the SMTP server fixtures, for every test module
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-_BEFORE = pytest.StashKey[dict]()
+# not the tests' doing: git, virtualenvs, the interpreter's bytecode, ruff run beside the tests
+UNWATCHED = (".git", "__pycache__", ".ruff_cache")
+_BEFORE = pytest.StashKey[set]()
 
 
-def _checkout_files() -> dict[str, tuple[int, int] | str]:
-    """Size and modification time of every file in the checkout, and every folder, except
-    .git, virtualenvs (.venv*) and Python's bytecode caches (__pycache__, the interpreter's)."""
-    files = {}
+def _checkout_paths() -> set[str]:
+    """Every file and folder in the checkout, except in virtualenvs (.venv*) and UNWATCHED."""
+    paths = set()
     for folder, subfolders, names in os.walk(CHECKOUT):
-        subfolders[:] = [
-            d for d in subfolders if d not in (".git", "__pycache__") and not d.startswith(".venv")
-        ]
-        for name in subfolders:
-            files[str(Path(folder, name).relative_to(CHECKOUT))] = "folder"
-        for name in names:
-            path = Path(folder, name)
-            stat = path.lstat()
-            files[str(path.relative_to(CHECKOUT))] = (stat.st_size, stat.st_mtime_ns)
-    return files
+        subfolders[:] = [d for d in subfolders if d not in UNWATCHED and not d.startswith(".venv")]
+        paths.update(str(Path(folder, name).relative_to(CHECKOUT)) for name in subfolders + names)
+    return paths
 
 
 def pytest_sessionstart(session):
-    session.config.stash[_BEFORE] = _checkout_files()
+    session.config.stash[_BEFORE] = _checkout_paths()
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Fail the run if a test wrote into the checkout: tests write to pytest's temporary
-    directories (``tmp_path``, ``tmp_path_factory``) only."""
+    """Fail the run if a file or folder appeared in the checkout: tests write only to pytest's
+    temporary directories (``tmp_path``, ``tmp_path_factory``). Changes to existing files are
+    not checked, so that editing the code while the suite runs does not fail it."""
     before = session.config.stash.get(_BEFORE, None)
     if before is None:
         return
-    after = _checkout_files()
-    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-    if changed:
+    new = sorted(_checkout_paths() - before)
+    if new:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write("\n")
-            reporter.write_sep("=", "files in the checkout changed during the run", red=True)
-            for path in changed:
+            reporter.write_sep("=", "tests wrote into the checkout", red=True)
+            for path in new:
                 reporter.write_line(path)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
