@@ -7,11 +7,13 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tracker.domain.models import Event, EventPart, Topic
 from tracker.extensions import db as _db
@@ -21,6 +23,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py, tests/smtp.
 from helpers import BACKEND, Auth, make_app, make_user  # noqa: E402
 
 pytest_plugins = ["smtp"]  # the SMTP server fixtures, for every test module
+
+# Hypothesis (under schemathesis) keeps its example database and caches outside the checkout;
+# set before collection, which already draws examples.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"forderungstracker-hypothesis-{os.getuid()}")
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # not the tests' doing: git, virtualenvs, the interpreter's bytecode, ruff run beside the tests

@@ -33,7 +33,8 @@ def _filter_body(slug: str) -> Body | None:
         return None
     body = db.session.scalar(sa.select(Body).where(Body.slug == slug))
     if body is None:
-        raise APIError(400, "invalid_parameter", _l("Unbekannte Stelle in „body“."), {"body": slug})
+        message = _l("Unbekannte Stelle in „body“.")
+        raise APIError(400, "invalid_parameter", message, {"body": message})
     return body
 
 
