@@ -13,9 +13,11 @@ from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
-from tracker.domain.models import User, password_problem
+from tracker.cli.users import create as create_user
+from tracker.domain.models import User
 from tracker.extensions import db
 from tracker.services import backup, csv_import
+from tracker.services import users as user_service
 from tracker.services.errors import ExchangeError
 from tracker.transactions import commit
 
@@ -43,7 +45,7 @@ def import_csv_command(file: str, email: str) -> None:
     with force_locale("de"):
         user = None
         if email:
-            user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+            user = user_service.by_email(email)
             if user is None:
                 raise click.ClickException(_("Unbekannte*r Benutzer*in %(email)s.", email=email))
         try:
@@ -164,19 +166,12 @@ def seed_command() -> None:
 
 def ensure_admin_from_env() -> User | None:
     """Create the first admin from TRACKER_ADMIN_EMAIL / _PASSWORD when no user exists."""
-    email = current_app.config["ADMIN_EMAIL"].strip().lower()
+    email = current_app.config["ADMIN_EMAIL"].strip()
     password = current_app.config["ADMIN_PASSWORD"]
     if not email or not password or db.session.scalar(sa.select(sa.func.count(User.id))):
         return None
-    if password_problem(password):
-        raise click.ClickException(
-            "TRACKER_ADMIN_PASSWORD needs at least 12 characters, not only whitespace"
-        )
-    user = User(email=email, name="Administrator*in", role="admin")
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
+    setting = "TRACKER_ADMIN_EMAIL / TRACKER_ADMIN_PASSWORD: "
+    return create_user(email, password, setting, name="Administrator*in", role="admin")
 
 
 @click.command("bootstrap")
@@ -199,10 +194,7 @@ def bootstrap_command(dev: bool) -> None:
         click.echo(f"Admin {current_app.config['ADMIN_EMAIL']} created from the environment.")
     elif dev and not db.session.scalar(sa.select(sa.func.count(User.id))):
         password = secrets.token_urlsafe(12)
-        user = User(email="admin@example.org", name="Demo-Admin", role="admin")
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
+        create_user("admin@example.org", password, name="Demo-Admin", role="admin")
         click.echo("")
         click.echo("  Demo login at /anmelden:  admin@example.org  /  " + password)
         click.echo("  (shown once; change it under /verwaltung/benutzer/)")

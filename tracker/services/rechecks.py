@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date, today
 from tracker.extensions import db
@@ -24,18 +25,6 @@ from tracker.services.errors import ServiceError
 from tracker.services.links import external_url
 
 OUTCOMES = ("implemented", "partly_implemented")
-RESULTS = (
-    ("yes", _l("ja, in der Praxis angekommen")),
-    ("partly", _l("teilweise angekommen")),
-    ("no", _l("nein, nicht angekommen")),
-)
-RESULT_LABELS = dict(RESULTS)
-MAX_NOTE = 10_000
-
-
-def result_label(value: str | None) -> str:
-    """Return the German label of a re-check result."""
-    return str(RESULT_LABELS.get(value, "")) if value else ""
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -103,10 +92,9 @@ def record_recheck(
             _l("Nachprüfen lässt sich nur eine als (teilweise) umgesetzt abgeschlossene Forderung.")
         )
     errors = {}
-    if result not in RESULT_LABELS:
+    if result not in labels.RECHECK_RESULT_LABELS:
         errors["result"] = str(_l("Bitte eine der angebotenen Möglichkeiten wählen."))
-    if len(note) > MAX_NOTE:
-        errors["note"] = str(_l("Der Text ist zu lang."))
+    errors |= rules.length_errors({"note": note}, {"note": rules.NOTE_MAX})
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     entry = TimelineEntry(

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import rules
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date
 from tracker.extensions import db
@@ -16,9 +17,6 @@ from tracker.services import outbox, subscriptions
 from tracker.services.errors import ServiceError
 from tracker.services.links import external_url
 
-MAX_STATEMENT = 5000
-MAX_NAME = 200
-MAX_NONCE = 64
 # the same text from the same body on the same demand within this time is a resend, not news
 RESEND_WINDOW = dt.timedelta(minutes=10)
 
@@ -67,7 +65,7 @@ def received_already(assignment: Assignment, text: str, nonce: str = "") -> Time
     each rendered form a one-time nonce that is kept with the statement it produced.
     """
     text = (text or "").strip()
-    nonce = (nonce or "")[:MAX_NONCE]
+    nonce = (nonce or "")[: rules.NONCE_MAX]
     recent = utcnow() - RESEND_WINDOW
     for entry in db.session.scalars(
         sa.select(TimelineEntry)
@@ -106,23 +104,20 @@ def add_statement(
     The body may add its file reference, the date by which it commits to answer (kept on its
     assignment as the target date) and, if not responsible, which body is.
     """
-    from tracker.services.answers import MAX_COMPETENT_TEXT, check_commitment
+    from tracker.services.answers import check_commitment
 
     text = (text or "").strip()
     author = (author or "").strip()
     file_reference = (file_reference or "").strip()
     competent_text = (competent_text or "").strip()
     errors = check_commitment(file_reference, committed_until)
-    if len(competent_text) > MAX_COMPETENT_TEXT:
-        errors["competent_text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_COMPETENT_TEXT))
+    errors |= rules.length_errors(
+        {"text": text, "author": author, "competent_text": competent_text}, rules.STATEMENT
+    )
     if competent_body is not None and competent_body.id == body.id:
         errors["competent_body"] = str(_l("Bitte eine andere Stelle wählen."))
     if not text:
         errors["text"] = str(_l("Bitte eine Stellungnahme eingeben."))
-    elif len(text) > MAX_STATEMENT:
-        errors["text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_STATEMENT))
-    if len(author) > MAX_NAME:
-        errors["author"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_NAME))
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     demand = assignment.demand
@@ -138,7 +133,7 @@ def add_statement(
     if competent_text:
         data["competent_text"] = competent_text
     if nonce:
-        data["nonce"] = nonce[:MAX_NONCE]
+        data["nonce"] = nonce[: rules.NONCE_MAX]
     entry = TimelineEntry(
         demand=demand,
         kind="statement",

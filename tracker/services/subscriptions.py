@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from tracker.domain import workflow
 from tracker.domain.models import Demand, Subscription, TimelineEntry, utcnow
 from tracker.extensions import db
-from tracker.services import outbox
+from tracker.services import outbox, queries
 from tracker.services.links import external_url
 
 # Timeline entries that subscribers hear about (when public): what changed, not the bookkeeping.
@@ -89,7 +89,7 @@ def end(sub: Subscription) -> None:
 def notify(entry: TimelineEntry) -> int:
     """Queue one message per active subscriber about a public change; return how many."""
     demand = entry.demand
-    if entry.kind not in NOTIFY_KINDS or not entry.is_public or not demand.is_public:
+    if entry.kind not in NOTIFY_KINDS or not queries.shown(entry, demand):
         return 0
     subs = db.session.scalars(
         sa.select(Subscription).where(

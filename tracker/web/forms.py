@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from flask_wtf.i18n import translations as wtforms_translations
 from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
 
 from tracker.inputs import clean_text
 
@@ -60,6 +61,20 @@ class Form(FlaskForm):
                 (key, clean_text(value) if isinstance(value, str) else value)
                 for key, value in formdata.items(multi=True)
             )
+
+
+def checked_by(problem):
+    """Return a validator that refuses what a domain rule refuses, in the rule's words.
+
+    ``problem(value)`` is one of ``tracker.domain.rules``' checks: a message, or None.
+    """
+
+    def validate(form, field) -> None:
+        message = problem(field.data)
+        if message:
+            raise ValidationError(message)
+
+    return validate
 
 
 class ConfirmForm(Form):

@@ -15,8 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from tracker.domain import rules
 from tracker.domain.models import Body
-from tracker.services import answers, statements
 from tracker.web.forms import Form
 
 
@@ -25,17 +25,17 @@ class StatementForm(Form):
         _l("Ihre Stellungnahme"),
         validators=[
             DataRequired(_l("Bitte eine Stellungnahme eingeben.")),
-            Length(max=statements.MAX_STATEMENT, message=_l("Höchstens 5000 Zeichen.")),
+            Length(max=rules.STATEMENT_MAX),
         ],
     )
     author = StringField(
         _l("Name und Funktion (erscheint öffentlich, freiwillig)"),
-        validators=[Optional(), Length(max=statements.MAX_NAME)],
+        validators=[Optional(), Length(max=rules.NAME_MAX)],
     )
     reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
     file_reference = StringField(
         _l("Ihr Aktenzeichen (freiwillig)"),
-        validators=[Optional(), Length(max=answers.MAX_FILE_REFERENCE)],
+        validators=[Optional(), Length(max=rules.FILE_REFERENCE_MAX)],
     )
     committed_until = DateField(
         _l("Antwort zugesagt bis (freiwillig)"),
@@ -45,13 +45,13 @@ class StatementForm(Form):
     competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
     competent_text = StringField(
         _l("… oder eine andere Stelle (Name)"),
-        validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
+        validators=[Optional(), Length(max=rules.COMPETENT_TEXT_MAX)],
     )
 
     # one per rendered form: a second submission of the same form records nothing
     nonce = HiddenField(
         default=lambda: secrets.token_urlsafe(16),
-        validators=[Optional(), Length(max=statements.MAX_NONCE)],
+        validators=[Optional(), Length(max=rules.NONCE_MAX)],
     )
 
     def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:

@@ -311,13 +311,9 @@ def create_demand():
     found = {b.slug: b for b in db.session.scalars(sa.select(Body).where(Body.slug.in_(slugs)))}
     if len(found) != len(slugs):
         raise APIError(422, "validation_failed", "Unbekannte Stelle.", {"bodies": "unknown"})
-    if slugs and "lead" not in slugs.values():
-        raise APIError(
-            422,
-            "validation_failed",
-            "Mindestens eine Stelle muss federführend sein.",
-            {"bodies": "lead"},
-        )
+    problem = demand_service.roles_problem(slugs.values())  # the rule of every entry point
+    if problem:
+        raise APIError(422, "validation_failed", problem, {"bodies": problem})
     part = None
     if data.get("event") is not None or data.get("event_part") is not None:
         part = db.session.scalar(

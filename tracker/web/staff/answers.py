@@ -11,6 +11,7 @@ from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Demand, Event, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
@@ -26,7 +27,7 @@ class ClassifyForm(Form):
     classification = SelectField(
         _l("Einordnung"),
         choices=[SelectChoice("", _l("– bitte wählen –"))]
-        + [SelectChoice(value, label) for value, label in answers.CLASSIFICATIONS],
+        + [SelectChoice(value, label) for value, label in labels.choices("classification")],
         validators=[DataRequired(CHOOSE)],
     )
 
@@ -34,11 +35,11 @@ class ClassifyForm(Form):
 class RecheckForm(Form):
     result = RadioField(
         _l("In der Praxis angekommen?"),
-        choices=[SelectChoice(value, label) for value, label in rechecks.RESULTS],
+        choices=[SelectChoice(value, label) for value, label in labels.choices("recheck")],
         validators=[DataRequired(CHOOSE)],
     )
     note = TextAreaField(
-        _l("Notiz zur Nachprüfung"), validators=[Optional(), Length(max=rechecks.MAX_NOTE)]
+        _l("Notiz zur Nachprüfung"), validators=[Optional(), Length(max=rules.NOTE_MAX)]
     )
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from tracker.domain import rules
 from tracker.domain.models import ApiToken
 from tracker.extensions import db
 from tracker.services import api_tokens
@@ -19,7 +20,10 @@ from tracker.web.staff.blueprint import bp
 class TokenForm(Form):
     name = StringField(
         _l("Wofür ist der Token?"),
-        validators=[DataRequired(_l("Bitte einen Namen angeben.")), Length(max=100)],
+        validators=[
+            DataRequired(_l("Bitte einen Namen angeben.")),
+            Length(max=rules.TOKEN_NAME_MAX),
+        ],
     )
 
 

@@ -19,3 +19,25 @@ def flash_saved(changed: bool, saved=None) -> None:
     The request's edge commits (``tracker.transactions``); a view only reports.
     """
     flash((saved or _l("Gespeichert.")) if changed else _l("Keine Änderung."), "success")
+
+
+def show_refusal(form, error) -> None:
+    """Show a service's refusal (``ServiceError``) at the fields it names, else above the form.
+
+    A name like ``steps-0-text`` reaches into the field lists and sub-forms.
+    """
+    for name, message in error.errors.items():
+        target = form
+        for part in name.split("-"):
+            try:
+                target = target[int(part)] if part.isdigit() else target[part]
+                target = getattr(target, "form", target)
+            except (KeyError, IndexError, TypeError):
+                target = None
+                break
+        if target is not None and isinstance(getattr(target, "errors", None), list | tuple):
+            target.errors = [*target.errors, message]
+        elif message not in form.form_errors:
+            form.form_errors.append(message)
+    if error.message not in form.form_errors:
+        form.form_errors.append(error.message)

@@ -23,13 +23,14 @@ from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import DateInput
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Body, Consultation, Demand, Meeting
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
 from tracker.services.errors import ServiceError
 from tracker.web.forms import Form
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.blueprint import bp, flash_saved, show_refusal
 from tracker.web.staff.forms import REQUIRED, MultiCheckboxField
 
 INVALID = 422
@@ -70,24 +71,6 @@ def _bodies() -> list[Body]:
     return db.session.scalars(sa.select(Body).order_by(Body.name)).all()
 
 
-def _apply_errors(form, error: ServiceError) -> None:
-    """Show a service's refusal at the fields it names, else above the form."""
-    for name, message in error.errors.items():
-        target = form
-        for part in name.split("-"):
-            try:
-                target = target[int(part)] if part.isdigit() else target[part]
-                target = getattr(target, "form", target)
-            except (KeyError, IndexError, TypeError):
-                target = None
-                break
-        if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
-            target.errors.append(message)
-        else:
-            form.form_errors.append(message)
-    form.form_errors.append(error.message)
-
-
 # --------------------------------------------------------------------------- consultations
 
 
@@ -95,12 +78,12 @@ class ConsultationForm(Form):
     body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
     kind = SelectField(
         _l("Art"),
-        choices=[SelectChoice(k, label) for k, label in consultation_service.KIND_LABELS.items()],
+        choices=[SelectChoice(k, label) for k, label in labels.choices("consultation_kind")],
     )
     title = StringField(
-        _l("Titel des Vorhabens"), validators=[DataRequired(REQUIRED), Length(max=300)]
+        _l("Titel des Vorhabens"), validators=[DataRequired(REQUIRED), Length(max=rules.TITLE_MAX)]
     )
-    url = StringField(_l("Link zum Entwurf"), validators=[Optional(), Length(max=500)])
+    url = StringField(_l("Link zum Entwurf"), validators=[Optional(), Length(max=rules.URL_MAX)])
     consulted = RadioField(
         _l("Beteiligung"),
         choices=[
@@ -113,13 +96,13 @@ class ConsultationForm(Form):
     deadline_on = DayField(_l("Frist für die Stellungnahme"))
     statement_on = DayField(_l("Stellungnahme der LIGA am"))
     statement_url = StringField(
-        _l("Link zur Stellungnahme"), validators=[Optional(), Length(max=500)]
+        _l("Link zur Stellungnahme"), validators=[Optional(), Length(max=rules.URL_MAX)]
     )
     statement_text = TextAreaField(
-        _l("Stellungnahme (Text oder Auszug)"), validators=[Optional(), Length(max=20000)]
+        _l("Stellungnahme (Text oder Auszug)"), validators=[Optional(), Length(max=rules.TEXT_MAX)]
     )
     learned_on = DayField(_l("Bekannt geworden am"))
-    source = StringField(_l("Quelle"), validators=[Optional(), Length(max=500)])
+    source = StringField(_l("Quelle"), validators=[Optional(), Length(max=rules.URL_MAX)])
     demands = MultiCheckboxField(
         _l("Betrifft die Forderungen"), coerce=int, validators=[Optional()]
     )
@@ -182,7 +165,7 @@ def consultation(consultation_id: int | None = None):
                 statement_url=form.statement_url.data,
             )
         except ServiceError as error:
-            _apply_errors(form, error)
+            show_refusal(form, error)
         else:
             flash_saved(changed)
             return redirect(url_for("staff.consultation", consultation_id=saved.id))
@@ -203,7 +186,7 @@ class StepForm(SubForm):
             return translations
 
     id = HiddenField()
-    text = StringField(_l("Nächster Schritt"), validators=[Optional(), Length(max=1000)])
+    text = StringField(_l("Nächster Schritt"), validators=[Optional(), Length(max=rules.STEP_MAX)])
     due_on = DayField(_l("fällig bis"))
     body_id = SelectField(_l("zuständig"), coerce=_optional_int, validators=[Optional()])
     done = BooleanField(_l("erledigt"))
@@ -214,18 +197,21 @@ class MeetingForm(Form):
     held_on = DayField(_l("Datum des Gesprächs"))
     format = SelectField(
         _l("Form"),
-        choices=[SelectChoice(k, label) for k, label in meeting_service.FORMAT_LABELS.items()],
+        choices=[SelectChoice(k, label) for k, label in labels.choices("meeting_format")],
     )
-    participants = TextAreaField(_l("Teilnehmende"), validators=[Optional(), Length(max=20000)])
-    topics = TextAreaField(_l("Themen"), validators=[Optional(), Length(max=20000)])
+    participants = TextAreaField(
+        _l("Teilnehmende"), validators=[Optional(), Length(max=rules.TEXT_MAX)]
+    )
+    topics = TextAreaField(_l("Themen"), validators=[Optional(), Length(max=rules.TEXT_MAX)])
     summary = TextAreaField(
-        _l("Öffentliche Zusammenfassung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
+        _l("Öffentliche Zusammenfassung"),
+        validators=[DataRequired(REQUIRED), Length(max=rules.TEXT_MAX)],
     )
     steps = FieldList(
         FormField(StepForm),
         _l("Nächste Schritte"),
         min_entries=3,
-        max_entries=meeting_service.MAX_STEPS,
+        max_entries=rules.STEPS_MAX,
     )
 
 
@@ -297,7 +283,7 @@ def meeting(meeting_id: int | None = None):
                 steps=steps,
             )
         except ServiceError as error:
-            _apply_errors(form, error)
+            show_refusal(form, error)
         else:
             flash_saved(changed)
             return redirect(url_for("staff.meeting", meeting_id=saved.id))

@@ -7,26 +7,27 @@ from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
+from tracker.domain import rules
 from tracker.domain.models import Body, OutboxMessage, ReminderPause
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.jobs import sender
 from tracker.services import answers, outbox, rechecks, reminders
+from tracker.services import bodies as body_service
+from tracker.services.errors import ServiceError
 from tracker.web.forms import ConfirmForm, Form
-from tracker.web.staff.blueprint import bp
+from tracker.web.staff.blueprint import bp, show_refusal
 from tracker.web.staff.views import delete_from_body
 
 
 class PauseForm(Form):
+    """Dates and reason of a pause; ``services.bodies.add_pause`` checks them."""
+
     starts_on = DateField(_l("Von"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
     ends_on = DateField(_l("Bis"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
-    reason = StringField(_l("Grund"), validators=[Optional(), Length(max=300)])
-
-    def validate_ends_on(self, field):
-        if self.starts_on.data and field.data and field.data < self.starts_on.data:
-            raise ValidationError(_l("Das Ende darf nicht vor dem Beginn liegen."))
+    reason = StringField(_l("Grund"), validators=[Optional(), Length(max=rules.REASON_MAX)])
 
 
 def _status_counts() -> dict[str, int]:
@@ -198,16 +199,18 @@ def pauses(body_id: int):
     form = PauseForm()
     status = 200
     if form.validate_on_submit():
-        db.session.add(
-            ReminderPause(
-                body=body,
+        try:
+            body_service.add_pause(
+                body,
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
-                reason=form.reason.data or "",
+                reason=form.reason.data,
             )
-        )
-        flash(_l("Die Pause ist eingetragen."), "success")
-        return redirect(url_for("staff.pauses", body_id=body.id))
+        except ServiceError as error:
+            show_refusal(form, error)
+        else:
+            flash(_l("Die Pause ist eingetragen."), "success")
+            return redirect(url_for("staff.pauses", body_id=body.id))
     if form.is_submitted():
         status = 422
     return render_template(

@@ -13,11 +13,13 @@ from tracker.domain import workflow
 from tracker.domain.labels import part_label
 from tracker.domain.models import Body, Contact, Demand, EventPart, Topic, User
 from tracker.extensions import db
+from tracker.services import bodies as body_service
 from tracker.services import demands as demand_service
 from tracker.services import queries
+from tracker.services import users as user_service
 from tracker.services.errors import ServiceError
 from tracker.web.forms import ConfirmForm
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.blueprint import bp, flash_saved, show_refusal
 from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
@@ -164,10 +166,7 @@ def demand(demand_id: int):
 
 
 def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
-    for field, message in error.errors.items():
-        if field in form:
-            form[field].errors = [*form[field].errors, message]
-    form.form_errors.append(error.message)
+    show_refusal(form, error)
     db.session.expire_all()
     demand = _demand_or_404(demand.id)
     status = 409 if error.code == "stale" else INVALID
@@ -267,27 +266,48 @@ def bodies():
     return render_template("staff/bodies.html", bodies=items)
 
 
-def _slug_taken(slug: str, body: Body | None) -> bool:
-    other = db.session.scalar(sa.select(Body).where(Body.slug == slug))
-    return other is not None and other is not body
+def _save_body(item: Body | None, form: BodyForm) -> Body | None:
+    """Save a submitted body form through the service; None when refused (errors on the form)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved, changed = body_service.save_body(
+            item, **{name: form[name].data for name in body_service.BODY_FIELDS}
+        )
+    except ServiceError as error:
+        show_refusal(form, error)
+        return None
+    if item is None:
+        flash(_l("Die Stelle wurde angelegt."), "success")
+    else:
+        flash_saved(changed)
+    return saved
+
+
+def _body_page(item: Body | None, form: BodyForm, contact_form=None):
+    status = INVALID if form.is_submitted() or contact_form is not None else 200
+    if item is not None and contact_form is None:
+        contact_form = ContactForm(formdata=None)
+    return (
+        render_template(
+            "staff/body.html",
+            form=form,
+            body=item,
+            contact_form=contact_form,
+            delete_form=ConfirmForm(formdata=None),
+        ),
+        status,
+    )
 
 
 @bp.route("/stellen/neu", methods=["GET", "POST"])
 def new_body():
     """Add a ministry or authority."""
     form = BodyForm()
-    if form.validate_on_submit():
-        if _slug_taken(form.slug.data, None):
-            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
-        else:
-            body = Body()
-            form.populate_obj(body)
-            db.session.add(body)
-            db.session.flush()  # its id for the redirect; the request's edge commits
-            flash(_l("Die Stelle wurde angelegt."), "success")
-            return redirect(url_for("staff.body", body_id=body.id))
-    status = INVALID if form.is_submitted() else 200
-    return render_template("staff/body.html", form=form, body=None, contact_form=None), status
+    saved = _save_body(None, form)
+    if saved is not None:
+        return redirect(url_for("staff.body", body_id=saved.id))
+    return _body_page(None, form)
 
 
 @bp.route("/stellen/<int:body_id>", methods=["GET", "POST"])
@@ -295,26 +315,9 @@ def body(body_id: int):
     """Edit a body; its contacts are listed below."""
     item = db.session.get(Body, body_id) or abort(404)
     form = BodyForm(obj=item)
-    status = 200
-    if form.validate_on_submit():
-        if _slug_taken(form.slug.data, item):
-            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
-        else:
-            form.populate_obj(item)
-            flash_saved(db.session.is_modified(item))
-            return redirect(url_for("staff.body", body_id=item.id))
-    if form.is_submitted():
-        status = INVALID
-    return (
-        render_template(
-            "staff/body.html",
-            form=form,
-            body=item,
-            contact_form=ContactForm(formdata=None),
-            delete_form=ConfirmForm(formdata=None),
-        ),
-        status,
-    )
+    if _save_body(item, form) is not None:
+        return redirect(url_for("staff.body", body_id=item.id))
+    return _body_page(item, form)
 
 
 @bp.post("/stellen/<int:body_id>/kontakte")
@@ -323,31 +326,26 @@ def add_contact(body_id: int):
     item = db.session.get(Body, body_id) or abort(404)
     contact_form = ContactForm()
     if contact_form.validate_on_submit():
-        contact = Contact(body=item)
-        contact_form.populate_obj(contact)
-        contact.email = contact.email.strip()
-        db.session.add(contact)
-        flash(_l("Kontakt hinzugefügt."), "success")
-        return redirect(url_for("staff.body", body_id=item.id))
-    return (
-        render_template(
-            "staff/body.html",
-            form=BodyForm(formdata=None, obj=item),
-            body=item,
-            contact_form=contact_form,
-            delete_form=ConfirmForm(formdata=None),
-        ),
-        INVALID,
-    )
+        try:
+            body_service.add_contact(
+                item,
+                name=contact_form.name.data,
+                email=contact_form.email.data,
+                escalation_level=contact_form.escalation_level.data,
+            )
+        except ServiceError as error:
+            show_refusal(contact_form, error)
+        else:
+            flash(_l("Kontakt hinzugefügt."), "success")
+            return redirect(url_for("staff.body", body_id=item.id))
+    return _body_page(item, BodyForm(formdata=None, obj=item), contact_form)
 
 
 def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
     """Delete one row (contact, pause) that belongs to a body, after the confirm button."""
-    row = db.session.get(model, row_id)
-    if row is None or row.body_id != body_id:
-        abort(404)
+    row = body_service.row_of(model, row_id, body_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        db.session.delete(row)
+        body_service.remove(row)
         flash(message, "success")
     return redirect(url_for(endpoint, body_id=body_id))
 
@@ -373,20 +371,17 @@ def users():
     form = UserForm()
     status = 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        if not form.password.data:
-            form.password.errors.append(_l("Für ein neues Konto bitte ein Passwort vergeben."))
-        elif db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)):
-            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
-        else:
-            user = User(
-                email=email,
-                name=form.name.data.strip(),
+        try:
+            user_service.create_user(
+                form.email.data,
+                form.password.data or None,
+                name=form.name.data,
                 role=form.role.data,
                 active=form.active.data,
             )
-            user.set_password(form.password.data)
-            db.session.add(user)
+        except ServiceError as error:
+            show_refusal(form, error)
+        else:
             flash(_l("Das Konto wurde angelegt."), "success")
             return redirect(url_for("staff.users"))
     if form.is_submitted():
@@ -403,22 +398,19 @@ def user(user_id: int):
     form = UserForm(obj=item)
     status = 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        other = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
-        if other is not None and other is not item:
-            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
-        elif item.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.role.errors.append(
-                _l("Sie können sich nicht selbst die Administration entziehen.")
+        try:
+            changed = user_service.update_user(
+                item,
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                active=form.active.data,
+                password=form.password.data or None,
             )
+        except ServiceError as error:
+            show_refusal(form, error)
         else:
-            item.name, item.email = form.name.data.strip(), email
-            if item.active and not form.active.data:
-                item.end_sessions()  # a locked account is logged out everywhere
-            item.role, item.active = form.role.data, form.active.data
-            if form.password.data:
-                item.set_password(form.password.data)  # also ends the user's sessions
-            changed = db.session.is_modified(item)
             if item.id == current_user.id and form.password.data:
                 login_user(item)  # an admin who sets their own password stays logged in here
             flash_saved(changed)
