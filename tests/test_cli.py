@@ -233,7 +233,7 @@ def test_users_add_asks_for_the_password_twice(runner):
     [
         ("kurz", "Mindestens 12 Zeichen."),
         ("elf-zeichen", "Mindestens 12 Zeichen."),
-        ("", "Das Passwort darf nicht nur aus Leerzeichen bestehen."),
+        ("", "Für ein neues Konto bitte ein Passwort vergeben."),
         ("x" * 201, "Höchstens 200 Zeichen."),
     ],
 )

@@ -791,6 +791,16 @@ def test_import_refuses_a_database_that_is_not_empty(runner, db, tmp_path):
             b'[{"id": "eins", "slug": "a", "name": "A"}]}}',
             "Tabelle „topics“, Eintrag 1: „id“ hat einen ungültigen Wert.",
         ),
+        (  # the same limits as every other entry point: a column's length …
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+            b'[{"id": 1, "slug": "' + b"s" * 81 + b'", "name": "A"}]}}',
+            "Tabelle „topics“, Eintrag 1: „slug“: Höchstens 80 Zeichen.",
+        ),
+        (  # … and the rules' limit of a text column
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"demands": '
+            b'[{"id": 1, "title": "T", "text": "' + b"x" * 20_001 + b'"}]}}',
+            "Tabelle „demands“, Eintrag 1: „text“: Höchstens 20000 Zeichen.",
+        ),
     ],
 )
 def test_import_rejects_bad_files(runner, db, tmp_path, content, message):

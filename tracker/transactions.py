@@ -12,22 +12,17 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, InternalServerError
 
 from tracker.extensions import db
-from tracker.services.errors import StaleDemand
+from tracker.services.errors import StaleDemand, write_or_stale
 
 log = logging.getLogger(__name__)
 
 
 def commit() -> None:
     """Commit the current transaction; a lost optimistic-locking race becomes StaleDemand."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
+    write_or_stale(db.session.commit)
 
 
 WROTE = "tracker.wrote"  # set in Session.info by the first write of a transaction

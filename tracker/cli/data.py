@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tracker.cli.users import create as create_user
 from tracker.domain.models import User
@@ -21,6 +22,14 @@ from tracker.services import users as user_service
 from tracker.services.errors import ExchangeError
 from tracker.transactions import commit
 
+CANNOT_READ = _l("Die Datei %(path)s lässt sich nicht lesen: %(error)s")
+CANNOT_WRITE = _l("Die Datei %(path)s lässt sich nicht schreiben: %(error)s")
+
+
+def _file_problem(message, path: str, error: OSError) -> click.ClickException:
+    """Say why a file cannot be read or written, in the command's language."""
+    return click.ClickException(str(message) % {"path": path, "error": error.strerror or error})
+
 
 def _read(path: str) -> bytes:
     if path == "-":
@@ -28,13 +37,7 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise click.ClickException(
-            _(
-                "Die Datei %(path)s lässt sich nicht lesen: %(error)s",
-                path=path,
-                error=error.strerror or error,
-            )
-        ) from None
+        raise _file_problem(CANNOT_READ, path, error) from None
 
 
 @click.command("import-csv")
@@ -91,13 +94,7 @@ def export_command(file: str, with_password_hashes: bool) -> None:
         try:
             Path(file).write_text(text, encoding="utf-8", newline="\n")
         except OSError as error:
-            raise click.ClickException(
-                _(
-                    "Die Datei %(path)s lässt sich nicht schreiben: %(error)s",
-                    path=file,
-                    error=error.strerror or error,
-                )
-            ) from None
+            raise _file_problem(CANNOT_WRITE, file, error) from None
         counts = {name: len(rows) for name, rows in data["tables"].items() if rows}
         click.echo(
             _(

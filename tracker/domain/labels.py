@@ -10,67 +10,58 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-# A body's role in a demand (``Assignment.ROLES``).
-ROLE_LABELS = {"lead": _l("federführend"), "involved": _l("beteiligt")}
-# A staff account's role (``User.ROLES``).
-USER_ROLE_LABELS = {"staff": _l("Mitarbeiter*in"), "admin": _l("Administrator*in")}
-# What kind of body (``Body.KINDS``).
-BODY_KIND_LABELS = {
-    "ministry": _l("Ministerium"),
-    "authority": _l("Behörde"),
-    "other": _l("andere Stelle"),
-}
-# Whom a contact reaches (``Contact.LEVELS``).
-CONTACT_LEVEL_LABELS = {
-    1: _l("Sachbearbeitung"),
-    2: _l("Referatsleitung"),
-    3: _l("Staatssekretär*in / Leitung"),
-}
-# What a consultation is about (``Consultation.KINDS``).
-CONSULTATION_KIND_LABELS = {
-    "law": _l("Gesetzentwurf"),
-    "ordinance": _l("Verordnung"),
-    "measure": _l("Maßnahme"),
-}
-# How long the LIGA was given (``services.consultations.period_class``).
-PERIOD_LABELS = {
-    "very_short": _l("sehr kurze Frist"),
-    "short": _l("kurze Frist"),
-    "normal": _l("angemessene Frist"),
-}
-# How a meeting was held (``Meeting.FORMATS``).
-MEETING_FORMAT_LABELS = {
-    "in_person": _l("vor Ort"),
-    "video": _l("Videokonferenz"),
-    "phone": _l("Telefon"),
-    "hybrid": _l("hybrid"),
-}
-# How staff classify a body's statement (``services.answers``); only the first counts as answered.
-CLASSIFICATION_LABELS = {
-    "substantive": _l("inhaltliche Antwort"),
-    "interim": _l("Zwischenbescheid"),
-    "boilerplate": _l("Standardantwort"),
-    "not_responsible": _l("nicht zuständig"),
-}
-# Whether a closed demand reached practice (``services.rechecks``).
-RECHECK_RESULT_LABELS = {
-    "yes": _l("ja, in der Praxis angekommen"),
-    "partly": _l("teilweise angekommen"),
-    "no": _l("nein, nicht angekommen"),
-}
-
-# The tables by name, for the templates' ``label`` filter: ``u.role|label('user_role')``.
+# The names of the codes, by table; each table names the codes of a model's constant in its
+# order. Templates: ``u.role|label('user_role')``; forms: ``choices('body_kind')``.
 TABLES = {
-    "role": ROLE_LABELS,
-    "user_role": USER_ROLE_LABELS,
-    "body_kind": BODY_KIND_LABELS,
-    "contact_level": CONTACT_LEVEL_LABELS,
-    "consultation_kind": CONSULTATION_KIND_LABELS,
-    "period": PERIOD_LABELS,
-    "meeting_format": MEETING_FORMAT_LABELS,
-    "classification": CLASSIFICATION_LABELS,
-    "recheck": RECHECK_RESULT_LABELS,
+    "role": {  # a body's role in a demand (``Assignment.ROLES``)
+        "lead": _l("federführend"),
+        "involved": _l("beteiligt"),
+    },
+    "user_role": {  # a staff account's role (``User.ROLES``)
+        "staff": _l("Mitarbeiter*in"),
+        "admin": _l("Administrator*in"),
+    },
+    "body_kind": {  # what kind of body (``Body.KINDS``)
+        "ministry": _l("Ministerium"),
+        "authority": _l("Behörde"),
+        "other": _l("andere Stelle"),
+    },
+    "contact_level": {  # whom a contact reaches (``Contact.LEVELS``)
+        1: _l("Sachbearbeitung"),
+        2: _l("Referatsleitung"),
+        3: _l("Staatssekretär*in / Leitung"),
+    },
+    "consultation_kind": {  # what a consultation is about (``Consultation.KINDS``)
+        "law": _l("Gesetzentwurf"),
+        "ordinance": _l("Verordnung"),
+        "measure": _l("Maßnahme"),
+    },
+    "period": {  # how long the LIGA was given (``services.consultations.period_class``)
+        "very_short": _l("sehr kurze Frist"),
+        "short": _l("kurze Frist"),
+        "normal": _l("angemessene Frist"),
+    },
+    "meeting_format": {  # how a meeting was held (``Meeting.FORMATS``)
+        "in_person": _l("vor Ort"),
+        "video": _l("Videokonferenz"),
+        "phone": _l("Telefon"),
+        "hybrid": _l("hybrid"),
+    },
+    "classification": {  # a body's statement as staff class it; only the first is an answer
+        "substantive": _l("inhaltliche Antwort"),
+        "interim": _l("Zwischenbescheid"),
+        "boilerplate": _l("Standardantwort"),
+        "not_responsible": _l("nicht zuständig"),
+    },
+    "recheck": {  # whether a closed demand reached practice (``services.rechecks``)
+        "yes": _l("ja, in der Praxis angekommen"),
+        "partly": _l("teilweise angekommen"),
+        "no": _l("nein, nicht angekommen"),
+    },
 }
+ROLE_LABELS = TABLES["role"]
+CLASSIFICATION_LABELS = TABLES["classification"]
+RECHECK_RESULT_LABELS = TABLES["recheck"]
 
 # The fields of a demand that an edit can change, as the edit form names them, in form order.
 FIELD_LABELS = {

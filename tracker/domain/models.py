@@ -391,7 +391,7 @@ class OutboxMessage(db.Model):
     )
     to: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     cc: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    subject: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(rules.SUBJECT_MAX))
     text: Mapped[str] = mapped_column(sa.Text)
     html: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")

@@ -35,6 +35,7 @@ URL_MAX = 500  # a link, or a consultation's source
 FILE_REFERENCE_MAX = 100  # a body's Aktenzeichen
 TOKEN_NAME_MAX = 100  # an API token's name
 NONCE_MAX = 64  # the one-time nonce of a rendered statement form
+SUBJECT_MAX = 300  # an e-mail's subject (cut, not refused: the app writes it)
 
 # Other limits.
 PASSWORD_MIN = 12
@@ -77,6 +78,9 @@ CONSULTATION = {
 MEETING = {"participants": TEXT_MAX, "topics": TEXT_MAX, "summary": TEXT_MAX}
 
 
+REQUIRED = _l("Bitte ausfüllen.")  # the forms' word for a missing value, too
+
+
 def too_long(limit: int) -> str:
     """Return the message for a text longer than ``limit`` (the forms' words too)."""
     return str(_l("Höchstens %(num)d Zeichen.", num=limit))
@@ -102,25 +106,27 @@ def password_problem(password: str | None) -> str | None:
     return None
 
 
+def required_problem(value: str | None, limit: int) -> str | None:
+    """Return why a required text cannot be stored: missing, or longer than ``limit``."""
+    if not value:
+        return str(REQUIRED)
+    return too_long(limit) if len(value) > limit else None
+
+
 def email_problem(email: str | None) -> str | None:
     """Return why ``email`` is no address to store (checked as the forms check it), or None."""
-    if not email:
-        return str(_l("Bitte ausfüllen."))
-    if len(email) > EMAIL_MAX:
-        return too_long(EMAIL_MAX)
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return str(_l("Bitte eine gültige E-Mail-Adresse eingeben."))
-    return None
+    problem = required_problem(email, EMAIL_MAX)
+    if problem is None:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            problem = str(_l("Bitte eine gültige E-Mail-Adresse eingeben."))
+    return problem
 
 
 def slug_problem(slug: str | None) -> str | None:
     """Return why ``slug`` cannot name a record in an address, or None."""
-    if not slug:
-        return str(_l("Bitte ausfüllen."))
-    if len(slug) > SLUG_MAX:
-        return too_long(SLUG_MAX)
-    if not SLUG_PATTERN.fullmatch(slug):
-        return str(_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
-    return None
+    problem = required_problem(slug, SLUG_MAX)
+    if problem is None and not SLUG_PATTERN.fullmatch(slug):
+        problem = str(_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
+    return problem

@@ -28,7 +28,7 @@ BODY_FIELDS = (
     "dialogue_rhythm_weeks",
 )
 TEXT_FIELDS = BODY_FIELDS[:5] + ("description",)
-REQUIRED = _l("Bitte ausfüllen.")
+REQUIRED = rules.REQUIRED
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
 
 

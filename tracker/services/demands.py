@@ -10,14 +10,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
 from tracker.domain import rules, workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
 from tracker.extensions import db
 from tracker.services import subscriptions
-from tracker.services.errors import ServiceError, StaleDemand, TransitionNotAllowed
+from tracker.services.errors import (
+    ServiceError,
+    StaleDemand,
+    TransitionNotAllowed,
+    write_or_stale,
+)
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
 REQUIRED = ("title", "text")
@@ -25,11 +29,7 @@ REQUIRED = ("title", "text")
 
 def _flush() -> None:
     """Write the changes (no commit), turning a lost optimistic-locking race into StaleDemand."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
+    write_or_stale(db.session.flush)
 
 
 def _check_version(demand: Demand, expected_version: int | None) -> None:
@@ -58,7 +58,7 @@ def check_texts(fields: dict[str, Any]) -> dict[str, str]:
     for name in REQUIRED:
         if name in fields:
             fields[name] = (fields[name] or "").strip()
-    errors = {name: str(_l("Bitte ausfüllen.")) for name in REQUIRED if fields.get(name) == ""}
+    errors = {name: str(rules.REQUIRED) for name in REQUIRED if fields.get(name) == ""}
     return rules.length_errors(fields, rules.DEMAND) | errors
 
 

@@ -34,6 +34,20 @@ class StaleDemand(ServiceError):
         )
 
 
+def write_or_stale(write) -> None:
+    """Run ``write`` (the session's flush or commit); a lost optimistic-locking race (someone
+    changed the demand since it was loaded) is rolled back and becomes StaleDemand."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from tracker.extensions import db
+
+    try:
+        write()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleDemand() from None
+
+
 class TransitionNotAllowed(ServiceError):
     """The workflow does not allow this trigger from the current state."""
 

@@ -260,8 +260,8 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
-    """Return the topics, bodies and events to filter by, in one query."""
+def filter_choices() -> dict[str, list[Choice]]:
+    """Return the ``topics``, ``bodies`` and ``events`` to filter by, in one query."""
     label = sa.literal_column("label")
     rows = db.session.execute(
         sa.union_all(
@@ -292,7 +292,7 @@ def filter_choices() -> tuple[list[Choice], list[Choice], list[Choice]]:
         key=lambda c: c.date,
         reverse=True,
     )
-    return topics, bodies, events
+    return {"topics": topics, "bodies": bodies, "events": events}
 
 
 def body_demands(body: Body, include_internal: bool = False) -> list[tuple[Demand, str]]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from tracker.domain import labels, rules
@@ -122,23 +121,14 @@ def queue_staff_notice(on: dt.date, week: str) -> bool:
     recipients = staff_recipients()
     if not (rechecks or passed) or not recipients:
         return False
-    with force_locale("de"):
-        subject = str(_l("Nachprüfungen und überschrittene Zusagen – KW %(week)s", week=week))
-        text, html = outbox.render(
-            "staff_due",
-            rechecks=rechecks,
-            passed=passed,
-            staff_url=external_url("staff.reminders_page"),
-            demand_url=lambda d: external_url("staff.demand", demand_id=d.id),
-        )
-    return (
-        outbox.queue(
-            f"staff-due:{week}",
-            kind="staff_notice",
-            to=recipients,
-            subject=subject[:300],
-            text=text,
-            html=html,
-        )
-        is not None
+    context = {
+        "rechecks": rechecks,
+        "passed": passed,
+        "staff_url": external_url("staff.reminders_page"),
+        "demand_url": lambda d: external_url("staff.demand", demand_id=d.id),
+    }
+    subject = _l("Nachprüfungen und überschrittene Zusagen – KW %(week)s", week=week)
+    message = outbox.queue_mail(
+        f"staff-due:{week}", "staff_due", subject, context, kind="staff_notice", to=recipients
     )
+    return message is not None

@@ -6,7 +6,6 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from tracker.domain import rules
@@ -35,25 +34,19 @@ def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
     recipients = staff_recipients()
     if not recipients:
         return
-    with force_locale("de"):
-        subject = str(
-            _l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title)
-        )
-        text, html = outbox.render(
-            "statement",
-            entry=entry,
-            body=body,
-            demand=demand,
-            demand_url=external_url("public.demand", demand_id=demand.id),
-            staff_url=external_url("staff.demand", demand_id=demand.id),
-        )
-    outbox.queue(
+    outbox.queue_mail(
         f"{entry.kind}:{entry.id}",
+        "statement",
+        _l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title),
+        {
+            "entry": entry,
+            "body": body,
+            "demand": demand,
+            "demand_url": external_url("public.demand", demand_id=demand.id),
+            "staff_url": external_url("staff.demand", demand_id=demand.id),
+        },
         kind="staff_notice",
         to=recipients,
-        subject=subject[:300],
-        text=text,
-        html=html,
         body_id=body.id,
     )
 

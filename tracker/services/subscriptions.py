@@ -38,21 +38,17 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     else:  # ended or never confirmed: a new token, a new confirmation
         sub.token, sub.ended_at, sub.confirmed_at = secrets.token_urlsafe(32), None, None
     db.session.flush()
-    with force_locale("de"):
-        subject = str(_l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title))
-        text, html = outbox.render(
-            "subscribe_confirm",
-            demand=demand,
-            confirm_url=external_url("follow.confirm", token=sub.token),
-            demand_url=external_url("public.demand", demand_id=demand.id),
-        )
-    outbox.queue(
+    outbox.queue_mail(
         f"subscribe:{sub.id}:{sub.token[:16]}",
+        "subscribe_confirm",
+        _l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title),
+        {
+            "demand": demand,
+            "confirm_url": external_url("follow.confirm", token=sub.token),
+            "demand_url": external_url("public.demand", demand_id=demand.id),
+        },
         kind="subscription",
         to=[email],
-        subject=subject[:300],
-        text=text,
-        html=html,
         data=_unsubscribe_links(sub),
     )
     return sub
@@ -100,31 +96,23 @@ def notify(entry: TimelineEntry) -> int:
     ).all()
     if not subs:
         return 0
-    with force_locale("de"):
-        subject = str(
-            _l(
-                "Neuigkeiten zu „%(title)s“: %(state)s",
-                title=demand.title,
-                state=workflow.state_label(demand.state),
-            )
-        )[:300]
-        demand_url = external_url("public.demand", demand_id=demand.id)
-        for sub in subs:
-            unsubscribe_url = external_url("follow.end", token=sub.token)
-            text, html = outbox.render(
-                "subscription_update",
-                demand=demand,
-                entry=entry,
-                demand_url=demand_url,
-                unsubscribe_url=unsubscribe_url,
-            )
-            outbox.queue(
-                f"notify:{entry.id}:{sub.id}",
-                kind="subscription",
-                to=[sub.email],
-                subject=subject,
-                text=text,
-                html=html,
-                data=_unsubscribe_links(sub),
-            )
+    with force_locale("de"):  # the state's name in German, as the rest of the message
+        state = workflow.state_label(demand.state)
+    subject = _l("Neuigkeiten zu „%(title)s“: %(state)s", title=demand.title, state=state)
+    demand_url = external_url("public.demand", demand_id=demand.id)
+    for sub in subs:
+        outbox.queue_mail(
+            f"notify:{entry.id}:{sub.id}",
+            "subscription_update",
+            subject,
+            {
+                "demand": demand,
+                "entry": entry,
+                "demand_url": demand_url,
+                "unsubscribe_url": external_url("follow.end", token=sub.token),
+            },
+            kind="subscription",
+            to=[sub.email],
+            data=_unsubscribe_links(sub),
+        )
     return len(subs)

@@ -41,9 +41,9 @@ def _check(user: User | None, email: str, name: str, role: str, password: str | 
             errors["email"] = str(_l("Diese E-Mail-Adresse hat schon ein Konto."))
     if role not in User.ROLES:
         errors["role"] = str(_l("Unbekannte Rolle."))
-    if password is None and user is None:
+    if not password and user is None:
         errors["password"] = str(_l("Für ein neues Konto bitte ein Passwort vergeben."))
-    elif password is not None:
+    elif password:
         problem = rules.password_problem(password)
         if problem:
             errors["password"] = problem
@@ -80,7 +80,7 @@ def update_user(
     cannot take the administration away from themselves. Refuses and changes nothing if wrong.
     """
     email, name = normal_email(email), (name or "").strip()
-    _check(user, email, name or user.name, role, password or None)
+    _check(user, email, name or user.name, role, password)
     if by is not None and user.id == by.id and (role != "admin" or not active):
         message = str(_l("Sie können sich nicht selbst die Administration entziehen."))
         raise ServiceError(message, {"role": message})

@@ -48,7 +48,6 @@ def index():
         per_page=current_app.config["PAGE_SIZE"],
         total=queries.total_from_counts(f, counts),
     )
-    topics, bodies, events = queries.filter_choices()
     return render_template(
         "public/index.html",
         f=f,
@@ -56,27 +55,21 @@ def index():
         demands=pagination.items,
         counts=counts,
         total=sum(counts.values()),
-        topics=topics,
-        bodies=bodies,
-        events=events,
+        **queries.filter_choices(),
     )
 
 
 def _overview_refused(error: inputs.InputError):
     """Show the overview with nothing listed and why: a filter value that does not exist."""
-    topics, bodies, events = queries.filter_choices()
-    counts = {s.name: 0 for s in workflow.STATES}
     return render_template(
         "public/index.html",
         f=queries.DemandFilter(),
         refused=error.message,
         pagination=queries.Page([], 1, current_app.config["PAGE_SIZE"], 0),
         demands=[],
-        counts=counts,
+        counts={s.name: 0 for s in workflow.STATES},
         total=0,
-        topics=topics,
-        bodies=bodies,
-        events=events,
+        **queries.filter_choices(),
     ), 400
 
 

@@ -6,18 +6,16 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from tracker.domain import labels, rules
 from tracker.domain.models import Demand, Event, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
-from tracker.services.errors import ServiceError, StaleDemand
-from tracker.web.forms import ConfirmForm, Form
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.forms import ConfirmForm, Form, limited
+from tracker.web.staff.blueprint import bp, saved_message, submit
 from tracker.web.staff.forms import VersionedForm
 
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
@@ -38,9 +36,7 @@ class RecheckForm(Form):
         choices=[SelectChoice(value, label) for value, label in labels.choices("recheck")],
         validators=[DataRequired(CHOOSE)],
     )
-    note = TextAreaField(
-        _l("Notiz zur Nachprüfung"), validators=[Optional(), Length(max=rules.NOTE_MAX)]
-    )
+    note = limited(_l("Notiz zur Nachprüfung"), rules.NOTE_MAX, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
@@ -107,44 +103,30 @@ def _statement(demand: Demand, entry_id: int) -> TimelineEntry:
     return entry
 
 
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleDemand() from None
-
-
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/einordnen")
 def classify(demand_id: int, entry_id: int):
     """Classify a body's statement (substantive, interim, boilerplate, not responsible)."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import _demand_or_404, submit_on_page
 
     demand = _demand_or_404(demand_id)
     statement = _statement(demand, entry_id)
     form = ClassifyForm(prefix=f"c{entry_id}")
+
+    def save():
+        classification = form.classification.data
+        if answers.classifications(demand.timeline).get(statement.id) == classification:
+            return None  # the form shows the current class: saved as shown, nothing is new
+        answers.classify(statement, classification, current_user)
+        return classification
+
+    def said(classification):
+        if classification is None:
+            return _l("Keine Änderung.")
+        label = labels.classification_label(classification)
+        return _l("Die Stellungnahme ist eingeordnet als „%(label)s“.", label=label)
+
     key = f"classify_{entry_id}"
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, **{key: form})
-    current = answers.classifications(demand.timeline).get(statement.id)
-    if current == form.classification.data:
-        # the form shows the current class: saving it as shown is no new classification
-        flash(_l("Keine Änderung."), "success")
-        return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
-    try:
-        answers.classify(statement, form.classification.data, current_user)
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, key, form)
-    flash(
-        _l(
-            "Die Stellungnahme ist eingeordnet als „%(label)s“.",
-            label=answers.classification_label(form.classification.data),
-        ),
-        "success",
-    )
-    return redirect(url_for("staff.demand", demand_id=demand.id) + "#stellungnahmen-titel")
+    return submit_on_page(demand, key, form, save, said, now=True, anchor="#stellungnahmen-titel")
 
 
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/uebertragen")
@@ -154,55 +136,40 @@ def reassign(demand_id: int, entry_id: int):
 
     demand = _demand_or_404(demand_id)
     statement = _statement(demand, entry_id)
-    if not ConfirmForm().validate_on_submit():
+    ok, error = submit(ConfirmForm(), lambda: answers.reassign(statement, current_user, None))
+    if ok:
+        flash(_l("Zuständigkeit übertragen."), "success")
+        return redirect(url_for("staff.demand", demand_id=demand.id))
+    if error is None:  # no valid CSRF token
         abort(400)
-    try:
-        answers.reassign(statement, current_user, None)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _render_demand(_demand_or_404(demand_id), 409 if error.code == "stale" else 422)
-    flash(_l("Zuständigkeit übertragen."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    db.session.rollback()
+    flash(error.message, "error")  # a button's refusal: said at the top of the page
+    return _render_demand(_demand_or_404(demand_id), 409 if error.code == "stale" else 422)
 
 
 @bp.post("/forderungen/<int:demand_id>/nachpruefung")
 def recheck(demand_id: int):
     """Record whether a demand closed as implemented reached practice."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import note_on_demand
 
-    demand = _demand_or_404(demand_id)
-    form = RecheckForm(prefix="recheck")
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, recheck_form=form)
-    try:
-        rechecks.record_recheck(
-            demand, current_user, form.result.data, form.note.data, is_public=form.is_public.data
-        )
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, "recheck_form", form)
-    flash(_l("Die Nachprüfung steht in der Chronik."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    said = _l("Die Nachprüfung steht in der Chronik.")
+    return note_on_demand(demand_id, RecheckForm, "recheck", rechecks.record_recheck, said, True)
 
 
 @bp.post("/forderungen/<int:demand_id>/wiederholt")
 def set_repeats(demand_id: int):
     """Link a demand to the earlier demand it repeats (or remove the link)."""
-    from tracker.web.staff.views import _demand_or_404, _refused, _render_demand
+    from tracker.web.staff.views import _demand_or_404, submit_on_page
 
     demand = _demand_or_404(demand_id)
     form = RepeatsForm(prefix="repeats")
     form.repeats.choices = repeats_choices(demand)
-    if not form.validate_on_submit():
-        return _render_demand(demand, 422, repeats_form=form)
-    earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
-    try:
-        entry = repeats.set_repeats(demand, earlier, current_user, form.expected_version())
-        _commit()
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(demand, error, "repeats_form", form)
-    flash_saved(entry is not None)
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+
+    def save():
+        earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
+        return repeats.set_repeats(demand, earlier, current_user, form.expected_version())
+
+    def said(entry):
+        return saved_message(entry is not None)
+
+    return submit_on_page(demand, "repeats_form", form, save, said, now=True)

@@ -23,9 +23,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from tracker.domain import labels, rules, workflow
 from tracker.domain.models import Body
 from tracker.services.meetings import RHYTHM_CHOICES
-from tracker.web.forms import Form, checked_by
+from tracker.web.forms import Form, checked_by, limited
 
-REQUIRED = _l("Bitte ausfüllen.")
+REQUIRED = rules.REQUIRED
 
 
 def _strip(value):
@@ -62,21 +62,15 @@ def _is_number(value: str) -> bool:
 
 
 class DemandForm(VersionedForm):
-    title = StringField(
-        _l("Titel"), validators=[DataRequired(REQUIRED), Length(max=rules.TITLE_MAX)]
-    )
-    text = TextAreaField(
-        _l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=rules.TEXT_MAX)]
-    )
+    title = limited(_l("Titel"), rules.TITLE_MAX, REQUIRED)
+    text = limited(_l("Text der Forderung"), rules.TEXT_MAX, REQUIRED, field=TextAreaField)
     event_part = SelectField(_l("Herkunft (Veranstaltung und Teil)"), validators=[Optional()])
     topics = MultiCheckboxField(_l("Themen"), validators=[Optional()])
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
 class UpdateForm(Form):
-    text = TextAreaField(
-        _l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=rules.NOTE_MAX)]
-    )
+    text = limited(_l("Neuer Stand"), rules.NOTE_MAX, REQUIRED, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
@@ -121,19 +115,17 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
 
 
 class BodyForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=rules.TITLE_MAX)])
-    short_name = StringField(
-        _l("Kurzname"), validators=[Optional(), Length(max=rules.SHORT_NAME_MAX)]
-    )
-    name_accusative = StringField(
+    name = limited(_l("Name"), rules.TITLE_MAX, REQUIRED)
+    short_name = limited(_l("Kurzname"), rules.SHORT_NAME_MAX)
+    name_accusative = limited(
         _l("Name nach „an“, mit Artikel"),
+        rules.NAME_ACCUSATIVE_MAX,
         description=_l("z. B. „die Staatskanzlei und das Ministerium für Kultur …“ (für E-Mails)"),
-        validators=[Optional(), Length(max=rules.NAME_ACCUSATIVE_MAX)],
     )
-    short_accusative = StringField(
+    short_accusative = limited(
         _l("Kurzname nach „an“, mit Artikel"),
+        rules.SHORT_ACCUSATIVE_MAX,
         description=_l("z. B. „das Sozialministerium“"),
-        validators=[Optional(), Length(max=rules.SHORT_ACCUSATIVE_MAX)],
     )
     slug = StringField(
         _l("Kürzel für die Adresse"),
@@ -142,9 +134,7 @@ class BodyForm(Form):
     kind = SelectField(
         _l("Art"), choices=[SelectChoice(k, label) for k, label in labels.choices("body_kind")]
     )
-    description = TextAreaField(
-        _l("Beschreibung"), validators=[Optional(), Length(max=rules.DESCRIPTION_MAX)]
-    )
+    description = limited(_l("Beschreibung"), rules.DESCRIPTION_MAX, field=TextAreaField)
     dialogue_rhythm_weeks = SelectField(
         _l("Vereinbarter Gesprächsrhythmus"),
         choices=[SelectChoice("", _l("kein Rhythmus vereinbart"))]
@@ -156,11 +146,7 @@ class BodyForm(Form):
 
 class ContactForm(Form):
     # own ids: this form shares the body's page with BodyForm, whose ``name`` field is id="name"
-    name = StringField(
-        _l("Name oder Funktion"),
-        id="contact-name",
-        validators=[DataRequired(REQUIRED), Length(max=rules.NAME_MAX)],
-    )
+    name = limited(_l("Name oder Funktion"), rules.NAME_MAX, REQUIRED, id="contact-name")
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), checked_by(rules.email_problem)],
@@ -175,9 +161,7 @@ class ContactForm(Form):
 
 
 class UserForm(Form):
-    name = StringField(
-        _l("Name"), validators=[DataRequired(REQUIRED), Length(max=rules.USER_NAME_MAX)]
-    )
+    name = limited(_l("Name"), rules.USER_NAME_MAX, REQUIRED)
     email = EmailField(
         _l("E-Mail-Adresse"),
         validators=[DataRequired(REQUIRED), checked_by(rules.email_problem)],

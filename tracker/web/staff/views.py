@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -18,8 +20,9 @@ from tracker.services import demands as demand_service
 from tracker.services import queries
 from tracker.services import users as user_service
 from tracker.services.errors import ServiceError
+from tracker.transactions import commit
 from tracker.web.forms import ConfirmForm
-from tracker.web.staff.blueprint import bp, flash_saved, show_refusal
+from tracker.web.staff.blueprint import bp, flash_saved, saved_message, show_refusal, submit
 from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
@@ -76,15 +79,12 @@ def index():
     f = queries.DemandFilter.from_args(request.args)
     page = inputs.int_arg(request.args, "page", 1)
     pagination = queries.list_demands(f, include_internal=True, page=page, per_page=100)
-    topics, bodies, events = queries.filter_choices()
     return render_template(
         "staff/index.html",
         f=f,
         pagination=pagination,
         demands=pagination.items,
-        topics=topics,
-        bodies=bodies,
-        events=events,
+        **queries.filter_choices(),
     )
 
 
@@ -167,10 +167,37 @@ def demand(demand_id: int):
 
 def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
     show_refusal(form, error)
-    db.session.expire_all()
+    return _page_with_refusal(demand, error, form_key, form)
+
+
+def _page_with_refusal(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
+    db.session.rollback()  # nothing of the refused change stays
     demand = _demand_or_404(demand.id)
     status = 409 if error.code == "stale" else INVALID
     return _render_demand(demand, status, **{form_key: form})
+
+
+def submit_on_page(demand: Demand, form_key: str, form, save, said, *, now=False, anchor=""):
+    """Submit one of the demand page's forms through ``save()``, the service call.
+
+    Saved, the page says ``said`` (or ``said(what save returned)``); refused, the form's errors
+    show (422, or 409 when someone changed the demand meanwhile). ``now`` commits here, not
+    at the request's edge, so that a lost race shows on this page too.
+    """
+
+    def save_now():
+        result = save()
+        if now:
+            commit()
+        return result
+
+    ok, result = submit(form, save_now)
+    if ok:
+        flash(said(result) if callable(said) else said, "success")
+        return redirect(url_for("staff.demand", demand_id=demand.id) + anchor)
+    if result is None:
+        return _render_demand(demand, INVALID, **{form_key: form})
+    return _page_with_refusal(demand, result, form_key, form)
 
 
 @bp.post("/forderungen/<int:demand_id>/bearbeiten")
@@ -179,50 +206,50 @@ def edit_demand(demand_id: int):
     demand = _demand_or_404(demand_id)
     form = DemandForm(prefix="edit")
     _fill_demand_choices(form)
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, edit_form=form)
-    try:
-        entry = demand_service.edit_demand(
+    return submit_on_page(
+        demand,
+        "edit_form",
+        form,
+        lambda: demand_service.edit_demand(
             demand, current_user, form.expected_version(), **_demand_fields(form)
-        )
-    except ServiceError as error:
-        return _refused(demand, error, "edit_form", form)
-    flash_saved(entry is not None)
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+        ),
+        lambda entry: saved_message(entry is not None),
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stellen")
 def assign(demand_id: int):
     """Set which bodies lead or are involved in a demand."""
     demand = _demand_or_404(demand_id)
-    bodies = _all_bodies()
-    form = assignment_form(bodies, formdata=request.form, prefix="assign")
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, assign_form=form)
-    roles = {body.id: field.data for body, field in form.body_fields if field.data}
-    try:
-        entry = demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
-    except ServiceError as error:
-        return _refused(demand, error, "assign_form", form)
-    flash_saved(entry is not None, _l("Zuständige Stellen gespeichert."))
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    form = assignment_form(_all_bodies(), formdata=request.form, prefix="assign")
+
+    def save():
+        roles = {body.id: field.data for body, field in form.body_fields if field.data}
+        return demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
+
+    return submit_on_page(
+        demand,
+        "assign_form",
+        form,
+        save,
+        lambda entry: saved_message(entry is not None, _l("Zuständige Stellen gespeichert.")),
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stand")
 def add_update(demand_id: int):
     """Add a progress note to a demand's timeline."""
+    said = _l("Der neue Stand steht in der Chronik.")
+    return note_on_demand(demand_id, UpdateForm, "update", demand_service.add_update, said)
+
+
+def note_on_demand(demand_id: int, form_class, prefix: str, service, said, now=False):
+    """Submit a form that adds to a demand's timeline: ``service(demand, user, **its values)``."""
     demand = _demand_or_404(demand_id)
-    form = UpdateForm(prefix="update")
-    if not form.validate_on_submit():
-        return _render_demand(demand, INVALID, update_form=form)
-    try:
-        demand_service.add_update(
-            demand, current_user, form.text.data, is_public=form.is_public.data
-        )
-    except ServiceError as error:
-        return _refused(demand, error, "update_form", form)
-    flash(_l("Der neue Stand steht in der Chronik."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    form = form_class(prefix=prefix)
+    record = partial(service, demand, current_user)
+    key = f"{prefix}_form"
+    return submit_on_page(demand, key, form, lambda: record(**form.values()), said, now=now)
 
 
 @bp.post("/forderungen/<int:demand_id>/schritt/<trigger>")
@@ -268,15 +295,10 @@ def bodies():
 
 def _save_body(item: Body | None, form: BodyForm) -> Body | None:
     """Save a submitted body form through the service; None when refused (errors on the form)."""
-    if not form.validate_on_submit():
+    ok, result = submit(form, lambda: body_service.save_body(item, **form.values()))
+    if not ok:
         return None
-    try:
-        saved, changed = body_service.save_body(
-            item, **{name: form[name].data for name in body_service.BODY_FIELDS}
-        )
-    except ServiceError as error:
-        show_refusal(form, error)
-        return None
+    saved, changed = result
     if item is None:
         flash(_l("Die Stelle wurde angelegt."), "success")
     else:
@@ -288,16 +310,8 @@ def _body_page(item: Body | None, form: BodyForm, contact_form=None):
     status = INVALID if form.is_submitted() or contact_form is not None else 200
     if item is not None and contact_form is None:
         contact_form = ContactForm(formdata=None)
-    return (
-        render_template(
-            "staff/body.html",
-            form=form,
-            body=item,
-            contact_form=contact_form,
-            delete_form=ConfirmForm(formdata=None),
-        ),
-        status,
-    )
+    forms = {"form": form, "contact_form": contact_form, "delete_form": ConfirmForm(formdata=None)}
+    return render_template("staff/body.html", body=item, **forms), status
 
 
 @bp.route("/stellen/neu", methods=["GET", "POST"])
@@ -324,21 +338,21 @@ def body(body_id: int):
 def add_contact(body_id: int):
     """Add a contact address to a body."""
     item = db.session.get(Body, body_id) or abort(404)
-    contact_form = ContactForm()
-    if contact_form.validate_on_submit():
-        try:
-            body_service.add_contact(
-                item,
-                name=contact_form.name.data,
-                email=contact_form.email.data,
-                escalation_level=contact_form.escalation_level.data,
-            )
-        except ServiceError as error:
-            show_refusal(contact_form, error)
-        else:
-            flash(_l("Kontakt hinzugefügt."), "success")
-            return redirect(url_for("staff.body", body_id=item.id))
-    return _body_page(item, BodyForm(formdata=None, obj=item), contact_form)
+    form = ContactForm()
+    said = _l("Kontakt hinzugefügt.")
+    added = added_to_body(item, form, body_service.add_contact, said, "staff.body")
+    return added or _body_page(item, BodyForm(formdata=None, obj=item), form)
+
+
+def added_to_body(body: Body, form, add, said, endpoint: str):
+    """Submit a form that adds a row (contact, pause) to ``body`` through ``add``.
+
+    Returns the redirect to ``endpoint`` when added, else None (the form shows why not).
+    """
+    if submit(form, lambda: add(body, **form.values()))[0]:
+        flash(said, "success")
+        return redirect(url_for(endpoint, body_id=body.id))
+    return None
 
 
 def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
@@ -369,24 +383,11 @@ def users():
     """List staff accounts and add one (admins only)."""
     _require_admin()
     form = UserForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user_service.create_user(
-                form.email.data,
-                form.password.data or None,
-                name=form.name.data,
-                role=form.role.data,
-                active=form.active.data,
-            )
-        except ServiceError as error:
-            show_refusal(form, error)
-        else:
-            flash(_l("Das Konto wurde angelegt."), "success")
-            return redirect(url_for("staff.users"))
-    if form.is_submitted():
-        status = INVALID
+    if submit(form, lambda: user_service.create_user(**form.values()))[0]:
+        flash(_l("Das Konto wurde angelegt."), "success")
+        return redirect(url_for("staff.users"))
     items = db.session.scalars(sa.select(User).order_by(User.name)).all()
+    status = INVALID if form.is_submitted() else 200
     return render_template("staff/users.html", users=items, form=form), status
 
 
@@ -396,26 +397,14 @@ def user(user_id: int):
     _require_admin()
     item = db.session.get(User, user_id) or abort(404)
     form = UserForm(obj=item)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            changed = user_service.update_user(
-                item,
-                current_user,
-                email=form.email.data,
-                name=form.name.data,
-                role=form.role.data,
-                active=form.active.data,
-                password=form.password.data or None,
-            )
-        except ServiceError as error:
-            show_refusal(form, error)
-        else:
-            if item.id == current_user.id and form.password.data:
-                login_user(item)  # an admin who sets their own password stays logged in here
-            flash_saved(changed)
-            return redirect(url_for("staff.users"))
-    if form.is_submitted():
-        status = INVALID
+    ok, changed = submit(
+        form, lambda: user_service.update_user(item, current_user, **form.values())
+    )
+    if ok:
+        if item.id == current_user.id and form.password.data:
+            login_user(item)  # an admin who sets their own password stays logged in here
+        flash_saved(changed)
+        return redirect(url_for("staff.users"))
     form.password.data = ""
+    status = INVALID if form.is_submitted() else 200
     return render_template("staff/user.html", user=item, form=form), status
