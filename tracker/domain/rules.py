@@ -113,6 +113,11 @@ def required_problem(value: str | None, limit: int) -> str | None:
     return too_long(limit) if len(value) > limit else None
 
 
+def normal_email(email: str | None) -> str:
+    """Return an address as it is stored and compared: trimmed, in lower case."""
+    return (email or "").strip().lower()
+
+
 def email_problem(email: str | None) -> str | None:
     """Return why ``email`` is no address to store (checked as the forms check it), or None."""
     problem = required_problem(email, EMAIL_MAX)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from tracker.domain import workflow
+from tracker.domain import rules, workflow
 from tracker.domain.models import Demand, Subscription, TimelineEntry, utcnow
 from tracker.extensions import db
 from tracker.services import outbox, queries
@@ -24,7 +24,7 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     Returns None when the address already follows it. Callers show the same message either way,
     so the page does not reveal who follows what.
     """
-    email = email.strip().lower()
+    email = rules.normal_email(email)
     sub = db.session.scalar(
         sa.select(Subscription).where(
             Subscription.demand_id == demand.id, Subscription.email == email

@@ -17,15 +17,10 @@ from tracker.extensions import db
 from tracker.services.errors import ServiceError
 
 
-def normal_email(email: str | None) -> str:
-    """Return an address as it is stored and compared: trimmed, in lower case."""
-    return (email or "").strip().lower()
-
-
 def by_email(email: str | None) -> User | None:
     """Return the account of an address, whatever the case of either."""
     return db.session.scalar(
-        sa.select(User).where(sa.func.lower(User.email) == normal_email(email))
+        sa.select(User).where(sa.func.lower(User.email) == rules.normal_email(email))
     )
 
 
@@ -55,7 +50,7 @@ def create_user(
     email: str, password: str | None, *, name: str = "", role: str = "staff", active: bool = True
 ) -> User:
     """Add a staff account; the name defaults to the address. Refuses and adds nothing if wrong."""
-    email, name = normal_email(email), (name or "").strip()
+    email, name = rules.normal_email(email), (name or "").strip()
     _check(None, email, name, role, password)
     user = User(email=email, name=name or email, role=role, active=active)
     user.set_password(password)
@@ -79,7 +74,7 @@ def update_user(
     Locking an account or a new password ends the user's sessions everywhere. An admin (``by``)
     cannot take the administration away from themselves. Refuses and changes nothing if wrong.
     """
-    email, name = normal_email(email), (name or "").strip()
+    email, name = rules.normal_email(email), (name or "").strip()
     _check(user, email, name or user.name, role, password)
     if by is not None and user.id == by.id and (role != "admin" or not active):
         message = str(_l("Sie können sich nicht selbst die Administration entziehen."))
