@@ -43,7 +43,8 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
                         break
                 except OSError:
                     time.sleep(0.3)
-            time.sleep(2)  # let the catch-up job run
+            while "digests written" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)  # the start-up catch-up writes and sends this week's digests
             # Werkzeug's debugger is off unless `--debugger`: no interactive console
             with pytest.raises(urllib.error.HTTPError) as console:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/console", timeout=5)
