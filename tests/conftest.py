@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 import shutil
 import sys
 import uuid
@@ -19,6 +21,57 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py, tests/smtp.
 from helpers import BACKEND, Auth, make_app, make_user  # noqa: E402
 
 pytest_plugins = ["smtp"]  # the SMTP server fixtures, for every test module
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+_BEFORE = pytest.StashKey[dict]()
+
+
+def _checkout_files() -> dict[str, tuple[int, int] | str]:
+    """Size and modification time of every file in the checkout, and every folder, except
+    .git, virtualenvs (.venv*) and Python's bytecode caches (__pycache__, the interpreter's)."""
+    files = {}
+    for folder, subfolders, names in os.walk(CHECKOUT):
+        subfolders[:] = [
+            d for d in subfolders if d not in (".git", "__pycache__") and not d.startswith(".venv")
+        ]
+        for name in subfolders:
+            files[str(Path(folder, name).relative_to(CHECKOUT))] = "folder"
+        for name in names:
+            path = Path(folder, name)
+            stat = path.lstat()
+            files[str(path.relative_to(CHECKOUT))] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = _checkout_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a test wrote into the checkout: tests write to pytest's temporary
+    directories (``tmp_path``, ``tmp_path_factory``) only."""
+    before = session.config.stash.get(_BEFORE, None)
+    if before is None:
+        return
+    after = _checkout_files()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write("\n")
+            reporter.write_sep("=", "files in the checkout changed during the run", red=True)
+            for path in changed:
+                reporter.write_line(path)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _instance_folder(tmp_path_factory):
+    """Point every app of the session, and the subprocesses started with its environment, at an
+    instance folder outside the checkout (not the developer's ``instance/`` and its config.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +152,17 @@ def app(tmp_path, _pg_schema_url, app_config, request):
 
 
 @pytest.fixture
+def clock(time_machine):
+    """Stop every clock of this process (time-machine): ``clock.move_to(when)`` travels to a
+    datetime (or timestamp) and holds there, ``clock.shift(delta)`` moves on. It starts stopped at
+    the real time. ``utcnow()``, ``today()``, ``time.time()`` and itsdangerous' timestamps follow;
+    ``time.monotonic()`` (the tests' deadlines) and subprocesses keep the real time.
+    """
+    time_machine.move_to(dt.datetime.now(dt.UTC), tick=False)
+    return time_machine
+
+
+@pytest.fixture
 def db(app):
     return _db
 
@@ -125,9 +189,7 @@ def admin(app):
 
 @pytest.fixture
 def event(app):
-    event = Event(
-        slug="fachtag", title="Fachtag Migration", date=__import__("datetime").date(2025, 6, 18)
-    )
+    event = Event(slug="fachtag", title="Fachtag Migration", date=dt.date(2025, 6, 18))
     event.parts.append(EventPart(slug="podium", kind="panel", title="Podium"))
     topic = Topic(slug="bezahlkarte", name="Bezahlkarte")
     _db.session.add_all([event, topic])

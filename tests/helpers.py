@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import urllib.request
+from collections.abc import Callable
 from functools import cache
 
 import flask_babel
 import jinja2
+import pytest
 import sqlalchemy as sa
 
 from tracker import create_app
@@ -186,3 +190,40 @@ def count_statements(db, client, path: str) -> int:
         sa.event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200, path
     return len(statements)
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float,
+    message: str,
+    context: Callable[[], object] | None = None,
+    interval: float = 0.1,
+):
+    """Poll ``predicate`` until it returns something truthy and return that; after ``timeout``
+    seconds fail the test with ``message`` (what it waited for) and ``context()`` if given.
+
+    The deadline is on the monotonic clock, which the ``clock`` fixture does not move.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            details = f"\n{context()}" if context else ""
+            pytest.fail(f"timed out after {timeout:g} s waiting for {message}{details}")
+        time.sleep(interval)
+
+
+def answers(url: str) -> bytes | None:
+    """Return the body of ``url`` if it answers 200 right now, else None."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read()
+    except OSError:
+        return None
+
+
+def wait_for_url(url: str, timeout: float = 60) -> bytes:
+    """Wait until ``url`` answers 200 (a server has come up); return its body."""
+    return wait_until(lambda: answers(url), timeout, f"{url} to answer")

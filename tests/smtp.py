@@ -13,12 +13,12 @@ import email
 import email.policy
 import socket
 import threading
-import time
 from collections import Counter
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from helpers import wait_until
 
 BASE_URL = "http://tracker.test"
 
@@ -89,9 +89,7 @@ class MailServer:
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[EmailMessage]:
         """Wait until ``count`` messages arrived (delivery is synchronous: only a guard)."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(self.messages) >= count, timeout, f"{count} messages")
         return self.messages
 
 

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from helpers import csrf_token, make_body, make_demand, make_user
 from itsdangerous import URLSafeTimedSerializer
-from itsdangerous.timed import TimestampSigner
 from smtp import parts
 
 from tracker.domain.models import Assignment, OutboxMessage, TimelineEntry
@@ -79,14 +78,8 @@ def _confirm(client, token, demand, csrf):
     return client.post(f"/antwort/{token}/{demand.id}/bestaetigen", data={"csrf_token": csrf})
 
 
-def _sign(payload, secret="test-secret", salt=answer_links.SALT, at=None, monkeypatch=None):
-    if at is not None:
-        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(at))
-    try:
-        return URLSafeTimedSerializer(secret, salt=salt).dumps(payload)
-    finally:
-        if at is not None:
-            monkeypatch.undo()
+def _sign(payload, secret="test-secret", salt=answer_links.SALT):
+    return URLSafeTimedSerializer(secret, salt=salt).dumps(payload)
 
 
 INVALID = "Dieser Antwort-Link ist ungültig oder gehört nicht zu dieser Forderung."
@@ -138,24 +131,28 @@ def test_token_signed_with_another_secret_is_refused(client, db, world):
     _assert_refused(client, db, world, other_salt, 403, INVALID, csrf)
 
 
-def test_expired_token_is_gone(app, client, db, world, monkeypatch):
+def test_expired_token_is_gone(app, client, db, world, clock):
     csrf = csrf_token(_token_page(client, _valid(world)))
     days = app.config["ANSWER_LINK_DAYS"]
     assert days == 56
     payload = {"body": world["ms"].id, "slug": "ms"}
-    old = _sign(payload, at=time.time() - (days + 1) * DAY, monkeypatch=monkeypatch)
+    now = time.time()
+    clock.move_to(now - (days + 1) * DAY)
+    old = _sign(payload)
+    clock.move_to(now)
     _assert_refused(client, db, world, old, 410, EXPIRED, csrf)
     # one day before the end it still works
-    recent = _sign(payload, at=time.time() - (days - 1) * DAY, monkeypatch=monkeypatch)
+    clock.move_to(now - (days - 1) * DAY)
+    recent = _sign(payload)
+    clock.move_to(now)
     assert "Bezahlkarte evaluieren" in _token_page(client, recent)
 
 
-def test_token_expires_after_answer_link_days(app, client, db, world, monkeypatch):
+def test_token_expires_after_answer_link_days(app, client, db, world, clock):
     token = _valid(world)
     _token_page(client, token)
     app.config["ANSWER_LINK_DAYS"] = 1
-    real = time.time()
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(real + DAY + 5))
+    clock.shift(DAY + 5)
     assert client.get(f"/antwort/{token}").status_code == 410
 
 
@@ -420,7 +417,7 @@ def test_confirmation_once_a_day(client, db, world):
     )
 
 
-def test_link_works_through_the_whole_promised_last_day(app, client, db, world, monkeypatch):
+def test_link_works_through_the_whole_promised_last_day(app, client, db, world, clock):
     # The digest says "gültig bis <date>": the link must still open at the end of that day.
     import datetime as dt
 
@@ -430,9 +427,8 @@ def test_link_works_through_the_whole_promised_last_day(app, client, db, world, 
     promised = answer_links.expiry_date()
     assert promised > dt.date.today()
     end_of_day = dt.datetime.combine(promised, dt.time(23, 59, 59), BERLIN).timestamp()
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(end_of_day))
+    clock.move_to(end_of_day)
     assert client.get(f"/antwort/{token}").status_code == 200
     # and it does expire soon after
-    after = end_of_day + DAY + 1
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(after))
+    clock.move_to(end_of_day + DAY + 1)
     assert client.get(f"/antwort/{token}").status_code == 410

@@ -320,3 +320,40 @@ def test_tokens_page_creates_shows_once_and_revokes(client, auth, app, db):
         ).status_code
         == 401
     )
+
+
+STEP_NOTES = [
+    ("address", {}),
+    ("evaluate", {"summary": "Ausgewertet.", "participants": "MS, LIGA"}),
+    ("close", {"outcome": "rejected"}),
+    ("close", {"outcome": "implemented"}),  # refused by the guard unless evaluated
+    ("reopen", {"reason": "Neue Lage."}),
+]
+
+
+@pytest.mark.parametrize(("trigger", "notes"), STEP_NOTES)
+@pytest.mark.parametrize("state", ["raised", "addressed", "evaluated", "closed"])
+def test_api_offers_and_accepts_what_the_machine_allows(client, spec, token, state, trigger, notes):
+    from helpers import put_in_state
+
+    from tracker.domain import workflow
+
+    demand = put_in_state(make_demand(), state)
+    allowed = workflow.may(demand, trigger, notes)
+    shown = client.get(f"/api/v1/demands/{demand.id}").get_json()
+    assert shown["allowed_triggers"] == [t.trigger for t in workflow.allowed_triggers(state)]
+    assert allowed <= (trigger in shown["allowed_triggers"])
+    refusal = str(workflow.refusal(demand, trigger, notes))
+
+    response = client.post(
+        f"/api/v1/demands/{demand.id}/transitions",
+        json={"trigger": trigger, "version": demand.version, "notes": notes},
+        headers=token,
+    )
+
+    body = check(spec, response, "/demands/{demand_id}/transitions", "post")
+    if allowed:
+        assert response.status_code == 200 and body["demand"]["state"] != state
+    else:
+        assert response.status_code == 409
+        assert (body["code"], body["detail"]) == ("transition_not_allowed", refusal)

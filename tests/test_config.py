@@ -28,11 +28,15 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def test_development_keeps_a_generated_key(monkeypatch):
+def test_development_keeps_a_generated_key_in_the_instance_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
-    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
+    monkeypatch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.instance_path == str(tmp_path / "instance")
+    first = app.config["SECRET_KEY"]
     second = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
     assert first == second and len(first) == 64
+    assert (tmp_path / "instance" / "secret_key").read_text() == first
 
 
 @pytest.mark.parametrize(("proxies", "remote"), [(0, "127.0.0.1"), (1, "203.0.113.9")])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-import types
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from helpers import make_body, make_demand
+from helpers import make_body, make_demand, wait_until
 
 from tracker.domain.models import JobRun, OutboxMessage
 from tracker.domain.workdays import BERLIN, today
@@ -130,21 +129,10 @@ def test_catch_up_sends_this_weeks_digest_once(smtp_app, db, mailserver, bodies)
     assert run.period == _week() and run.result.startswith("2 digests written, 2 sent")
 
 
-def test_catch_up_before_the_due_time_sends_nothing(smtp_app, db, mailserver, bodies, monkeypatch):
-    # freeze the clock the job module sees at Monday 07:00 Berlin of this week
+def test_catch_up_before_the_due_time_sends_nothing(smtp_app, db, mailserver, bodies, clock):
+    # Monday 07:00 Berlin of this week, an hour before the digest is due
     monday = today() - dt.timedelta(days=today().weekday())
-    frozen = dt.datetime.combine(monday, dt.time(7, 0), B)
-
-    class FrozenDateTime(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return frozen.astimezone(tz) if tz else frozen.replace(tzinfo=None)
-
-    monkeypatch.setattr(
-        jobs,
-        "dt",
-        types.SimpleNamespace(datetime=FrozenDateTime, timedelta=dt.timedelta, time=dt.time),
-    )
+    clock.move_to(dt.datetime.combine(monday, dt.time(7, 0), B))
     jobs.catch_up(smtp_app)
     assert mailserver.messages == []
     assert db.session.scalar(sa.select(sa.func.count(JobRun.id))) == 0
@@ -184,13 +172,6 @@ def test_configure_adds_the_three_jobs(app):
         scheduler.shutdown(wait=True)
 
 
-def _wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, bodies):
     smtp_app.config["REMINDER_CRON"] = "0 0 * * mon"  # passed: the catch-up job sends at start
     db.session.remove()
@@ -198,12 +179,17 @@ def test_two_schedulers_started_on_purpose_send_once(smtp_app, db, mailserver, b
         jobs.configure(BackgroundScheduler(timezone=smtp_app.config["TIMEZONE"]), smtp_app)
         for _ in range(2)
     ]
+    caught_up = []  # one event per scheduler whose catch-up run has finished (sending included)
+    for scheduler in schedulers:
+        scheduler.add_listener(
+            lambda event: event.job_id == "catch-up" and caught_up.append(event),
+            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
+        )
     try:
         for scheduler in schedulers:
             scheduler.start()
-        assert _wait_for(lambda: all(s.get_job("catch-up") is None for s in schedulers))
-        assert _wait_for(lambda: len(mailserver.messages) >= 2)
-        time.sleep(0.3)  # a duplicate would arrive now
+        wait_until(lambda: len(caught_up) == 2, 30, "both schedulers' catch-up runs")
+        assert not any(event.exception for event in caught_up)
     finally:
         for scheduler in schedulers:
             scheduler.shutdown(wait=True)

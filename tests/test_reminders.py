@@ -13,7 +13,7 @@ from smtp import BASE_URL, parts
 from tracker.domain.models import OutboxMessage, ReminderPause, TimelineEntry
 from tracker.domain.workdays import today
 from tracker.jobs import sender
-from tracker.services import answer_links, outbox, reminders
+from tracker.services import answer_links, reminders
 
 # Wednesday of 2025-W45; flush "now" in the same week so that the digests have not expired.
 ON = dt.date(2025, 11, 5)
@@ -26,10 +26,10 @@ CONTACTS = (
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    """Queue rows as if it were NOW (Wednesday of 2025-W45), so that ``flush(now=NOW)`` finds
-    them due and their week not yet over; dates in the digests stay computable by hand."""
-    monkeypatch.setattr(outbox, "utcnow", lambda: NOW)
+def now(clock):
+    """It is NOW (Wednesday of 2025-W45): rows are queued then, ``flush(now=NOW)`` finds them due
+    and their week not yet over; dates in the digests stay computable by hand."""
+    clock.move_to(NOW)
 
 
 def _since(demand, year, month, day, db):

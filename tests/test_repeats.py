@@ -49,6 +49,22 @@ def test_self_and_cycles_are_refused(db, chain, request_ctx):
         repeats.set_repeats(chain["old"], chain["again"], None, None)
 
 
+def test_a_change_made_meanwhile_is_refused_not_an_error(app, db, chain, request_ctx):
+    from tracker.domain.models import Demand
+    from tracker.services.errors import StaleDemand
+
+    mine = db.session.get(Demand, chain["again"].id)  # loaded at its version in this session
+    with app.app_context():  # someone else, with a session of their own, changes it first
+        theirs = db.session.get(Demand, mine.id)
+        theirs.title = "Dialogkultur erweitern (neu gefasst)"
+        db.session.commit()
+
+    with pytest.raises(StaleDemand):
+        repeats.set_repeats(mine, chain["old"], None, None)  # no form version: the row's decides
+    db.session.expire_all()
+    assert db.session.get(Demand, mine.id).repeats_id is None
+
+
 def test_staff_link_it_and_pages_show_since_when(client, auth, db, chain, staff):
     auth.login_as(staff)
     url = f"/verwaltung/forderungen/{chain['again'].id}"

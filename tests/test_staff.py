@@ -158,6 +158,7 @@ def test_staff_page_offers_exactly_the_allowed_triggers(logged_in, state):
     page = logged_in.page(demand.id)
     expected = [t.trigger for t in workflow.allowed_triggers(state)]
     assert step_actions(page, demand.id) == expected
+    assert expected == [t.trigger for t in workflow.TRANSITIONS if workflow.may(demand, t.trigger)]
     for trigger in expected:
         assert hidden(page, f"{trigger}-version") == str(demand.version)
         assert str(workflow.TRANSITION_BY_TRIGGER[trigger].label) in page

@@ -21,25 +21,14 @@ def at(day: str) -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T10:00:00+00:00")
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Let the tests set the time the demand services write on the timeline."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr(demand_service, "utcnow", lambda: Clock.now)
-    return Clock
-
-
 def build(clock, title, created, steps=(), bodies=(), is_public=True):
     """Create a demand on ``created`` and move it by ``steps`` of (day, trigger, notes)."""
-    clock.now = at(created)
-    demand = make_demand(title, bodies=bodies, is_public=is_public, created_at=clock.now)
+    clock.move_to(at(created))
+    demand = make_demand(title, bodies=bodies, is_public=is_public)
     for day, trigger, notes in steps:
-        clock.now = at(day)
+        clock.move_to(at(day))
         demand_service.advance(demand, trigger, None, None, notes)
-    clock.now = NOW
+    clock.move_to(NOW)
     return demand
 
 
@@ -235,8 +224,8 @@ def test_demands_by_state_at_each_month_end(data):
 
 def test_month_end_is_midnight_in_germany(app, db, clock):
     # 31.10. 23:30 UTC is already 1 November in Germany: raised in November, not October
-    clock.now = dt.datetime(2025, 10, 31, 23, 30, tzinfo=dt.UTC)
-    make_demand("Spät", created_at=clock.now)
+    clock.move_to(dt.datetime(2025, 10, 31, 23, 30, tzinfo=dt.UTC))
+    make_demand("Spät")
     rows = stats.statistics(now=NOW).by_month
     assert [(m.month, m.total) for m in rows] == [(dt.date(2025, 11, 1), 1)]
 

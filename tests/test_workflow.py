@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+import transitions
 from helpers import make_demand, make_user, put_in_state, timeline
 
 from tracker.domain import workflow
@@ -246,6 +250,88 @@ def test_allowed_triggers_follow_the_machine(state):
     assert set(offered) == set(workflow.machine.get_triggers(state))
     assert sorted(offered) == sorted(t for (s, t) in LEGAL if s == state)
     assert offered == [t for t in TRIGGERS if t in offered]  # in declaration order
+
+
+# Notes for every outcome of closing, so that the guard is asked both ways.
+VARIANTS = [(t, NOTES[t]) for t in TRIGGERS if t != "close"] + [
+    ("close", {"outcome": outcome}) for outcome, _label in workflow.OUTCOMES
+]
+
+
+@pytest.mark.parametrize(("trigger", "notes"), VARIANTS)
+@pytest.mark.parametrize("state", STATE_NAMES)
+def test_the_service_accepts_exactly_what_the_machine_allows(
+    request_ctx, user, state, trigger, notes
+):
+    demand = _demand_in(state)
+    allowed = workflow.may(demand, trigger, notes)
+    offered = trigger in {t.trigger for t in workflow.allowed_triggers(state)}
+    assert allowed <= offered  # notes can narrow what the state offers, never widen it
+    try:
+        advance(demand, trigger, user, demand.version, dict(notes))
+    except TransitionNotAllowed as refused:
+        assert not allowed
+        assert refused.message == str(workflow.refusal(demand, trigger, notes))
+    else:
+        assert allowed
+        assert demand.state == LEGAL[(state, trigger)]
+
+
+@pytest.mark.parametrize("state", STATE_NAMES)
+def test_the_offered_steps_are_those_the_machine_may_take_without_notes(state):
+    demand = SimpleNamespace(state=state)
+    offered = [t.trigger for t in workflow.allowed_triggers(state)]
+    assert offered == [t for t in TRIGGERS if workflow.may(demand, t)]
+
+
+def test_the_steps_effects_are_callbacks_of_the_machine():
+    demand = SimpleNamespace(state="evaluated", outcome=None)  # no database, no app
+    workflow.fire(demand, "close", {"outcome": "implemented"})
+    assert (demand.state, demand.outcome) == ("closed", "implemented")
+    workflow.fire(demand, "reopen", {"reason": "Neue Lage."})
+    assert (demand.state, demand.outcome) == ("raised", None)
+    with pytest.raises(workflow.Refused) as refused:
+        workflow.fire(demand, "close", {"outcome": "implemented"})  # the guard, in the machine
+    assert "setzen eine Evaluation voraus" in str(refused.value.message)
+    assert (demand.state, demand.outcome) == ("raised", None)
+    with pytest.raises(workflow.Refused, match="ist im Zustand „erhoben“ nicht möglich"):
+        workflow.fire(demand, "reopen", {"reason": "Noch einmal."})
+
+
+def test_notes_named_like_arguments_are_only_notes(request_ctx, user):
+    demand = _demand_in("closed")
+    notes = {"reason": "Neu.", "demand": "x", "trigger": "close", "model": "y", "notes": "z"}
+    entry = advance(demand, "reopen", user, demand.version, notes)
+    assert entry.data == {"reason": "Neu."} and demand.state == "raised"
+
+
+def test_the_declaration_needs_no_flask_and_shadows_no_library_class():
+    source = Path(workflow.__file__).read_text()
+    imported = {
+        name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+        )
+    }
+    assert not {m for m in imported if m.split(".")[0] in ("flask", "flask_babel")}
+    assert "tracker.domain.labels" in imported  # its words: lazy strings, shown where read
+    assert not hasattr(workflow, "Transition")
+    assert isinstance(
+        workflow.machine.events["close"].transitions["raised"][0], transitions.Transition
+    )
+
+
+def test_the_declaration_works_without_an_app():
+    # no app, no request: the words are German, the machine decides, the diagram draws
+    assert workflow.state_label("closed") == "abgeschlossen"
+    assert workflow.refusal(SimpleNamespace(state="closed"), "close") == (
+        "„Abschließen“ ist im Zustand „abgeschlossen“ nicht möglich."
+    )
+    assert 'state "evaluiert" as evaluated' in workflow.mermaid("evaluated")
 
 
 @pytest.mark.parametrize("state", STATE_NAMES)

@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app; never start the scheduler here."""
     app = Flask(
         __name__,
+        instance_path=config.instance_path(),
         instance_relative_config=True,
         template_folder=str(shipped("templates")),
     )

@@ -69,6 +69,14 @@ INTEGER_KEYS = {
 }
 
 
+def instance_path() -> str | None:
+    """The instance folder from TRACKER_INSTANCE_PATH (made absolute), else None: Flask's
+    default, ``instance/`` beside the package in a checkout, ``<venv>/var/tracker-instance``
+    when installed."""
+    path = os.environ.get("TRACKER_INSTANCE_PATH")
+    return os.path.abspath(path) if path else None
+
+
 def load(app, test_config: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and the test mapping."""
     instance = Path(app.instance_path)

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Conflict, InternalServerError
 
 from tracker.extensions import db
-from tracker.services.errors import StaleDemand, write_or_stale
+from tracker.services.errors import StaleDemand, stale_refused
 
 log = logging.getLogger(__name__)
 
 
 def commit() -> None:
     """Commit the current transaction; a lost optimistic-locking race becomes StaleDemand."""
-    write_or_stale(db.session.commit)
+    with stale_refused():
+        db.session.commit()
 
 
 WROTE = "tracker.wrote"  # set in Session.info by the first write of a transaction

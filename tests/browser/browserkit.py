@@ -1,4 +1,4 @@
-"""Shared pieces of the browser tests: constants, the live-app handle, login and screenshots."""
+"""Shared pieces of the browser tests: constants, the live-app handle and login."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-SCREENSHOTS = ARTIFACTS / "screenshots"
 
 STAFF_EMAIL = "referentin@example.org"
 ADMIN_EMAIL = "admin@example.org"
@@ -127,11 +125,3 @@ def login(page, email: str = STAFF_EMAIL, password: str = PASSWORD) -> None:
     page.get_by_label("Passwort (Pflichtangabe)", exact=True).fill(password)
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url(re.compile(r"/verwaltung/"))
-
-
-def shot(page, name: str, full_page: bool = True) -> Path:
-    """Save a screenshot of ``page`` as tests/artifacts/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path

@@ -95,6 +95,27 @@ def live(tmp_path_factory) -> Iterator[Live]:
 
 
 @pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Where screenshots and axe reports go: ``artifacts/`` in the session's pytest temporary
+    directory (pytest keeps the last three; ``--basetemp=DIR`` picks one), not the checkout."""
+    return tmp_path_factory.getbasetemp() / "artifacts"
+
+
+@pytest.fixture
+def shot(artifacts):
+    """``shot(page, name)`` saves a screenshot of ``page`` as artifacts/screenshots/<name>.png."""
+    folder = artifacts / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str, full_page: bool = True) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return save
+
+
+@pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the session."""
     require_chromium()

@@ -1,7 +1,8 @@
 """Accessibility: axe-core finds nothing on any page type; the keyboard reaches everything, visibly.
 
 Every page type is checked in the state people meet it in, with and without form errors. The rule
-counts (passes + violations + incomplete + inapplicable) go to tests/artifacts/axe/<page>.json.
+counts (passes + violations + incomplete + inapplicable) go to artifacts/axe/<page>.json in the
+session's pytest temporary directory (the ``artifacts`` fixture).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from browserkit import ARTIFACTS, DESKTOP, shot
+from browserkit import DESKTOP
 from playwright.sync_api import expect
 
 EVENT = "fachtag-migration-2025"
@@ -221,8 +222,6 @@ PAGES = {
     "admin-user": Case("admin", "/verwaltung/benutzer/{admin}"),
 }
 
-AXE_DIR = ARTIFACTS / "axe"
-
 
 def describe(violations: list[dict]) -> str:
     lines = []
@@ -279,7 +278,7 @@ def axe():
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_axe_finds_no_violations(name, role_page, axe, data):
+def test_axe_finds_no_violations(name, role_page, axe, data, shot, artifacts):
     case = PAGES[name]
     page = role_page(case.role)
     case.visit(page, data)
@@ -290,8 +289,8 @@ def test_axe_finds_no_violations(name, role_page, axe, data):
         for key in ("passes", "violations", "incomplete", "inapplicable")
         for r in results[key]
     }
-    AXE_DIR.mkdir(parents=True, exist_ok=True)
-    (AXE_DIR / f"{name}.json").write_text(
+    (artifacts / "axe").mkdir(parents=True, exist_ok=True)
+    (artifacts / "axe" / f"{name}.json").write_text(
         json.dumps(
             {
                 "url": page.url,
@@ -347,7 +346,7 @@ TAB_STEP = f"""() => {{
 }}"""
 
 
-def test_keyboard_reaches_everything_with_a_visible_focus(page):
+def test_keyboard_reaches_everything_with_a_visible_focus(page, shot):
     page.goto("/?state=open")
     total = page.evaluate(f"({FOCUSABLE})().length")
     assert total > 20

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 
 import pytest
-from browserkit import shot
 from playwright.sync_api import expect
 
 from tracker.domain.workdays import add_workdays
@@ -57,7 +56,7 @@ def _digest_preview(staff):
 
 
 def test_consultation_meeting_and_commitment_are_seen_everywhere(
-    live, staff_page, new_context, axe
+    live, staff_page, new_context, axe, shot
 ):
     import sqlalchemy as sa
 

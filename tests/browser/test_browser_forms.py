@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from browserkit import shot
 from playwright.sync_api import expect
 
 
-def test_saving_the_demand_form_unchanged_keeps_event_part_and_topics(live, staff_page):
+def test_saving_the_demand_form_unchanged_keeps_event_part_and_topics(live, staff_page, shot):
     from tracker.domain.models import Demand, EventPart, Topic
 
     with live.db() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from browserkit import shot
 from playwright.sync_api import expect
 
 EVENT = "/veranstaltungen/fachtag-migration-2025"
@@ -19,7 +18,7 @@ def fresh_demand(live) -> int:
     return live.make_demand("Sprachkurse für alle Geflüchteten öffnen", bodies={"ms": "lead"})
 
 
-def test_german_browser_gets_german(new_context, fresh_demand):
+def test_german_browser_gets_german(new_context, fresh_demand, shot):
     page = new_context(locale="de-DE").new_page()
     page.goto(EVENT)
     assert page.locator("html").get_attribute("lang") == "de"
@@ -33,7 +32,7 @@ def test_german_browser_gets_german(new_context, fresh_demand):
     shot(page, "i18n-de-demand")
 
 
-def test_english_browser_gets_english(new_context, fresh_demand):
+def test_english_browser_gets_english(new_context, fresh_demand, shot):
     page = new_context(locale="en-US").new_page()
     page.goto(EVENT)
     assert page.locator("html").get_attribute("lang") == "en"
@@ -47,7 +46,7 @@ def test_english_browser_gets_english(new_context, fresh_demand):
     shot(page, "i18n-en-demand")
 
 
-def test_footer_switch_overrides_the_browser_language(new_context):
+def test_footer_switch_overrides_the_browser_language(new_context, shot):
     page = new_context(locale="en-US").new_page()
     page.goto("/stellen/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Responsible bodies")

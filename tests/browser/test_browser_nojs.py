@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browserkit import LOGOUT_EMAIL, PASSWORD, shot
+from browserkit import LOGOUT_EMAIL, PASSWORD
 from playwright.sync_api import expect
 
 
@@ -14,7 +14,7 @@ def step(page, form: str, button: str) -> None:
         page.locator(form).get_by_role("button", name=button).click()
 
 
-def test_every_essential_action_works_without_javascript(live, new_context):
+def test_every_essential_action_works_without_javascript(live, new_context, shot):
     context = new_context(java_script_enabled=False)
     page = context.new_page()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browserkit import login, shot
+from browserkit import login
 from playwright.sync_api import expect
 from smtp import parts
 
@@ -15,7 +15,7 @@ def transition_form(page, trigger: str):
     return page.locator(f"form[action$='/schritt/{trigger}']")
 
 
-def test_staff_member_follows_a_demand_from_raised_to_closed(live, new_context):
+def test_staff_member_follows_a_demand_from_raised_to_closed(live, new_context, shot):
     staff = new_context().new_page()
 
     # A typo in the password is told plainly, without saying which of the two was wrong.
@@ -144,7 +144,7 @@ def test_staff_member_follows_a_demand_from_raised_to_closed(live, new_context):
     expect(staff.locator(".timeline")).to_contain_text("Erinnerung verschickt")
 
 
-def test_a_stale_form_in_a_second_tab_is_refused(live, new_context, _sessions):
+def test_a_stale_form_in_a_second_tab_is_refused(live, new_context, _sessions, shot):
     demand_id = live.make_demand("Zwei Tabs, ein Stand", bodies={"ms": "lead"})
     context = new_context(storage_state=_sessions["staff"])
     first, second = context.new_page(), context.new_page()
@@ -185,7 +185,7 @@ MAIN_PAGES = {
 }
 
 
-def test_main_pages_at_phone_and_desktop_width(live, new_context):
+def test_main_pages_at_phone_and_desktop_width(live, new_context, shot):
     from tracker.domain.models import Demand
 
     with live.db() as session:

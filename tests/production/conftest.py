@@ -6,12 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import wait_for_url
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the build reads; copied out first because building writes build/ and *.egg-info beside it.
@@ -71,25 +70,14 @@ def installed(wheel, tmp_path_factory) -> Install:
     venv = tmp_path_factory.mktemp("venv")
     _checked([sys.executable, "-m", "venv", venv])
     _checked([venv / "bin" / "python", "-m", "pip", "install", "-q", wheel], timeout=900)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # the installed package's own instance folder (<venv>/var/tracker-instance), not the session's
+    hidden = ("PYTHONPATH", "VIRTUAL_ENV", "TRACKER_INSTANCE_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     return Install(bin=venv / "bin", env=env)
-
-
-def _wait_for(url: str, seconds: float = 60) -> bytes:
-    """Poll ``url`` until it answers 200, for at most ``seconds``; return the body."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
 def wait_for():
     """Wait until a URL answers (a server has come up), with a bound."""
-    return _wait_for
+    return wait_for_url

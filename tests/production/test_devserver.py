@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import wait_for_url, wait_until
 from pgserver import free_port
 
 BIN = Path(sys.executable).parent
@@ -24,6 +24,7 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
         "TRACKER_SECRET_KEY": "dev",
         "TRACKER_REMINDER_CRON": "* * * * *",
+        "TRACKER_INSTANCE_PATH": str(tmp_path / "instance"),  # the digests' .eml files go there
     }
     subprocess.run([BIN / "tracker", "bootstrap"], env=env, check=True, capture_output=True)
     log = tmp_path / "serve.log"
@@ -36,15 +37,11 @@ def test_dev_server_runs_the_scheduler_exactly_once(tmp_path):
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.3)
-            while "digests written" not in log.read_text() and time.monotonic() < deadline:
-                time.sleep(0.2)  # the start-up catch-up writes and sends this week's digests
+            wait_for_url(f"http://127.0.0.1:{port}/healthz")
+            # the start-up catch-up has sent this week's digests
+            wait_until(
+                lambda: "digests written" in log.read_text(), 60, "the catch-up", log.read_text
+            )
             # Werkzeug's debugger is off unless `--debugger`: no interactive console
             with pytest.raises(urllib.error.HTTPError) as console:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/console", timeout=5)

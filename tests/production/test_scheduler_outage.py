@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 from pgserver import PostgresServer
 from smtp import MailServer
 
@@ -17,17 +17,6 @@ HELD = "scheduler lock held: running jobs"
 STANDBY = "another scheduler holds the lock; waiting as standby"
 LOST = "lost the scheduler lock: jobs paused until it is held again"
 OUTBOX_RUN = 'Running job "_in_context (trigger: interval'
-
-
-def wait_for(condition, timeout: float, what: str, context=None):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for: {what}" + (f"\n{context()}" if context else ""))
 
 
 class Scheduler:
@@ -106,25 +95,27 @@ def stack(tmp_path):
 
 def test_after_a_database_restart_exactly_one_scheduler_runs_jobs(stack):
     first = stack["start"]()
-    wait_for(first.holds, 60, "the first scheduler to take the lock")
+    wait_until(first.holds, 60, "the first scheduler to take the lock")
     second = stack["start"]()
-    wait_for(lambda: second.count(STANDBY), 60, "the second scheduler to wait as standby")
-    digests = wait_for(lambda: stack["mail"].of_kind("digest"), 60, "this week's digests")
+    wait_until(lambda: second.count(STANDBY), 60, "the second scheduler to wait as standby")
+    digests = wait_until(lambda: stack["mail"].of_kind("digest"), 60, "this week's digests")
 
     stack["pg"].restart()
 
     # Both survive; one of them holds the lock again, the other waits.
-    holder = wait_for(
+    holder = wait_until(
         lambda: next((s for s in (first, second) if s.holds() and s.process.poll() is None), None),
         90,
         "a scheduler holding the lock after the restart",
     )
     other = second if holder is first else first
-    wait_for(lambda: other.last_state() and HELD not in other.last_state(), 60, "the other to wait")
+    wait_until(
+        lambda: other.last_state() and HELD not in other.last_state(), 60, "the other to wait"
+    )
     assert first.process.poll() is None and second.process.poll() is None
     # A scheduler started now waits too: there is never a second active one.
     third = stack["start"]()
-    wait_for(
+    wait_until(
         lambda: third.count(STANDBY),
         120,  # a new process on a loaded 2-core machine can take long to start
         "a third scheduler to wait as standby",
@@ -137,7 +128,7 @@ def test_after_a_database_restart_exactly_one_scheduler_runs_jobs(stack):
 
     # From here on, only the holder runs jobs: watch it run the outbox job five times.
     marks = {s: len(s.lines()) for s in (holder, other, third)}
-    wait_for(lambda: holder.count(OUTBOX_RUN, marks[holder]) >= 5, 60, "the holder's jobs")
+    wait_until(lambda: holder.count(OUTBOX_RUN, marks[holder]) >= 5, 60, "the holder's jobs")
     assert other.count("Running job", marks[other]) == 0, other.lines(marks[other])
     assert third.count("Running job", marks[third]) == 0, third.lines(marks[third])
     assert all(p.process.poll() is None for p in (first, second, third))

@@ -3,6 +3,9 @@
 The codes themselves are the models' constants (``Assignment.ROLES``, ``Body.KINDS`` …); each
 table here names them in the same order. Forms build their choices from these tables, templates
 read them through the ``label`` filter, feeds and e-mails through the functions below.
+
+The one domain module that knows the translation machinery: others (``workflow``) mark their
+words with ``_l`` from here, lazy strings that need no app or request until they are shown.
 """
 
 from __future__ import annotations

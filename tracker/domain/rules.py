@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
+
+from tracker.domain.labels import _l
 
 # Texts.
 TITLE_MAX = 300  # a demand's, a consultation's, an event's title; a body's name

@@ -1,19 +1,23 @@
-"""The demand workflow: the one declaration of states, triggers, guards and target durations.
+"""The demand workflow: the one declaration of states, steps, guards, effects and target durations.
 
-Everything else derives from here: the machine that moves demands, the triggers the UI offers,
-the notes each trigger requires, the diagram users see and the overdue checks of the reminders.
+Everything else derives from here: the machine that decides and moves demands, the steps the UI
+offers, the notes each step requires, the diagrams users see and the overdue checks of the
+reminders. Nothing here needs an app or a request: the words are lazy strings, shown (and
+translated) where they are read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from types import SimpleNamespace
+from typing import Any
 
-from flask import has_request_context
-from flask_babel import force_locale, get_locale
-from flask_babel import lazy_gettext as _l
-from transitions import Machine
+from transitions import EventData, Machine, MachineError
 from transitions.extensions.diagrams import GraphMachine
+
+from tracker.domain.labels import _l
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class State:
 
 @dataclass(frozen=True)
 class Note:
-    """A field a trigger asks for; ``required`` ones must be filled in."""
+    """A field a step asks for; ``required`` ones must be filled in."""
 
     name: str
     label: str
@@ -37,16 +41,62 @@ class Note:
     multiline: bool = True
 
 
+class Refused(Exception):
+    """The machine refuses a step; ``message`` says why, in words for users."""
+
+    def __init__(self, message: str):
+        super().__init__(str(message))
+        self.message = message
+
+
 @dataclass(frozen=True)
-class Transition:
-    """A named trigger from one or more states to another, with its notes and pure guards."""
+class Guard:
+    """A pure condition of a step: ``test(state, notes)`` reads and changes nothing.
+
+    The machine calls the guard; when the test fails it refuses with ``refusal``, so that the one
+    evaluation by the machine also says why.
+    """
+
+    test: Callable[[str, dict], bool]  # gets the state's name and the notes, nothing else
+    refusal: str
+
+    def __call__(self, event: EventData) -> bool:
+        if self.test(event.state.name, event.kwargs.get("notes", {})):
+            return True
+        raise Refused(self.refusal)
+
+
+Effect = Callable[[EventData], None]  # a step's callback: changes ``event.model``
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named trigger from one or more states to another, with its notes, guards and effects."""
 
     trigger: str
     label: str
     source: tuple[str, ...]
     dest: str
     notes: tuple[Note, ...] = ()
-    conditions: tuple[str, ...] = field(default=())
+    conditions: tuple[Guard, ...] = ()
+    before: tuple[Effect, ...] = ()  # run after the guards, before the state changes
+
+
+def outcome_fits_state(state: str, notes: dict) -> bool:
+    """Allow the outcomes 'implemented' and 'partly implemented' only after an evaluation."""
+    if notes.get("outcome") in ("implemented", "partly_implemented"):
+        return state == "evaluated"
+    return True
+
+
+def record_outcome(event: EventData) -> None:
+    """Closing keeps the outcome given with the step."""
+    event.model.outcome = event.kwargs["notes"]["outcome"]
+
+
+def clear_outcome(event: EventData) -> None:
+    """Reopening forgets the outcome: the demand is open again."""
+    event.model.outcome = None
 
 
 OUTCOMES = (
@@ -64,14 +114,14 @@ STATES = (
 )
 
 TRANSITIONS = (
-    Transition(
+    Step(
         "address",
         _l("Als aufgegriffen markieren"),
         source=("raised",),
         dest="addressed",
         notes=(Note("note", _l("Wie wurde die Forderung aufgegriffen?"), required=False),),
     ),
-    Transition(
+    Step(
         "evaluate",
         _l("Evaluation festhalten"),
         source=("addressed",),
@@ -81,7 +131,7 @@ TRANSITIONS = (
             Note("participants", _l("Wer hat an der Evaluation teilgenommen?"), multiline=False),
         ),
     ),
-    Transition(
+    Step(
         "close",
         _l("Abschließen"),
         source=("raised", "addressed", "evaluated"),
@@ -90,14 +140,24 @@ TRANSITIONS = (
             Note("outcome", _l("Ergebnis"), choices=OUTCOMES),
             Note("note", _l("Begründung oder Anmerkung"), required=False),
         ),
-        conditions=("outcome_fits_state",),
+        conditions=(
+            Guard(
+                outcome_fits_state,
+                _l(
+                    "„umgesetzt“ und „teilweise umgesetzt“ setzen eine Evaluation voraus: "
+                    "bitte die Forderung zuerst evaluieren."
+                ),
+            ),
+        ),
+        before=(record_outcome,),
     ),
-    Transition(
+    Step(
         "reopen",
         _l("Wieder öffnen"),
         source=("closed",),
         dest="raised",
         notes=(Note("reason", _l("Warum wird die Forderung wieder geöffnet?")),),
+        before=(clear_outcome,),
     ),
 )
 
@@ -107,38 +167,14 @@ OPEN_STATES = tuple(s.name for s in STATES if s.is_open)
 OUTCOME_LABELS = dict(OUTCOMES)
 
 
-# Guards are pure: they read the state and the notes and change nothing.
-# Each has the message the user sees when it refuses.
-def outcome_fits_state(state: str, notes: dict) -> bool:
-    """Allow the outcomes 'implemented' and 'partly implemented' only after an evaluation."""
-    if notes.get("outcome") in ("implemented", "partly_implemented"):
-        return state == "evaluated"
-    return True
-
-
-GUARDS = {
-    "outcome_fits_state": (
-        outcome_fits_state,
-        _l(
-            "„umgesetzt“ und „teilweise umgesetzt“ setzen eine Evaluation voraus: "
-            "bitte die Forderung zuerst evaluieren."
-        ),
-    ),
-}
-
-
-def _condition(name: str):
-    guard = GUARDS[name][0]
-    return lambda event: guard(event.state.name, event.kwargs)
-
-
 def _machine_transitions() -> list[dict]:
     return [
         {
             "trigger": t.trigger,
             "source": list(t.source),
             "dest": t.dest,
-            "conditions": [_condition(c) for c in t.conditions],
+            "conditions": list(t.conditions),
+            "before": list(t.before),
         }
         for t in TRANSITIONS
     ]
@@ -156,47 +192,75 @@ machine = Machine(
 
 
 def state_label(name: str | None) -> str:
-    """Return the German label of a state name."""
+    """Return the label of a state name in the current language."""
     state = STATE_BY_NAME.get(name or "")
     return str(state.label) if state else (name or "")
 
 
-def allowed_triggers(state: str) -> list[Transition]:
-    """Return the transitions the machine allows from ``state``, in declaration order."""
-    names = set(machine.get_triggers(state))
-    return [t for t in TRANSITIONS if t.trigger in names]
+def refusal(demand: Any, trigger: str, notes: dict | None = None) -> str | None:
+    """Ask the machine whether ``demand`` may take ``trigger`` with ``notes``: None if it may,
+    else why not (the state does not offer the step, or the guard that refuses).
+
+    This is the machine's ``may_<trigger>()`` query (``Machine._can_trigger``, what ``add_model``
+    binds to each model) without attaching anything to the row.
+    """
+    step = TRANSITION_BY_TRIGGER.get(trigger)
+    if step is None:
+        return _l("Unbekannter Schritt.")
+    try:
+        if machine._can_trigger(demand, trigger, notes=notes or {}):
+            return None
+    except Refused as refused:
+        return refused.message
+    return _not_from_here(step, demand.state)
 
 
-def fire(demand, trigger: str, **notes) -> bool:
-    """Fire ``trigger`` on ``demand``; True if it moved. Raises MachineError if not allowed."""
-    return machine.events[trigger].trigger(demand, **notes)
+def may(demand: Any, trigger: str, notes: dict | None = None) -> bool:
+    """Tell whether the machine lets ``demand`` take ``trigger`` (with ``notes``) now."""
+    return refusal(demand, trigger, notes) is None
 
 
-def failed_guard(state: str, trigger: str, notes: dict) -> str | None:
-    """Return the message of the first guard of ``trigger`` that refuses, else None."""
-    for name in TRANSITION_BY_TRIGGER[trigger].conditions:
-        guard, message = GUARDS[name]
-        if not guard(state, notes):
-            return str(message)
-    return None
+@cache
+def allowed_triggers(state: str) -> tuple[Step, ...]:
+    """Return the steps the machine allows from ``state``, notes aside, in declaration order.
+
+    Guards read only the state and the notes, so what a demand may do depends on its state alone:
+    asked of the machine once per state.
+    """
+    demand = SimpleNamespace(state=state)
+    return tuple(t for t in TRANSITIONS if may(demand, t.trigger))
+
+
+def fire(demand: Any, trigger: str, notes: dict) -> None:
+    """Move ``demand`` by ``trigger`` with the step's effects; Refused if the machine says no."""
+    try:
+        machine.events[trigger].trigger(demand, notes=notes)
+    except MachineError:
+        raise Refused(_not_from_here(TRANSITION_BY_TRIGGER[trigger], demand.state)) from None
+
+
+def _not_from_here(step: Step, state: str) -> str:
+    return _l(
+        "„%(step)s“ ist im Zustand „%(state)s“ nicht möglich.",
+        step=step.label,
+        state=state_label(state),
+    )
 
 
 def mermaid(current: str | None = None) -> str:
-    """Draw the workflow as Mermaid text, marking ``current`` if given."""
-    if not has_request_context():  # the command line: no user whose language to follow
-        with force_locale("de"):
-            return _mermaid(current, "de")
-    return _mermaid(current, str(get_locale()))
+    """Draw the workflow as Mermaid text in the current language, marking ``current`` if given."""
+    text = _mermaid(current)
+    for state in STATES:  # show the users' names for the states
+        text = text.replace(f'state "{state.name}" as', f'state "{state.label}" as')
+    return text.replace("State Machine", str(_l("Ablauf einer Forderung")))
 
 
-@lru_cache(maxsize=32)
-def _mermaid(current: str | None, locale: str) -> str:
-    """Draw the diagram once per state and language: the declaration never changes at run time."""
+@lru_cache(maxsize=8)
+def _mermaid(current: str | None) -> str:
+    """Draw the diagram once per state: the declaration never changes at run time."""
     graph = GraphMachine(
         states=[s.name for s in STATES],
-        transitions=[
-            {"trigger": t.trigger, "source": list(t.source), "dest": t.dest} for t in TRANSITIONS
-        ],
+        transitions=_machine_transitions(),
         initial=STATES[0].name,  # the start marker points where every demand starts
         graph_engine="mermaid",
         auto_transitions=False,
@@ -204,7 +268,4 @@ def _mermaid(current: str | None, locale: str) -> str:
     )
     if current:
         graph.set_state(current)
-    text = graph.get_graph(force_new=True).draw(None)
-    for state in STATES:  # show the users' names for the states
-        text = text.replace(f'state "{state.name}" as', f'state "{state.label}" as')
-    return text.replace("State Machine", str(_l("Ablauf einer Forderung")))
+    return graph.get_graph(force_new=True).draw(None)

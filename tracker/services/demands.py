@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from transitions import MachineError
 
 from tracker.domain import rules, workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
@@ -20,7 +19,7 @@ from tracker.services.errors import (
     ServiceError,
     StaleDemand,
     TransitionNotAllowed,
-    write_or_stale,
+    stale_refused,
 )
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
@@ -29,7 +28,8 @@ REQUIRED = ("title", "text")
 
 def _flush() -> None:
     """Write the changes (no commit), turning a lost optimistic-locking race into StaleDemand."""
-    write_or_stale(db.session.flush)
+    with stale_refused():
+        db.session.flush()
 
 
 def _check_version(demand: Demand, expected_version: int | None) -> None:
@@ -172,11 +172,14 @@ def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool)
     return entry
 
 
-def check_notes(trigger: str, notes: dict[str, Any]) -> dict[str, str]:
-    """Return a message per missing or invalid note of ``trigger`` (empty when all is fine)."""
+def check_notes(trigger: str, notes: dict[str, str]) -> dict[str, str]:
+    """Return a message per missing or invalid note of ``trigger`` (empty when all is fine).
+
+    ``notes`` are the step's notes as ``advance`` keeps them: stripped, blanks left out.
+    """
     errors = {}
     for note in workflow.TRANSITION_BY_TRIGGER[trigger].notes:
-        value = (notes.get(note.name) or "").strip()
+        value = notes.get(note.name, "")
         if note.required and not value:
             errors[note.name] = str(_l("Bitte ausfüllen: %(label)s", label=note.label))
         elif note.choices and value and value not in dict(note.choices):
@@ -193,41 +196,33 @@ def advance(
     expected_version: int | None,
     notes: dict[str, Any] | None = None,
 ) -> TimelineEntry:
-    """Move ``demand`` by ``trigger`` and write the transition to the timeline, or refuse."""
-    notes = {k: (v or "").strip() for k, v in (notes or {}).items() if isinstance(v, str)}
-    transition = workflow.TRANSITION_BY_TRIGGER.get(trigger)
-    if transition is None:
-        raise TransitionNotAllowed(_l("Unbekannter Schritt."))
+    """Move ``demand`` by ``trigger`` and write the transition to the timeline, or refuse.
+
+    The machine decides (the state, then the step's guards); the step's effects run as its
+    callbacks. Only the notes' form is checked here, after the machine said yes, so that a step the
+    state does not offer is refused as such and not for missing notes.
+    """
+    step = workflow.TRANSITION_BY_TRIGGER.get(trigger)
+    notes = {  # the step's notes as given, without blanks
+        n.name: value.strip()
+        for n in (step.notes if step else ())
+        if isinstance(value := (notes or {}).get(n.name), str) and value.strip()
+    }
     _check_version(demand, expected_version)
-    if trigger not in {t.trigger for t in workflow.allowed_triggers(demand.state)}:
-        raise TransitionNotAllowed(
-            _l(
-                "„%(step)s“ ist im Zustand „%(state)s“ nicht möglich.",
-                step=transition.label,
-                state=workflow.state_label(demand.state),
-            )
-        )
+    refused = workflow.refusal(demand, trigger, notes)
+    if refused:
+        raise TransitionNotAllowed(refused)
     errors = check_notes(trigger, notes)
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben ergänzen."), errors)
-    refused = workflow.failed_guard(demand.state, trigger, notes)
-    if refused:
-        raise TransitionNotAllowed(refused)
-    notes = {n.name: notes[n.name] for n in transition.notes if notes.get(n.name)}
     before = demand.state
     try:
-        moved = workflow.fire(demand, trigger, **notes)
-    except MachineError:  # the checks above make this unreachable, but never trust it silently
-        raise TransitionNotAllowed(_l("Dieser Schritt ist jetzt nicht möglich.")) from None
-    if not moved:
-        raise TransitionNotAllowed(_l("Dieser Schritt ist jetzt nicht möglich."))
+        workflow.fire(demand, trigger, notes)
+    except workflow.Refused as refusal:  # the machine allowed it just now: never trust it silently
+        raise TransitionNotAllowed(refusal.message) from None
     now = utcnow()
     demand.state_changed_at = now
     demand.updated_at = now
-    if trigger == "close":
-        demand.outcome = notes["outcome"]
-    elif trigger == "reopen":
-        demand.outcome = None
     entry = _entry(
         demand,
         user,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from flask import has_request_context
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.extensions import db
 
 
 class ServiceError(Exception):
@@ -34,15 +38,11 @@ class StaleDemand(ServiceError):
         )
 
 
-def write_or_stale(write) -> None:
-    """Run ``write`` (the session's flush or commit); a lost optimistic-locking race (someone
-    changed the demand since it was loaded) is rolled back and becomes StaleDemand."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from tracker.extensions import db
-
+@contextlib.contextmanager
+def stale_refused() -> Iterator[None]:
+    """Around a flush or commit: a lost optimistic-locking race rolls back and is StaleDemand."""
     try:
-        write()
+        yield
     except StaleDataError:
         db.session.rollback()
         raise StaleDemand() from None

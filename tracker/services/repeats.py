@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from tracker.domain.models import Demand, Event, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date
 from tracker.extensions import db
-from tracker.services.errors import ServiceError, StaleDemand
+from tracker.services.errors import ServiceError, StaleDemand, stale_refused
 
 
 def set_repeats(
@@ -49,7 +49,8 @@ def set_repeats(
         data={"before": {"repeats": before}, "after": {"repeats": after}},
     )
     db.session.add(entry)
-    db.session.flush()
+    with stale_refused():  # someone changed the demand meanwhile: refused, not a 500
+        db.session.flush()
     return entry
 
 

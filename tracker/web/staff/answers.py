@@ -15,7 +15,7 @@ from tracker.domain.models import Demand, Event, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
 from tracker.web.forms import ConfirmForm, Form, limited
-from tracker.web.staff.blueprint import bp, saved_message, submit
+from tracker.web.staff.blueprint import bp, submit
 from tracker.web.staff.forms import VersionedForm
 
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
@@ -106,27 +106,24 @@ def _statement(demand: Demand, entry_id: int) -> TimelineEntry:
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/einordnen")
 def classify(demand_id: int, entry_id: int):
     """Classify a body's statement (substantive, interim, boilerplate, not responsible)."""
-    from tracker.web.staff.views import _demand_or_404, submit_on_page
+    from tracker.web.staff.views import _demand_or_404, save_on_page
 
     demand = _demand_or_404(demand_id)
     statement = _statement(demand, entry_id)
     form = ClassifyForm(prefix=f"c{entry_id}")
 
-    def save():
-        classification = form.classification.data
-        if answers.classifications(demand.timeline).get(statement.id) == classification:
-            return None  # the form shows the current class: saved as shown, nothing is new
-        answers.classify(statement, classification, current_user)
-        return classification
+    def write():
+        if answers.classifications(demand.timeline).get(statement.id) == form.classification.data:
+            return None  # the form shows the current class: saving it as shown is no change
+        return answers.classify(statement, form.classification.data, current_user)
 
-    def said(classification):
-        if classification is None:
-            return _l("Keine Änderung.")
-        label = labels.classification_label(classification)
-        return _l("Die Stellungnahme ist eingeordnet als „%(label)s“.", label=label)
-
-    key = f"classify_{entry_id}"
-    return submit_on_page(demand, key, form, save, said, now=True, anchor="#stellungnahmen-titel")
+    saved = _l(
+        "Die Stellungnahme ist eingeordnet als „%(label)s“.",
+        label=labels.classification_label(form.classification.data),
+    )
+    return save_on_page(
+        demand, f"classify_{entry_id}", form, write, saved, anchor="#stellungnahmen-titel"
+    )
 
 
 @bp.post("/forderungen/<int:demand_id>/stellungnahmen/<int:entry_id>/uebertragen")
@@ -152,24 +149,21 @@ def recheck(demand_id: int):
     """Record whether a demand closed as implemented reached practice."""
     from tracker.web.staff.views import note_on_demand
 
-    said = _l("Die Nachprüfung steht in der Chronik.")
-    return note_on_demand(demand_id, RecheckForm, "recheck", rechecks.record_recheck, said, True)
+    saved = _l("Die Nachprüfung steht in der Chronik.")
+    return note_on_demand(demand_id, RecheckForm, "recheck", rechecks.record_recheck, saved)
 
 
 @bp.post("/forderungen/<int:demand_id>/wiederholt")
 def set_repeats(demand_id: int):
     """Link a demand to the earlier demand it repeats (or remove the link)."""
-    from tracker.web.staff.views import _demand_or_404, submit_on_page
+    from tracker.web.staff.views import _demand_or_404, save_on_page
 
     demand = _demand_or_404(demand_id)
     form = RepeatsForm(prefix="repeats")
     form.repeats.choices = repeats_choices(demand)
 
-    def save():
+    def write():
         earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
         return repeats.set_repeats(demand, earlier, current_user, form.expected_version())
 
-    def said(entry):
-        return saved_message(entry is not None)
-
-    return submit_on_page(demand, "repeats_form", form, save, said, now=True)
+    return save_on_page(demand, "repeats_form", form, write)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import sqlalchemy as sa
@@ -20,9 +21,8 @@ from tracker.services import demands as demand_service
 from tracker.services import queries
 from tracker.services import users as user_service
 from tracker.services.errors import ServiceError
-from tracker.transactions import commit
 from tracker.web.forms import ConfirmForm
-from tracker.web.staff.blueprint import bp, flash_saved, saved_message, show_refusal, submit
+from tracker.web.staff.blueprint import bp, flash_saved, show_refusal, submit
 from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
@@ -171,29 +171,21 @@ def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
 
 
 def _page_with_refusal(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
-    db.session.rollback()  # nothing of the refused change stays
+    db.session.rollback()  # nothing of the refused change stays: show the demand as stored
     demand = _demand_or_404(demand.id)
     status = 409 if error.code == "stale" else INVALID
     return _render_demand(demand, status, **{form_key: form})
 
 
-def submit_on_page(demand: Demand, form_key: str, form, save, said, *, now=False, anchor=""):
-    """Submit one of the demand page's forms through ``save()``, the service call.
-
-    Saved, the page says ``said`` (or ``said(what save returned)``); refused, the form's errors
-    show (422, or 409 when someone changed the demand meanwhile). ``now`` commits here, not
-    at the request's edge, so that a lost race shows on this page too.
-    """
-
-    def save_now():
-        result = save()
-        if now:
-            commit()
-        return result
-
-    ok, result = submit(form, save_now)
+def save_on_page(
+    demand: Demand, form_key: str, form, write: Callable[[], object], saved=None, anchor: str = ""
+):
+    """Handle a form of the demand's page: shown again with its errors or the service's refusal
+    (422, or 409 when someone changed the demand meanwhile), else ``write()`` (a service call)
+    has saved, and ``flash_saved`` says so (None: no change)."""
+    ok, result = submit(form, write)
     if ok:
-        flash(said(result) if callable(said) else said, "success")
+        flash_saved(result is not None, saved)
         return redirect(url_for("staff.demand", demand_id=demand.id) + anchor)
     if result is None:
         return _render_demand(demand, INVALID, **{form_key: form})
@@ -206,14 +198,13 @@ def edit_demand(demand_id: int):
     demand = _demand_or_404(demand_id)
     form = DemandForm(prefix="edit")
     _fill_demand_choices(form)
-    return submit_on_page(
+    return save_on_page(
         demand,
         "edit_form",
         form,
         lambda: demand_service.edit_demand(
             demand, current_user, form.expected_version(), **_demand_fields(form)
         ),
-        lambda entry: saved_message(entry is not None),
     )
 
 
@@ -221,35 +212,36 @@ def edit_demand(demand_id: int):
 def assign(demand_id: int):
     """Set which bodies lead or are involved in a demand."""
     demand = _demand_or_404(demand_id)
-    form = assignment_form(_all_bodies(), formdata=request.form, prefix="assign")
-
-    def save():
-        roles = {body.id: field.data for body, field in form.body_fields if field.data}
-        return demand_service.assign_bodies(demand, current_user, form.expected_version(), roles)
-
-    return submit_on_page(
+    bodies = _all_bodies()
+    form = assignment_form(bodies, formdata=request.form, prefix="assign")
+    return save_on_page(
         demand,
         "assign_form",
         form,
-        save,
-        lambda entry: saved_message(entry is not None, _l("Zuständige Stellen gespeichert.")),
+        lambda: demand_service.assign_bodies(
+            demand,
+            current_user,
+            form.expected_version(),
+            {body.id: field.data for body, field in form.body_fields if field.data},
+        ),
+        _l("Zuständige Stellen gespeichert."),
     )
 
 
 @bp.post("/forderungen/<int:demand_id>/stand")
 def add_update(demand_id: int):
     """Add a progress note to a demand's timeline."""
-    said = _l("Der neue Stand steht in der Chronik.")
-    return note_on_demand(demand_id, UpdateForm, "update", demand_service.add_update, said)
+    saved = _l("Der neue Stand steht in der Chronik.")
+    return note_on_demand(demand_id, UpdateForm, "update", demand_service.add_update, saved)
 
 
-def note_on_demand(demand_id: int, form_class, prefix: str, service, said, now=False):
+def note_on_demand(demand_id: int, form_class, prefix: str, service, saved):
     """Submit a form that adds to a demand's timeline: ``service(demand, user, **its values)``."""
     demand = _demand_or_404(demand_id)
     form = form_class(prefix=prefix)
     record = partial(service, demand, current_user)
     key = f"{prefix}_form"
-    return submit_on_page(demand, key, form, lambda: record(**form.values()), said, now=now)
+    return save_on_page(demand, key, form, lambda: record(**form.values()), saved)
 
 
 @bp.post("/forderungen/<int:demand_id>/schritt/<trigger>")
@@ -260,10 +252,9 @@ def transition(demand_id: int, trigger: str):
         abort(404)
     form = transition_form_class(trigger)(prefix=trigger)
     key = f"transition_{trigger}"
-    offered = trigger in {t.trigger for t in workflow.allowed_triggers(demand.state)}
-    # A step the state does not offer goes straight to the service, which says why it is refused
-    # (missing notes would only hide that). CSRF is checked for every POST all the same.
-    if offered and not form.validate_on_submit():
+    # A step the machine refuses goes straight to the service, which says why (missing notes would
+    # only hide that). CSRF is checked for every POST all the same.
+    if workflow.may(demand, trigger) and not form.validate_on_submit():
         form.form_errors.append(str(_l("Bitte die markierten Angaben ergänzen.")))
         return _render_demand(demand, INVALID, **{key: form})
     notes = {
