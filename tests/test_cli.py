@@ -228,11 +228,19 @@ def test_users_add_asks_for_the_password_twice(runner):
     assert _user("frage@example.org").name == "frage@example.org"
 
 
-@pytest.mark.parametrize("password", ["kurz", "elf-zeichen", ""])
-def test_users_add_refuses_short_passwords(runner, password):
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("kurz", "Mindestens 12 Zeichen."),
+        ("elf-zeichen", "Mindestens 12 Zeichen."),
+        ("", "Für ein neues Konto bitte ein Passwort vergeben."),
+        ("x" * 201, "Höchstens 200 Zeichen."),
+    ],
+)
+def test_users_add_refuses_short_passwords(runner, password, message):
     result = runner.invoke(args=["users", "add", "kurz@example.org", "--password", password])
-    assert result.exit_code == 2
-    assert "at least 12 characters" in result.output
+    assert result.exit_code == 1
+    assert message in result.output  # the service's words, as on the admin page
     assert count(User) == 0
 
 
@@ -240,10 +248,38 @@ def test_users_add_refuses_short_passwords(runner, password):
 def test_users_add_refuses_duplicates(runner, staff, email):
     result = runner.invoke(args=["users", "add", email, "--password", "ein-langes-passwort"])
     assert result.exit_code == 1
-    assert "staff@example.org exists already" in result.output
+    assert "Diese E-Mail-Adresse hat schon ein Konto." in result.output
     assert count(User) == 1
     db.session.expire_all()
     assert not staff.check_password("ein-langes-passwort")
+
+
+def test_users_add_compares_addresses_whatever_their_case(runner):
+    make_user(email="admin@example.org", role="admin")
+    result = runner.invoke(
+        args=["users", "add", "Admin@Example.org", "--password", "ein-langes-passwort"]
+    )
+    assert result.exit_code == 1
+    assert "Diese E-Mail-Adresse hat schon ein Konto." in result.output
+    assert count(User) == 1
+
+
+def test_users_add_finds_an_address_stored_in_another_case(runner):
+    # an import keeps addresses as they were; the check still finds them
+    make_user(email="Admin@Example.org", role="admin")
+    result = runner.invoke(
+        args=["users", "add", "admin@example.org", "--password", "ein-langes-passwort"]
+    )
+    assert result.exit_code == 1 and "hat schon ein Konto" in result.output
+    assert count(User) == 1
+
+
+@pytest.mark.parametrize("email", ["keine-adresse", "zwei@@example.org", "a" * 250 + "@x.org"])
+def test_users_add_refuses_what_is_no_address(runner, email):
+    result = runner.invoke(args=["users", "add", email, "--password", "ein-langes-passwort"])
+    assert result.exit_code == 1
+    assert "E-Mail-Adresse" in result.output or "Höchstens 254 Zeichen." in result.output
+    assert count(User) == 0
 
 
 # bootstrap (on an empty database: it migrates first) ----------------------------------------

@@ -272,7 +272,7 @@ ROW_OK = "Gute Zeile;Text;ms;;;;;ja"
     [
         ("Titel;Text;xy;;;;;", "Zeile 3: unbekannte Stelle „xy“"),
         ("Titel;Text;ms;xy;;;;", "Zeile 3: unbekannte Stelle „xy“"),
-        ("Titel;Text;;mi;;;;", "Zeile 3: mindestens eine Stelle muss federführend sein"),
+        ("Titel;Text;;mi;;;;", "Zeile 3: Mindestens eine Stelle muss federführend sein."),
         (
             "Titel;Text;ms;ms;;;;",
             "Zeile 3: die Stelle „ms“ ist federführend und beteiligt zugleich",
@@ -284,10 +284,10 @@ ROW_OK = "Gute Zeile;Text;ms;;;;;ja"
             "Zeile 3: die Veranstaltung „fachtag“ hat keinen Teil „workshop-9“",
         ),
         ("Titel;Text;ms;;;;podium;", "Zeile 3: der Teil „podium“ braucht die Veranstaltung"),
-        (";Text;ms;;;;;", "Zeile 3: der Titel fehlt"),
-        ("Titel;;ms;;;;;", "Zeile 3: der Text fehlt"),
-        ("T" * 301 + ";Text;;;;;;", "Zeile 3: der Titel ist zu lang (höchstens 300 Zeichen)"),
-        ("Titel;" + "x" * 20001 + ";;;;;;", "Zeile 3: der Text ist zu lang"),
+        (";Text;ms;;;;;", "Zeile 3, Spalte „titel“: Bitte ausfüllen."),
+        ("Titel;;ms;;;;;", "Zeile 3, Spalte „text“: Bitte ausfüllen."),
+        ("T" * 301 + ";Text;;;;;;", "Zeile 3, Spalte „titel“: Höchstens 300 Zeichen."),
+        ("Titel;" + "x" * 20001 + ";;;;;;", "Zeile 3, Spalte „text“: Höchstens 20000 Zeichen."),
         (
             "Titel;Text;ms;;;;;vielleicht",
             "Zeile 3: „vielleicht“ in der Spalte „oeffentlich“ ist weder „ja“ noch „nein“",
@@ -790,6 +790,16 @@ def test_import_refuses_a_database_that_is_not_empty(runner, db, tmp_path):
             b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
             b'[{"id": "eins", "slug": "a", "name": "A"}]}}',
             "Tabelle „topics“, Eintrag 1: „id“ hat einen ungültigen Wert.",
+        ),
+        (  # the same limits as every other entry point: a column's length …
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"topics": '
+            b'[{"id": 1, "slug": "' + b"s" * 81 + b'", "name": "A"}]}}',
+            "Tabelle „topics“, Eintrag 1: „slug“: Höchstens 80 Zeichen.",
+        ),
+        (  # … and the rules' limit of a text column
+            b'{"format": "forderungstracker-export", "version": 1, "tables": {"demands": '
+            b'[{"id": 1, "title": "T", "text": "' + b"x" * 20_001 + b'"}]}}',
+            "Tabelle „demands“, Eintrag 1: „text“: Höchstens 20000 Zeichen.",
         ),
     ],
 )

@@ -12,12 +12,23 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from tracker.domain.models import User, password_problem
+from tracker.cli.users import create as create_user
+from tracker.domain.models import User
 from tracker.extensions import db
 from tracker.services import backup, csv_import
+from tracker.services import users as user_service
 from tracker.services.errors import ExchangeError
 from tracker.transactions import commit
+
+CANNOT_READ = _l("Die Datei %(path)s lässt sich nicht lesen: %(error)s")
+CANNOT_WRITE = _l("Die Datei %(path)s lässt sich nicht schreiben: %(error)s")
+
+
+def _file_problem(message, path: str, error: OSError) -> click.ClickException:
+    """Say why a file cannot be read or written, in the command's language."""
+    return click.ClickException(str(message) % {"path": path, "error": error.strerror or error})
 
 
 def _read(path: str) -> bytes:
@@ -26,13 +37,7 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise click.ClickException(
-            _(
-                "Die Datei %(path)s lässt sich nicht lesen: %(error)s",
-                path=path,
-                error=error.strerror or error,
-            )
-        ) from None
+        raise _file_problem(CANNOT_READ, path, error) from None
 
 
 @click.command("import-csv")
@@ -43,7 +48,7 @@ def import_csv_command(file: str, email: str) -> None:
     with force_locale("de"):
         user = None
         if email:
-            user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+            user = user_service.by_email(email)
             if user is None:
                 raise click.ClickException(_("Unbekannte*r Benutzer*in %(email)s.", email=email))
         try:
@@ -89,13 +94,7 @@ def export_command(file: str, with_password_hashes: bool) -> None:
         try:
             Path(file).write_text(text, encoding="utf-8", newline="\n")
         except OSError as error:
-            raise click.ClickException(
-                _(
-                    "Die Datei %(path)s lässt sich nicht schreiben: %(error)s",
-                    path=file,
-                    error=error.strerror or error,
-                )
-            ) from None
+            raise _file_problem(CANNOT_WRITE, file, error) from None
         counts = {name: len(rows) for name, rows in data["tables"].items() if rows}
         click.echo(
             _(
@@ -164,19 +163,12 @@ def seed_command() -> None:
 
 def ensure_admin_from_env() -> User | None:
     """Create the first admin from TRACKER_ADMIN_EMAIL / _PASSWORD when no user exists."""
-    email = current_app.config["ADMIN_EMAIL"].strip().lower()
+    email = current_app.config["ADMIN_EMAIL"].strip()
     password = current_app.config["ADMIN_PASSWORD"]
     if not email or not password or db.session.scalar(sa.select(sa.func.count(User.id))):
         return None
-    if password_problem(password):
-        raise click.ClickException(
-            "TRACKER_ADMIN_PASSWORD needs at least 12 characters, not only whitespace"
-        )
-    user = User(email=email, name="Administrator*in", role="admin")
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
+    setting = "TRACKER_ADMIN_EMAIL / TRACKER_ADMIN_PASSWORD: "
+    return create_user(email, password, setting, name="Administrator*in", role="admin")
 
 
 @click.command("bootstrap")
@@ -199,10 +191,7 @@ def bootstrap_command(dev: bool) -> None:
         click.echo(f"Admin {current_app.config['ADMIN_EMAIL']} created from the environment.")
     elif dev and not db.session.scalar(sa.select(sa.func.count(User.id))):
         password = secrets.token_urlsafe(12)
-        user = User(email="admin@example.org", name="Demo-Admin", role="admin")
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
+        create_user("admin@example.org", password, name="Demo-Admin", role="admin")
         click.echo("")
         click.echo("  Demo login at /anmelden:  admin@example.org  /  " + password)
         click.echo("  (shown once; change it under /verwaltung/benutzer/)")

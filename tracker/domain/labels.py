@@ -1,4 +1,8 @@
-"""What people read for the domain's codes: roles and the fields of a demand, defined once.
+"""What people read for the domain's codes: roles, kinds, classes, timeline entries, defined once.
+
+The codes themselves are the models' constants (``Assignment.ROLES``, ``Body.KINDS`` …); each
+table here names them in the same order. Forms build their choices from these tables, templates
+read them through the ``label`` filter, feeds and e-mails through the functions below.
 
 The one domain module that knows the translation machinery: others (``workflow``) mark their
 words with ``_l`` from here, lazy strings that need no app or request until they are shown.
@@ -6,10 +10,61 @@ words with ``_l`` from here, lazy strings that need no app or request until they
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-# A body's role in a demand (``Assignment.role``).
-ROLE_LABELS = {"lead": _l("federführend"), "involved": _l("beteiligt")}
+# The names of the codes, by table; each table names the codes of a model's constant in its
+# order. Templates: ``u.role|label('user_role')``; forms: ``choices('body_kind')``.
+TABLES = {
+    "role": {  # a body's role in a demand (``Assignment.ROLES``)
+        "lead": _l("federführend"),
+        "involved": _l("beteiligt"),
+    },
+    "user_role": {  # a staff account's role (``User.ROLES``)
+        "staff": _l("Mitarbeiter*in"),
+        "admin": _l("Administrator*in"),
+    },
+    "body_kind": {  # what kind of body (``Body.KINDS``)
+        "ministry": _l("Ministerium"),
+        "authority": _l("Behörde"),
+        "other": _l("andere Stelle"),
+    },
+    "contact_level": {  # whom a contact reaches (``Contact.LEVELS``)
+        1: _l("Sachbearbeitung"),
+        2: _l("Referatsleitung"),
+        3: _l("Staatssekretär*in / Leitung"),
+    },
+    "consultation_kind": {  # what a consultation is about (``Consultation.KINDS``)
+        "law": _l("Gesetzentwurf"),
+        "ordinance": _l("Verordnung"),
+        "measure": _l("Maßnahme"),
+    },
+    "period": {  # how long the LIGA was given (``services.consultations.period_class``)
+        "very_short": _l("sehr kurze Frist"),
+        "short": _l("kurze Frist"),
+        "normal": _l("angemessene Frist"),
+    },
+    "meeting_format": {  # how a meeting was held (``Meeting.FORMATS``)
+        "in_person": _l("vor Ort"),
+        "video": _l("Videokonferenz"),
+        "phone": _l("Telefon"),
+        "hybrid": _l("hybrid"),
+    },
+    "classification": {  # a body's statement as staff class it; only the first is an answer
+        "substantive": _l("inhaltliche Antwort"),
+        "interim": _l("Zwischenbescheid"),
+        "boilerplate": _l("Standardantwort"),
+        "not_responsible": _l("nicht zuständig"),
+    },
+    "recheck": {  # whether a closed demand reached practice (``services.rechecks``)
+        "yes": _l("ja, in der Praxis angekommen"),
+        "partly": _l("teilweise angekommen"),
+        "no": _l("nein, nicht angekommen"),
+    },
+}
+ROLE_LABELS = TABLES["role"]
+CLASSIFICATION_LABELS = TABLES["classification"]
+RECHECK_RESULT_LABELS = TABLES["recheck"]
 
 # The fields of a demand that an edit can change, as the edit form names them, in form order.
 FIELD_LABELS = {
@@ -22,14 +77,73 @@ FIELD_LABELS = {
 }
 
 
+def label(code, table: str) -> str:
+    """Return the name of ``code`` in the table ``table`` in the current language.
+
+    An unknown code reads as itself; no code (None, "") as nothing.
+    """
+    if code is None or code == "":
+        return ""
+    return str(TABLES[table].get(code, code))
+
+
+def choices(table: str) -> list[tuple]:
+    """Return ``(code, name)`` pairs of a table, for a form's choices."""
+    return list(TABLES[table].items())
+
+
 def role_label(role: str | None) -> str:
     """Return the role's name in the current language (the code itself if unknown)."""
-    return str(ROLE_LABELS.get(role, role or ""))
+    return label(role, "role")
+
+
+def classification_label(value: str | None) -> str:
+    """Return the name of a statement's class (empty for an unclassified statement)."""
+    return str(CLASSIFICATION_LABELS.get(value, "")) if value else ""
+
+
+def recheck_label(value: str | None) -> str:
+    """Return the name of a re-check result."""
+    return str(RECHECK_RESULT_LABELS.get(value, "")) if value else ""
 
 
 def field_label(name: str) -> str:
     """Return a demand field's name in the current language (the code itself if unknown)."""
     return str(FIELD_LABELS.get(name, name))
+
+
+def timeline_label(entry) -> str:
+    """Say in a few words what a timeline entry records: the pages, feeds, e-mails and report."""
+    from tracker.domain.workflow import state_label  # workflow may name its states from here
+
+    body = entry.body.label if entry.body else entry.author_name
+    data = entry.data or {}
+    match entry.kind:
+        case "created":
+            return _("Forderung erhoben")
+        case "transition":
+            return _(
+                "%(from)s → %(to)s",
+                **{"from": state_label(entry.from_state), "to": state_label(entry.to_state)},
+            )
+        case "update":
+            return _("Neuer Stand der LIGA")
+        case "statement":
+            return _("Stellungnahme: %(body)s", body=body)
+        case "confirmation":
+            return _("%(body)s bestätigt: unverändert in Bearbeitung", body=body)
+        case "reminder":
+            return _("Erinnerung verschickt")
+        case "assigned":
+            return _("Zuständigkeit geändert")
+        case "edited":
+            return _("Forderung bearbeitet")
+        case "classification":
+            label_ = classification_label(data.get("classification"))
+            return _("Stellungnahme eingeordnet: %(label)s", label=label_)
+        case "recheck":
+            return _("Nachprüfung: %(label)s", label=recheck_label(data.get("result")))
+    return entry.kind
 
 
 def shorten(text: str | None, width: int) -> str:

@@ -13,6 +13,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from tracker.domain import rules
 from tracker.extensions import db
 
 
@@ -40,26 +41,17 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value
 
 
+def limited_text(limit: int):
+    """A text column the rules limit to ``limit`` characters (the JSON import checks it too)."""
+    return mapped_column(sa.Text, default="", info={"max_length": limit})
+
+
 demand_topics = sa.Table(
     "demand_topics",
     db.metadata,
     sa.Column("demand_id", sa.ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
 )
-
-
-PASSWORD_MIN_LENGTH = 12
-
-
-def password_problem(password: str | None) -> str | None:
-    """Return why ``password`` cannot be set (German msgid), or None if it can."""
-    from flask_babel import lazy_gettext as _l
-
-    if not password or not password.strip():
-        return _l("Das Passwort darf nicht nur aus Leerzeichen bestehen.")
-    if len(password) < PASSWORD_MIN_LENGTH:
-        return _l("Mindestens 12 Zeichen.")
-    return None
 
 
 def new_session_token() -> str:
@@ -85,8 +77,8 @@ class User(UserMixin, db.Model):
     ROLES = ("staff", "admin")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(rules.EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(rules.USER_NAME_MAX))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(20), default="staff")
     active: Mapped[bool] = mapped_column(default=True)
@@ -118,8 +110,8 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash of ``password`` and end the user's other sessions."""
-        if not password or not password.strip():
-            raise ValueError("a password must not be only whitespace")
+        if rules.password_problem(password):  # every caller checked it (services.users)
+            raise ValueError("a password the rules refuse")
         self.password_hash = generate_password_hash(password)
         self.end_sessions()
 
@@ -135,7 +127,7 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(rules.TOKEN_NAME_MAX))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(12))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -151,8 +143,8 @@ class Event(db.Model):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    title: Mapped[str] = mapped_column(sa.String(300))
+    slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
     date: Mapped[dt.date]
     organiser: Mapped[str] = mapped_column(sa.String(300), default="")
     location: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -173,9 +165,9 @@ class EventPart(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
-    slug: Mapped[str] = mapped_column(sa.String(80))
+    slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX))
     kind: Mapped[str] = mapped_column(sa.String(20))
-    title: Mapped[str] = mapped_column(sa.String(300))
+    title: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     position: Mapped[int] = mapped_column(default=0)
 
@@ -188,7 +180,7 @@ class Topic(db.Model):
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
 
 
@@ -199,17 +191,21 @@ class Body(db.Model):
     KINDS = ("ministry", "authority", "other")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    short_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
+    short_name: Mapped[str] = mapped_column(sa.String(rules.SHORT_NAME_MAX), default="")
     kind: Mapped[str] = mapped_column(sa.String(20), default="ministry")
-    description: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = limited_text(rules.DESCRIPTION_MAX)
     # Agreed rhythm of meetings with the LIGA in weeks (13 = quarterly); None: none agreed.
     dialogue_rhythm_weeks: Mapped[int | None] = mapped_column()
     # How letters address it after „an“ (accusative, with articles), e.g. „die Staatskanzlei und
     # das Ministerium für Kultur …“; empty: the plain name.
-    name_accusative: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
-    short_accusative: Mapped[str] = mapped_column(sa.String(150), default="", server_default="")
+    name_accusative: Mapped[str] = mapped_column(
+        sa.String(rules.NAME_ACCUSATIVE_MAX), default="", server_default=""
+    )
+    short_accusative: Mapped[str] = mapped_column(
+        sa.String(rules.SHORT_ACCUSATIVE_MAX), default="", server_default=""
+    )
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="body",
@@ -244,8 +240,8 @@ class Contact(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    email: Mapped[str] = mapped_column(sa.String(254))
+    name: Mapped[str] = mapped_column(sa.String(rules.NAME_MAX))
+    email: Mapped[str] = mapped_column(sa.String(rules.EMAIL_MAX))
     escalation_level: Mapped[int] = mapped_column(default=1)
 
     body: Mapped[Body] = relationship(back_populates="contacts")
@@ -259,8 +255,8 @@ class Demand(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
-    title: Mapped[str] = mapped_column(sa.String(300))
-    text: Mapped[str] = mapped_column(sa.Text, default="")
+    title: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
+    text: Mapped[str] = limited_text(rules.TEXT_MAX)
     event_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("events.id", ondelete="SET NULL"), index=True
     )
@@ -322,7 +318,7 @@ class Assignment(db.Model):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # What the body gave through its answer link: its file reference and the date by which it
     # commits to answer (that demand's target date for this body); the statement keeps the trace.
-    file_reference: Mapped[str | None] = mapped_column(sa.String(100))
+    file_reference: Mapped[str | None] = mapped_column(sa.String(rules.FILE_REFERENCE_MAX))
     committed_until: Mapped[dt.date | None]
 
     demand: Mapped[Demand] = relationship(back_populates="assignments")
@@ -352,7 +348,7 @@ class TimelineEntry(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    author_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    author_name: Mapped[str] = mapped_column(sa.String(rules.NAME_MAX), default="")
     body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bodies.id", ondelete="SET NULL"))
     is_public: Mapped[bool] = mapped_column(default=True)
     trigger: Mapped[str | None] = mapped_column(sa.String(30))
@@ -375,7 +371,7 @@ class ReminderPause(db.Model):
     body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
     starts_on: Mapped[dt.date]
     ends_on: Mapped[dt.date]
-    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    reason: Mapped[str] = mapped_column(sa.String(rules.REASON_MAX), default="")
 
     body: Mapped[Body] = relationship(back_populates="pauses")
 
@@ -395,7 +391,7 @@ class OutboxMessage(db.Model):
     )
     to: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     cc: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    subject: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(rules.SUBJECT_MAX))
     text: Mapped[str] = mapped_column(sa.Text)
     html: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
@@ -421,7 +417,7 @@ class Subscription(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demands.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(sa.String(254))
+    email: Mapped[str] = mapped_column(sa.String(rules.EMAIL_MAX))
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -471,16 +467,16 @@ class Consultation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(20), default="law")
-    title: Mapped[str] = mapped_column(sa.String(300))
-    url: Mapped[str] = mapped_column(sa.String(500), default="")
+    title: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
+    url: Mapped[str] = mapped_column(sa.String(rules.URL_MAX), default="")
     consulted: Mapped[bool] = mapped_column(default=True)
     received_on: Mapped[dt.date | None] = mapped_column()
     deadline_on: Mapped[dt.date | None] = mapped_column()
     learned_on: Mapped[dt.date | None] = mapped_column()
-    source: Mapped[str] = mapped_column(sa.String(500), default="")
+    source: Mapped[str] = mapped_column(sa.String(rules.URL_MAX), default="")
     statement_on: Mapped[dt.date | None] = mapped_column()
-    statement_text: Mapped[str] = mapped_column(sa.Text, default="")
-    statement_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    statement_text: Mapped[str] = limited_text(rules.TEXT_MAX)
+    statement_url: Mapped[str] = mapped_column(sa.String(rules.URL_MAX), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -505,9 +501,9 @@ class Meeting(db.Model):
     body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
     held_on: Mapped[dt.date]
     format: Mapped[str] = mapped_column(sa.String(20), default="in_person")
-    participants: Mapped[str] = mapped_column(sa.Text, default="")
-    topics: Mapped[str] = mapped_column(sa.Text, default="")
-    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    participants: Mapped[str] = limited_text(rules.TEXT_MAX)
+    topics: Mapped[str] = limited_text(rules.TEXT_MAX)
+    summary: Mapped[str] = limited_text(rules.TEXT_MAX)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -529,7 +525,7 @@ class NextStep(db.Model):
         sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
-    text: Mapped[str] = mapped_column(sa.String(1000))
+    text: Mapped[str] = mapped_column(sa.String(rules.STEP_MAX))
     due_on: Mapped[dt.date | None] = mapped_column()
     # the responsible body; None: the LIGA itself
     body_id: Mapped[int | None] = mapped_column(

@@ -1,10 +1,138 @@
-"""The rules every entry point checks the same way (forms, API, CSV import, services, OpenAPI)."""
+"""The rules every entry point checks the same way: field lengths and other limits, defined once.
+
+Forms (``Length(max=rules.X)``), services (which validate, so the web, the API, the CSV import and
+the JSON import refuse the same input with the same German message), the models' column lengths
+and the OpenAPI document all read them from here.
+"""
 
 from __future__ import annotations
 
-TITLE_MAX = 300  # a demand's, a consultation's, an event's title
-TEXT_MAX = 20_000  # a demand's text, a statement, a meeting's summary
+import re
+from collections.abc import Mapping
+
+from email_validator import EmailNotValidError, validate_email
+
+from tracker.domain.labels import _l
+
+# Texts.
+TITLE_MAX = 300  # a demand's, a consultation's, an event's title; a body's name
+TEXT_MAX = 20_000  # a demand's text, a consultation's statement, a meeting's texts
 NOTE_MAX = 10_000  # an update, the notes of a step, a re-check
-URL_MAX = 500  # an address (a consultation's draft or statement), a consultation's source
+STATEMENT_MAX = 5_000  # a body's statement through its answer link
 STEP_MAX = 1_000  # a next step agreed in a meeting
+DESCRIPTION_MAX = 5_000  # a body's description
+REASON_MAX = 300  # why a body's reminders pause
+COMPETENT_TEXT_MAX = 300  # the competent body a statement names in words
+
+# Names, addresses and references.
+NAME_MAX = 200  # a person's name or function: a contact, the author of a statement
+USER_NAME_MAX = 120  # a staff account's name
+SHORT_NAME_MAX = 120  # a body's short name
+NAME_ACCUSATIVE_MAX = 320  # a body's name after „an“
+SHORT_ACCUSATIVE_MAX = 150  # a body's short name after „an“
+SLUG_MAX = 80  # the slug of a body, an event, a topic
+EMAIL_MAX = 254  # RFC 5321
+URL_MAX = 500  # a link, or a consultation's source
+FILE_REFERENCE_MAX = 100  # a body's Aktenzeichen
+TOKEN_NAME_MAX = 100  # an API token's name
+NONCE_MAX = 64  # the one-time nonce of a rendered statement form
+SUBJECT_MAX = 300  # an e-mail's subject (cut, not refused: the app writes it)
+
+# Other limits.
+PASSWORD_MIN = 12
+PASSWORD_MAX = 200
+LOGIN_PASSWORD_MAX = 1_000  # what the login form takes (longer is refused before hashing)
 STEPS_MAX = 50  # next steps of one meeting
+COMMIT_DAYS_MAX = 366  # a body commits to answer within a year
+IMPORT_BYTES_MAX = 1024 * 1024  # a CSV upload
+IMPORT_ROWS_MAX = 1_000  # demands in one CSV import
+SEARCH_MAX = 200  # characters of a search that count
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # a slug in an address: „sozialministerium“
+
+# The limits of each kind of record, by field, for ``length_errors``.
+DEMAND = {"title": TITLE_MAX, "text": TEXT_MAX}
+BODY = {
+    "name": TITLE_MAX,
+    "short_name": SHORT_NAME_MAX,
+    "name_accusative": NAME_ACCUSATIVE_MAX,
+    "short_accusative": SHORT_ACCUSATIVE_MAX,
+    "slug": SLUG_MAX,
+    "description": DESCRIPTION_MAX,
+}
+CONTACT = {"name": NAME_MAX, "email": EMAIL_MAX}
+PAUSE = {"reason": REASON_MAX}
+USER = {"name": USER_NAME_MAX, "email": EMAIL_MAX, "password": PASSWORD_MAX}
+STATEMENT = {
+    "text": STATEMENT_MAX,
+    "author": NAME_MAX,
+    "file_reference": FILE_REFERENCE_MAX,
+    "competent_text": COMPETENT_TEXT_MAX,
+}
+CONSULTATION = {
+    "title": TITLE_MAX,
+    "url": URL_MAX,
+    "source": URL_MAX,
+    "statement_text": TEXT_MAX,
+    "statement_url": URL_MAX,
+}
+MEETING = {"participants": TEXT_MAX, "topics": TEXT_MAX, "summary": TEXT_MAX}
+
+
+REQUIRED = _l("Bitte ausfüllen.")  # the forms' word for a missing value, too
+
+
+def too_long(limit: int) -> str:
+    """Return the message for a text longer than ``limit`` (the forms' words too)."""
+    return str(_l("Höchstens %(num)d Zeichen.", num=limit))
+
+
+def length_errors(values: Mapping[str, str | None], limits: Mapping[str, int]) -> dict[str, str]:
+    """Return „Höchstens N Zeichen.“ for each of ``values`` longer than its limit in ``limits``."""
+    return {
+        name: too_long(limits[name])
+        for name, value in values.items()
+        if name in limits and len(value or "") > limits[name]
+    }
+
+
+def password_problem(password: str | None) -> str | None:
+    """Return why ``password`` cannot be set, or None if it can."""
+    if not password or not password.strip():
+        return str(_l("Das Passwort darf nicht nur aus Leerzeichen bestehen."))
+    if len(password) < PASSWORD_MIN:
+        return str(_l("Mindestens %(num)d Zeichen.", num=PASSWORD_MIN))
+    if len(password) > PASSWORD_MAX:
+        return too_long(PASSWORD_MAX)
+    return None
+
+
+def required_problem(value: str | None, limit: int) -> str | None:
+    """Return why a required text cannot be stored: missing, or longer than ``limit``."""
+    if not value:
+        return str(REQUIRED)
+    return too_long(limit) if len(value) > limit else None
+
+
+def normal_email(email: str | None) -> str:
+    """Return an address as it is stored and compared: trimmed, in lower case."""
+    return (email or "").strip().lower()
+
+
+def email_problem(email: str | None) -> str | None:
+    """Return why ``email`` is no address to store (checked as the forms check it), or None."""
+    problem = required_problem(email, EMAIL_MAX)
+    if problem is None:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            problem = str(_l("Bitte eine gültige E-Mail-Adresse eingeben."))
+    return problem
+
+
+def slug_problem(slug: str | None) -> str | None:
+    """Return why ``slug`` cannot name a record in an address, or None."""
+    problem = required_problem(slug, SLUG_MAX)
+    if problem is None and not SLUG_PATTERN.fullmatch(slug):
+        problem = str(_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
+    return problem

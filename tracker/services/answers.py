@@ -14,29 +14,17 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import labels, rules
+from tracker.domain.labels import classification_label  # noqa: F401  (part of this service)
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import demands as demand_service
+from tracker.services import queries
 from tracker.services.errors import ServiceError
 
-CLASSIFICATIONS = (
-    ("substantive", _l("inhaltliche Antwort")),
-    ("interim", _l("Zwischenbescheid")),
-    ("boilerplate", _l("Standardantwort")),
-    ("not_responsible", _l("nicht zuständig")),
-)
-CLASSIFICATION_LABELS = dict(CLASSIFICATIONS)
+CLASSIFICATION_LABELS = labels.CLASSIFICATION_LABELS  # the classes, by code
 ANSWERED = "substantive"
-MAX_FILE_REFERENCE = 100
-MAX_COMPETENT_TEXT = 300
-# A body may commit to answer within a year; a later date is no commitment worth tracking.
-MAX_COMMIT_DAYS = 366
-
-
-def classification_label(value: str | None) -> str:
-    """Return the German label of a class (empty for an unclassified statement)."""
-    return str(CLASSIFICATION_LABELS.get(value, "")) if value else ""
 
 
 def check_commitment(
@@ -44,13 +32,11 @@ def check_commitment(
 ) -> dict[str, str]:
     """Return a message per invalid field of a body's commitment (empty when all is fine)."""
     on = on or today()
-    errors = {}
-    if file_reference and len(file_reference) > MAX_FILE_REFERENCE:
-        errors["file_reference"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_FILE_REFERENCE))
+    errors = rules.length_errors({"file_reference": file_reference}, rules.STATEMENT)
     if committed_until is not None:
         if committed_until < on:
             errors["committed_until"] = str(_l("Das Datum darf nicht in der Vergangenheit liegen."))
-        elif committed_until > on + dt.timedelta(days=MAX_COMMIT_DAYS):
+        elif committed_until > on + dt.timedelta(days=rules.COMMIT_DAYS_MAX):
             errors["committed_until"] = str(_l("Bitte ein Datum innerhalb eines Jahres angeben."))
     return errors
 
@@ -67,10 +53,10 @@ def classifications(entries: Iterable[TimelineEntry]) -> dict[int, str]:
 def classifications_of(demand_ids: Iterable[int], public_only: bool = True) -> dict[int, str]:
     """Return the current class of every classified statement on the given demands."""
     stmt = sa.select(TimelineEntry).where(
-        TimelineEntry.demand_id.in_(list(demand_ids)), TimelineEntry.kind == "classification"
+        TimelineEntry.demand_id.in_(list(demand_ids)),
+        TimelineEntry.kind == "classification",
+        *queries.visible(TimelineEntry, include_internal=not public_only),
     )
-    if public_only:
-        stmt = stmt.where(TimelineEntry.is_public.is_(True))
     return classifications(db.session.scalars(stmt))
 
 

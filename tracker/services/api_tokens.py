@@ -7,6 +7,7 @@ import secrets
 
 import sqlalchemy as sa
 
+from tracker.domain import rules
 from tracker.domain.models import ApiToken, User, utcnow
 from tracker.extensions import db
 
@@ -20,7 +21,12 @@ def _hash(token: str) -> str:
 def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token for ``user``; return the row and the plain token (shown once)."""
     plain = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, name=name.strip()[:100], token_hash=_hash(plain), prefix=plain[:10])
+    row = ApiToken(
+        user=user,
+        name=name.strip()[: rules.TOKEN_NAME_MAX],
+        token_hash=_hash(plain),
+        prefix=plain[:10],
+    )
     db.session.add(row)
     db.session.flush()
     return row, plain

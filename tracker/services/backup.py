@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
 from tracker import inputs
+from tracker.domain import rules
 from tracker.extensions import db
 from tracker.services.errors import ExchangeError, german_outside_requests
 
@@ -129,6 +130,18 @@ def _from_json(table: str, index: int, column: sa.Column, value: Any) -> Any:
                 column=column.name,
             )
         ) from None
+    # the rules' limit of the column (``rules`` via the models), as every other entry point
+    limit = column.info.get("max_length") or getattr(column.type, "length", None)
+    if kind is str and limit and len(value) > limit:
+        raise ExchangeError(
+            _(
+                "Tabelle „%(table)s“, Eintrag %(num)d: „%(column)s“: %(message)s",
+                table=table,
+                num=index + 1,
+                column=column.name,
+                message=rules.too_long(limit),
+            )
+        )
     return value
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from tracker.domain import rules
 from tracker.domain.models import Body, Consultation, Demand
 from tracker.domain.workdays import workdays_between
 from tracker.extensions import db
@@ -23,20 +24,6 @@ from tracker.services.errors import ServiceError
 
 SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
 VERY_SHORT_WORKDAYS = 5  # this many or fewer: „sehr kurze Frist“
-MAX_TITLE = 300
-MAX_URL = 500
-MAX_TEXT = 20_000
-
-KIND_LABELS = {
-    "law": _l("Gesetzentwurf"),
-    "ordinance": _l("Verordnung"),
-    "measure": _l("Maßnahme"),
-}
-PERIOD_LABELS = {
-    "very_short": _l("sehr kurze Frist"),
-    "short": _l("kurze Frist"),
-    "normal": _l("angemessene Frist"),
-}
 # the fields staff and the API can set
 FIELDS = (
     "body_id",
@@ -92,15 +79,12 @@ def save_consultation(
         errors["body_id"] = str(_l("Bitte eine Stelle wählen."))
     if values["kind"] not in Consultation.KINDS:
         errors["kind"] = str(_l("Bitte eine Art wählen."))
-    if not values["title"] or len(values["title"]) > MAX_TITLE:
-        errors["title"] = str(_l("Bitte einen Titel mit höchstens 300 Zeichen angeben."))
+    if not values["title"]:
+        errors["title"] = str(_l("Bitte einen Titel angeben."))
     for name in ("url", "statement_url"):
-        if values[name] and (len(values[name]) > MAX_URL or not _is_url(values[name])):
+        if values[name] and not _is_url(values[name]):
             errors[name] = str(_l("Bitte eine Adresse angeben, die mit https:// beginnt."))
-    if len(values["statement_text"]) > MAX_TEXT:
-        errors["statement_text"] = str(_l("Der Text ist zu lang."))
-    if len(values["source"]) > MAX_URL:
-        errors["source"] = str(_l("Der Text ist zu lang."))
+    errors |= rules.length_errors(values, rules.CONSULTATION)
     if values["consulted"]:
         if values["received_on"] is None:
             errors["received_on"] = str(_l("Bitte das Eingangsdatum angeben."))

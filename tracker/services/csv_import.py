@@ -14,15 +14,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from tracker import inputs
+from tracker.domain import rules
 from tracker.domain.models import Body, Demand, Event, EventPart, Topic, User
 from tracker.extensions import db
 from tracker.services import demands as demand_service
 from tracker.services.errors import ExchangeError, german_outside_requests
 
-MAX_IMPORT_BYTES = 1024 * 1024
-MAX_IMPORT_ROWS = 1000
-MAX_TITLE = 300
-MAX_TEXT = 20_000
+MAX_IMPORT_BYTES = rules.IMPORT_BYTES_MAX
+MAX_IMPORT_ROWS = rules.IMPORT_ROWS_MAX
 
 
 IMPORT_COLUMNS = (
@@ -36,6 +35,7 @@ IMPORT_COLUMNS = (
     "oeffentlich",
 )
 REQUIRED_COLUMNS = ("titel", "text")
+COLUMN_OF = {"title": "titel", "text": "text"}  # the demand's fields as the file names them
 TRUE_WORDS = {"ja", "j", "1", "x", "true", "wahr", "yes", "y", "öffentlich"}
 FALSE_WORDS = {"nein", "n", "0", "false", "falsch", "no", "intern"}
 
@@ -206,25 +206,14 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
             )
     row = _Row(line)
 
-    title, text = value.get("titel", ""), value.get("text", "")
-    if not title:
-        errors.append(_("Zeile %(line)d: der Titel fehlt", line=line))
-    elif len(title) > MAX_TITLE:
+    texts = {"title": value.get("titel", ""), "text": value.get("text", "")}
+    for name, message in demand_service.check_texts(texts).items():
         errors.append(
             _(
-                "Zeile %(line)d: der Titel ist zu lang (höchstens %(num)d Zeichen)",
+                "Zeile %(line)d, Spalte „%(name)s“: %(message)s",
                 line=line,
-                num=MAX_TITLE,
-            )
-        )
-    if not text:
-        errors.append(_("Zeile %(line)d: der Text fehlt", line=line))
-    elif len(text) > MAX_TEXT:
-        errors.append(
-            _(
-                "Zeile %(line)d: der Text ist zu lang (höchstens %(num)d Zeichen)",
-                line=line,
-                num=MAX_TEXT,
+                name=COLUMN_OF[name],
+                message=message,
             )
         )
 
@@ -252,8 +241,9 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
                 slug=slug,
             )
         )
-    if involved and not lead:
-        errors.append(_("Zeile %(line)d: mindestens eine Stelle muss federführend sein", line=line))
+    problem = demand_service.roles_problem(["lead"] * len(lead) + ["involved"] * len(involved))
+    if problem:
+        errors.append(_("Zeile %(line)d: %(message)s", line=line, message=problem))
 
     for slug in _slugs(value.get("themen", "")):
         if slug in topics:
@@ -293,8 +283,7 @@ def _check_row(line, header, cells, bodies, topics, events, parts) -> tuple[_Row
 
     if not errors:
         row.fields = {
-            "title": title,
-            "text": text,
+            **texts,
             "is_public": is_public,
             "event_id": event.id if event else None,
             "event_part_id": part.id if part else None,

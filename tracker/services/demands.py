@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from tracker.domain import workflow
+from tracker.domain import rules, workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
 from tracker.extensions import db
 from tracker.services import subscriptions
@@ -23,7 +23,7 @@ from tracker.services.errors import (
 )
 
 EDITABLE = ("title", "text", "event_id", "event_part_id", "is_public")
-MAX_NOTE = 10_000
+REQUIRED = ("title", "text")
 
 
 def _flush() -> None:
@@ -50,8 +50,40 @@ def _entry(demand: Demand, user: User | None, kind: str, **fields: Any) -> Timel
     return entry
 
 
+def check_texts(fields: dict[str, Any]) -> dict[str, str]:
+    """Strip a demand's title and text in ``fields``; return a message per one that is refused.
+
+    Both are required and limited (``rules.DEMAND``); fields not given are not checked.
+    """
+    for name in REQUIRED:
+        if name in fields:
+            fields[name] = (fields[name] or "").strip()
+    errors = {name: str(rules.REQUIRED) for name in REQUIRED if fields.get(name) == ""}
+    return rules.length_errors(fields, rules.DEMAND) | errors
+
+
+def _refuse_invalid(errors: dict[str, str]) -> None:
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+
+
+def roles_problem(roles: Iterable[str]) -> str | None:
+    """Return why bodies with these roles cannot be responsible for a demand, or None.
+
+    Each role is one of ``Assignment.ROLES``; bodies, if any, include at least one lead body.
+    """
+    roles = list(roles)
+    if any(role not in Assignment.ROLES for role in roles):
+        return str(_l("Unbekannte Rolle."))
+    if roles and "lead" not in roles:
+        return str(_l("Mindestens eine Stelle muss federführend sein."))
+    return None
+
+
 def create_demand(user: User | None, *, topics: Iterable[Topic] = (), **fields: Any) -> Demand:
-    """Record a new demand in state 'raised'."""
+    """Record a new demand in state 'raised'; refuse a missing or too long title or text."""
+    fields = {name: "" for name in REQUIRED} | fields
+    _refuse_invalid(check_texts(fields))
     demand = Demand(state=workflow.STATES[0].name, state_changed_at=utcnow(), **fields)
     demand.topics = list(topics)
     db.session.add(demand)
@@ -70,6 +102,7 @@ def edit_demand(
 ) -> TimelineEntry | None:
     """Change a demand's texts, source, visibility or topics; the timeline keeps the old values."""
     _check_version(demand, expected_version)
+    _refuse_invalid(check_texts(fields))
     before, after = {}, {}
     for name, value in fields.items():
         if name not in EDITABLE:
@@ -96,10 +129,9 @@ def assign_bodies(
 ) -> TimelineEntry | None:
     """Set the responsible bodies (body id -> 'lead' or 'involved'); others are removed."""
     _check_version(demand, expected_version)
-    if any(role not in Assignment.ROLES for role in roles.values()):
-        raise ServiceError(_l("Unbekannte Rolle."))
-    if roles and "lead" not in roles.values():
-        raise ServiceError(_l("Mindestens eine Stelle muss federführend sein."), {"bodies": "lead"})
+    problem = roles_problem(roles.values())
+    if problem:
+        raise ServiceError(problem, {"bodies": problem})
     bodies = {b.id: b for b in db.session.scalars(sa.select(Body).where(Body.id.in_(roles)))}
     if len(bodies) != len(roles):
         raise ServiceError(_l("Unbekannte Stelle."))
@@ -132,9 +164,8 @@ def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool)
     """Add a progress note by LIGA staff to the timeline."""
     text = (text or "").strip()
     if not text:
-        raise ServiceError(_l("Bitte einen Text eingeben."), {"text": "required"})
-    if len(text) > MAX_NOTE:
-        raise ServiceError(_l("Der Text ist zu lang."), {"text": "too_long"})
+        _refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
+    _refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
     entry = _entry(demand, user, "update", text=text, is_public=is_public)
     _flush()
     subscriptions.notify(entry)
@@ -153,8 +184,8 @@ def check_notes(trigger: str, notes: dict[str, str]) -> dict[str, str]:
             errors[note.name] = str(_l("Bitte ausfüllen: %(label)s", label=note.label))
         elif note.choices and value and value not in dict(note.choices):
             errors[note.name] = str(_l("Bitte eine der angebotenen Möglichkeiten wählen."))
-        elif len(value) > MAX_NOTE:
-            errors[note.name] = str(_l("Der Text ist zu lang."))
+        elif len(value) > rules.NOTE_MAX:
+            errors[note.name] = rules.too_long(rules.NOTE_MAX)
     return errors
 
 

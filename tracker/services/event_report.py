@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from tracker.domain.models import Demand, Event, EventPart, TimelineEntry
 from tracker.extensions import db
 from tracker.services.answers import classifications
-from tracker.services.queries import demand_options
+from tracker.services.queries import demand_options, visible
 from tracker.services.repeats import demanded_since_map
 
 
@@ -41,10 +41,9 @@ def event_report(event: Event, include_internal: bool = False) -> list[ReportIte
         .outerjoin(EventPart, EventPart.id == Demand.event_part_id)
         .where(Demand.event_id == event.id)
         .options(*demand_options())
+        .where(*visible(Demand, include_internal=include_internal))
         .order_by(EventPart.position.is_(None), EventPart.position, Demand.id)
     )
-    if not include_internal:
-        stmt = stmt.where(Demand.is_public.is_(True))
     demands = db.session.scalars(stmt).unique().all()
     entries: dict[int, list[TimelineEntry]] = defaultdict(list)
     if demands:
@@ -55,12 +54,11 @@ def event_report(event: Event, include_internal: bool = False) -> list[ReportIte
                 TimelineEntry.kind.in_(
                     ("statement", "update", "transition", "classification", "recheck")
                 ),
+                *visible(TimelineEntry, include_internal=include_internal),
             )
             .options(joinedload(TimelineEntry.body))
             .order_by(TimelineEntry.created_at, TimelineEntry.id)
         )
-        if not include_internal:
-            stmt = stmt.where(TimelineEntry.is_public.is_(True))
         for entry in db.session.scalars(stmt):
             entries[entry.demand_id].append(entry)
     since = demanded_since_map(demands)

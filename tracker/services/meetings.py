@@ -14,20 +14,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker.domain import rules
 from tracker.domain.models import Body, Meeting, NextStep, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services.errors import ServiceError
 
-MAX_STEP = 1000
-MAX_TEXT = 20_000
-MAX_STEPS = 50
-FORMAT_LABELS = {
-    "in_person": _l("vor Ort"),
-    "video": _l("Videokonferenz"),
-    "phone": _l("Telefon"),
-    "hybrid": _l("hybrid"),
-}
 RHYTHM_CHOICES = (
     (4, _l("monatlich")),
     (6, _l("alle sechs Wochen")),
@@ -78,18 +70,16 @@ def save_meeting(
         errors["format"] = str(_l("Bitte eine Form wählen."))
     texts = {"participants": participants, "topics": topics, "summary": summary}
     texts = {k: (v or "").strip() for k, v in texts.items()}
-    for name, value in texts.items():
-        if len(value) > MAX_TEXT:
-            errors[name] = str(_l("Der Text ist zu lang."))
+    errors |= rules.length_errors(texts, rules.MEETING)
     if not texts["summary"]:
         errors["summary"] = str(_l("Bitte eine öffentliche Zusammenfassung angeben."))
     steps = [s for s in steps if (s.text or "").strip()]
-    if len(steps) > MAX_STEPS:
+    if len(steps) > rules.STEPS_MAX:
         errors["steps"] = str(_l("Zu viele nächste Schritte."))
     known = {s.id: s for s in item.next_steps} if item is not None else {}
     for index, step in enumerate(steps):
-        if len(step.text.strip()) > MAX_STEP:
-            errors[f"steps-{index}-text"] = str(_l("Höchstens 1000 Zeichen."))
+        if len(step.text.strip()) > rules.STEP_MAX:
+            errors[f"steps-{index}-text"] = rules.too_long(rules.STEP_MAX)
         if step.body_id is not None and db.session.get(Body, step.body_id) is None:
             errors[f"steps-{index}-body_id"] = str(_l("Unbekannte Stelle."))
         if step.id is not None and step.id not in known:

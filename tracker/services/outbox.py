@@ -21,8 +21,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 
+from tracker.domain import rules
 from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
 from tracker.extensions import db
 
@@ -50,6 +52,17 @@ def render(template: str, **context) -> tuple[str, str]:
     )
 
 
+def queue_mail(key: str, template: str, subject, context: dict, **fields) -> OutboxMessage | None:
+    """Render ``template`` with ``context`` and the (lazy) ``subject`` in German, and queue it.
+
+    ``fields`` are ``queue``'s (kind, to, body_id …); returns what ``queue`` returns.
+    """
+    with force_locale("de"):
+        text, html = render(template, **context)
+        subject = str(subject)
+    return queue(key, subject=subject, text=text, html=html, **fields)
+
+
 def queue(
     key: str,
     *,
@@ -67,7 +80,7 @@ def queue(
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
     # One line (a line break in a header is refused at sending time) that fits the column.
-    subject = " ".join(subject.split())[:300]
+    subject = " ".join(subject.split())[: rules.SUBJECT_MAX]
     message = OutboxMessage(
         key=key,
         kind=kind,

@@ -25,6 +25,26 @@ from tracker.extensions import db
 from tracker.inputs import InputError, clean_text, control_character
 
 
+def visible(*models, include_internal: bool = False) -> list:
+    """Return the WHERE clauses that keep a query to what anonymous readers may see.
+
+    The public/internal rule, stated once: demands and timeline entries (``models``) carry
+    ``is_public``; staff and API tokens (``include_internal``) see everything. Use it as
+    ``.where(*visible(Demand, TimelineEntry))``; ``shown`` is the same rule for loaded rows.
+    """
+    return [] if include_internal else [model.is_public.is_(True) for model in models]
+
+
+def shown(*rows, include_internal: bool = False) -> bool:
+    """Tell whether anonymous readers may see the loaded rows (demand, timeline entry …)."""
+    return include_internal or all(row.is_public for row in rows)
+
+
+def open_and_public() -> list:
+    """Return the WHERE clauses of the demands bodies are reminded of: open and public."""
+    return [Demand.state.in_(workflow.OPEN_STATES), *visible(Demand)]
+
+
 def _unknown(name: str, value: str) -> InputError:
     shown = clean_text(value)[:80] or "…"
     return InputError(
@@ -83,9 +103,7 @@ class DemandFilter:
 
 
 def _where(f: DemandFilter, include_internal: bool, with_state: bool = True) -> list:
-    clauses = []
-    if not include_internal:
-        clauses.append(Demand.is_public.is_(True))
+    clauses = visible(Demand, include_internal=include_internal)
     if with_state and f.state == "open":
         clauses.append(Demand.state.in_(workflow.OPEN_STATES))
     elif with_state and f.state:
@@ -140,7 +158,7 @@ def _search(q: str):
 def visible_demand(demand_id: int, include_internal: bool) -> Demand | None:
     """Return the demand with what its page shows, or None if it does not exist or is internal."""
     demand = db.session.get(Demand, demand_id, options=[*demand_options()])
-    if demand is None or (not demand.is_public and not include_internal):
+    if demand is None or not shown(demand, include_internal=include_internal):
         return None
     return demand
 
@@ -297,10 +315,9 @@ def timeline(demand_id: int, include_internal: bool, newest_first: bool = True) 
         sa.select(TimelineEntry)
         .where(TimelineEntry.demand_id == demand_id)
         .options(joinedload(TimelineEntry.body))
+        .where(*visible(TimelineEntry, include_internal=include_internal))
         .order_by(*(c.desc() for c in order) if newest_first else order)
     )
-    if not include_internal:
-        stmt = stmt.where(TimelineEntry.is_public.is_(True))
     return db.session.scalars(stmt).all()
 
 

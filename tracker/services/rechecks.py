@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date, today
 from tracker.extensions import db
@@ -24,18 +24,6 @@ from tracker.services.errors import ServiceError
 from tracker.services.links import external_url
 
 OUTCOMES = ("implemented", "partly_implemented")
-RESULTS = (
-    ("yes", _l("ja, in der Praxis angekommen")),
-    ("partly", _l("teilweise angekommen")),
-    ("no", _l("nein, nicht angekommen")),
-)
-RESULT_LABELS = dict(RESULTS)
-MAX_NOTE = 10_000
-
-
-def result_label(value: str | None) -> str:
-    """Return the German label of a re-check result."""
-    return str(RESULT_LABELS.get(value, "")) if value else ""
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -103,10 +91,9 @@ def record_recheck(
             _l("Nachprüfen lässt sich nur eine als (teilweise) umgesetzt abgeschlossene Forderung.")
         )
     errors = {}
-    if result not in RESULT_LABELS:
+    if result not in labels.RECHECK_RESULT_LABELS:
         errors["result"] = str(_l("Bitte eine der angebotenen Möglichkeiten wählen."))
-    if len(note) > MAX_NOTE:
-        errors["note"] = str(_l("Der Text ist zu lang."))
+    errors |= rules.length_errors({"note": note}, {"note": rules.NOTE_MAX})
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     entry = TimelineEntry(
@@ -134,23 +121,14 @@ def queue_staff_notice(on: dt.date, week: str) -> bool:
     recipients = staff_recipients()
     if not (rechecks or passed) or not recipients:
         return False
-    with force_locale("de"):
-        subject = str(_l("Nachprüfungen und überschrittene Zusagen – KW %(week)s", week=week))
-        text, html = outbox.render(
-            "staff_due",
-            rechecks=rechecks,
-            passed=passed,
-            staff_url=external_url("staff.reminders_page"),
-            demand_url=lambda d: external_url("staff.demand", demand_id=d.id),
-        )
-    return (
-        outbox.queue(
-            f"staff-due:{week}",
-            kind="staff_notice",
-            to=recipients,
-            subject=subject[:300],
-            text=text,
-            html=html,
-        )
-        is not None
+    context = {
+        "rechecks": rechecks,
+        "passed": passed,
+        "staff_url": external_url("staff.reminders_page"),
+        "demand_url": lambda d: external_url("staff.demand", demand_id=d.id),
+    }
+    subject = _l("Nachprüfungen und überschrittene Zusagen – KW %(week)s", week=week)
+    message = outbox.queue_mail(
+        f"staff-due:{week}", "staff_due", subject, context, kind="staff_notice", to=recipients
     )
+    return message is not None

@@ -13,11 +13,10 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from tracker.domain import workflow
 from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
-from tracker.services import answer_links, outbox
+from tracker.services import answer_links, outbox, queries
 from tracker.services.links import external_url
 from tracker.services.progress import Progress, committed_date, progress
 
@@ -128,7 +127,7 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         sa.select(Assignment)
         .join(Assignment.demand)
         .join(Assignment.body)
-        .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
+        .where(*queries.open_and_public())
         .options(
             selectinload(Assignment.demand).selectinload(Demand.assignments),
             selectinload(Assignment.body).selectinload(Body.contacts),
@@ -327,7 +326,7 @@ def week_status(on: dt.date | None = None) -> WeekStatus:
         db.session.execute(
             sa.select(Assignment.body_id, sa.func.count())
             .join(Assignment.demand)
-            .where(Demand.state.in_(workflow.OPEN_STATES), Demand.is_public.is_(True))
+            .where(*queries.open_and_public())
             .group_by(Assignment.body_id)
         ).all()
     )

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from tracker.domain.models import (
     Assignment,
     Body,
-    Contact,
     Demand,
     Event,
     EventPart,
@@ -19,8 +18,10 @@ from tracker.domain.models import (
     Topic,
 )
 from tracker.extensions import db
+from tracker.services import bodies as body_service
 
 DATA_FILE = "fachtag-2025-06-18.toml"
+SEEDED_BODY_FIELDS = ("name", "short_name", "description", "name_accusative", "short_accusative")
 
 
 def load_data(name: str = DATA_FILE) -> dict:
@@ -74,26 +75,24 @@ def _seed(data: dict) -> dict[str, int]:
         parts[part["slug"]] = row
     topics = {t["slug"]: _upsert(Topic, t["slug"], name=t["name"]) for t in data.get("topics", [])}
     bodies = {}
-    for b in data.get("bodies", []):
-        body = _upsert(
-            Body,
-            b["slug"],
-            name=b["name"],
-            short_name=b.get("short_name", ""),
+    for b in data.get("bodies", []):  # through the service: the data keeps the same rules
+        existing = db.session.scalar(sa.select(Body).where(Body.slug == b["slug"]))
+        body, _changed = body_service.save_body(
+            existing,
+            **{name: b.get(name, "") for name in SEEDED_BODY_FIELDS},
+            slug=b["slug"],
             kind=b.get("kind", "ministry"),
-            description=b.get("description", ""),
-            name_accusative=b.get("name_accusative", ""),
-            short_accusative=b.get("short_accusative", ""),
+            # staff agree the rhythm with the body; the data file does not know it
+            dialogue_rhythm_weeks=existing.dialogue_rhythm_weeks if existing else None,
         )
         known = {c.email for c in body.contacts}
         for c in b.get("contacts", []):
             if c["email"] not in known:
-                body.contacts.append(
-                    Contact(
-                        name=c["name"],
-                        email=c["email"],
-                        escalation_level=c.get("escalation_level", 1),
-                    )
+                body_service.add_contact(
+                    body,
+                    name=c["name"],
+                    email=c["email"],
+                    escalation_level=c.get("escalation_level", 1),
                 )
         bodies[b["slug"]] = body
     db.session.flush()

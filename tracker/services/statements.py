@@ -6,9 +6,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import rules
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date
 from tracker.extensions import db
@@ -16,9 +16,6 @@ from tracker.services import outbox, subscriptions
 from tracker.services.errors import ServiceError
 from tracker.services.links import external_url
 
-MAX_STATEMENT = 5000
-MAX_NAME = 200
-MAX_NONCE = 64
 # the same text from the same body on the same demand within this time is a resend, not news
 RESEND_WINDOW = dt.timedelta(minutes=10)
 
@@ -37,25 +34,19 @@ def _notify_staff(entry: TimelineEntry, body: Body, demand: Demand) -> None:
     recipients = staff_recipients()
     if not recipients:
         return
-    with force_locale("de"):
-        subject = str(
-            _l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title)
-        )
-        text, html = outbox.render(
-            "statement",
-            entry=entry,
-            body=body,
-            demand=demand,
-            demand_url=external_url("public.demand", demand_id=demand.id),
-            staff_url=external_url("staff.demand", demand_id=demand.id),
-        )
-    outbox.queue(
+    outbox.queue_mail(
         f"{entry.kind}:{entry.id}",
+        "statement",
+        _l("Rückmeldung von %(body)s: %(title)s", body=body.label, title=demand.title),
+        {
+            "entry": entry,
+            "body": body,
+            "demand": demand,
+            "demand_url": external_url("public.demand", demand_id=demand.id),
+            "staff_url": external_url("staff.demand", demand_id=demand.id),
+        },
         kind="staff_notice",
         to=recipients,
-        subject=subject[:300],
-        text=text,
-        html=html,
         body_id=body.id,
     )
 
@@ -67,7 +58,7 @@ def received_already(assignment: Assignment, text: str, nonce: str = "") -> Time
     each rendered form a one-time nonce that is kept with the statement it produced.
     """
     text = (text or "").strip()
-    nonce = (nonce or "")[:MAX_NONCE]
+    nonce = (nonce or "")[: rules.NONCE_MAX]
     recent = utcnow() - RESEND_WINDOW
     for entry in db.session.scalars(
         sa.select(TimelineEntry)
@@ -106,23 +97,20 @@ def add_statement(
     The body may add its file reference, the date by which it commits to answer (kept on its
     assignment as the target date) and, if not responsible, which body is.
     """
-    from tracker.services.answers import MAX_COMPETENT_TEXT, check_commitment
+    from tracker.services.answers import check_commitment
 
     text = (text or "").strip()
     author = (author or "").strip()
     file_reference = (file_reference or "").strip()
     competent_text = (competent_text or "").strip()
     errors = check_commitment(file_reference, committed_until)
-    if len(competent_text) > MAX_COMPETENT_TEXT:
-        errors["competent_text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_COMPETENT_TEXT))
+    errors |= rules.length_errors(
+        {"text": text, "author": author, "competent_text": competent_text}, rules.STATEMENT
+    )
     if competent_body is not None and competent_body.id == body.id:
         errors["competent_body"] = str(_l("Bitte eine andere Stelle wählen."))
     if not text:
         errors["text"] = str(_l("Bitte eine Stellungnahme eingeben."))
-    elif len(text) > MAX_STATEMENT:
-        errors["text"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_STATEMENT))
-    if len(author) > MAX_NAME:
-        errors["author"] = str(_l("Höchstens %(num)d Zeichen.", num=MAX_NAME))
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     demand = assignment.demand
@@ -138,7 +126,7 @@ def add_statement(
     if competent_text:
         data["competent_text"] = competent_text
     if nonce:
-        data["nonce"] = nonce[:MAX_NONCE]
+        data["nonce"] = nonce[: rules.NONCE_MAX]
     entry = TimelineEntry(
         demand=demand,
         kind="statement",

@@ -23,7 +23,7 @@ from tracker.domain.workdays import BERLIN, local_date, workdays_between
 from tracker.extensions import db
 from tracker.services.answers import ANSWERED
 from tracker.services.progress import progress_of
-from tracker.services.queries import lead_committed_until
+from tracker.services.queries import lead_committed_until, visible
 
 MIN_DEMANDS = 3
 TOO_FEW = _l("zu wenige Forderungen für eine faire Aussage")
@@ -170,12 +170,12 @@ def _records(*where) -> list[_Record]:
                     entry.kind.in_(("created", "transition")),
                     sa.and_(
                         entry.kind.in_(("statement", "classification")),
-                        entry.is_public.is_(True),
+                        *visible(entry),
                     ),
                 ),
             ),
         )
-        .where(Demand.is_public.is_(True), *where)
+        .where(*visible(Demand), *where)
         .order_by(Demand.id, entry.created_at, entry.id)
     ).all()
     records: dict[int, _Record] = {}
@@ -329,7 +329,7 @@ def _all_figures(now: dt.datetime | None = None) -> tuple:
     for demand_id, body_id in db.session.execute(
         sa.select(Assignment.demand_id, Assignment.body_id)
         .join(Demand, Demand.id == Assignment.demand_id)
-        .where(Demand.is_public.is_(True))
+        .where(*visible(Demand))
     ):
         if demand_id in by_id:
             assigned[body_id].append(by_id[demand_id])

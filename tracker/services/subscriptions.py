@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from tracker.domain import workflow
+from tracker.domain import rules, workflow
 from tracker.domain.models import Demand, Subscription, TimelineEntry, utcnow
 from tracker.extensions import db
-from tracker.services import outbox
+from tracker.services import outbox, queries
 from tracker.services.links import external_url
 
 # Timeline entries that subscribers hear about (when public): what changed, not the bookkeeping.
@@ -24,7 +24,7 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     Returns None when the address already follows it. Callers show the same message either way,
     so the page does not reveal who follows what.
     """
-    email = email.strip().lower()
+    email = rules.normal_email(email)
     sub = db.session.scalar(
         sa.select(Subscription).where(
             Subscription.demand_id == demand.id, Subscription.email == email
@@ -38,21 +38,17 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     else:  # ended or never confirmed: a new token, a new confirmation
         sub.token, sub.ended_at, sub.confirmed_at = secrets.token_urlsafe(32), None, None
     db.session.flush()
-    with force_locale("de"):
-        subject = str(_l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title))
-        text, html = outbox.render(
-            "subscribe_confirm",
-            demand=demand,
-            confirm_url=external_url("follow.confirm", token=sub.token),
-            demand_url=external_url("public.demand", demand_id=demand.id),
-        )
-    outbox.queue(
+    outbox.queue_mail(
         f"subscribe:{sub.id}:{sub.token[:16]}",
+        "subscribe_confirm",
+        _l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title),
+        {
+            "demand": demand,
+            "confirm_url": external_url("follow.confirm", token=sub.token),
+            "demand_url": external_url("public.demand", demand_id=demand.id),
+        },
         kind="subscription",
         to=[email],
-        subject=subject[:300],
-        text=text,
-        html=html,
         data=_unsubscribe_links(sub),
     )
     return sub
@@ -89,7 +85,7 @@ def end(sub: Subscription) -> None:
 def notify(entry: TimelineEntry) -> int:
     """Queue one message per active subscriber about a public change; return how many."""
     demand = entry.demand
-    if entry.kind not in NOTIFY_KINDS or not entry.is_public or not demand.is_public:
+    if entry.kind not in NOTIFY_KINDS or not queries.shown(entry, demand):
         return 0
     subs = db.session.scalars(
         sa.select(Subscription).where(
@@ -100,31 +96,23 @@ def notify(entry: TimelineEntry) -> int:
     ).all()
     if not subs:
         return 0
-    with force_locale("de"):
-        subject = str(
-            _l(
-                "Neuigkeiten zu „%(title)s“: %(state)s",
-                title=demand.title,
-                state=workflow.state_label(demand.state),
-            )
-        )[:300]
-        demand_url = external_url("public.demand", demand_id=demand.id)
-        for sub in subs:
-            unsubscribe_url = external_url("follow.end", token=sub.token)
-            text, html = outbox.render(
-                "subscription_update",
-                demand=demand,
-                entry=entry,
-                demand_url=demand_url,
-                unsubscribe_url=unsubscribe_url,
-            )
-            outbox.queue(
-                f"notify:{entry.id}:{sub.id}",
-                kind="subscription",
-                to=[sub.email],
-                subject=subject,
-                text=text,
-                html=html,
-                data=_unsubscribe_links(sub),
-            )
+    with force_locale("de"):  # the state's name in German, as the rest of the message
+        state = workflow.state_label(demand.state)
+    subject = _l("Neuigkeiten zu „%(title)s“: %(state)s", title=demand.title, state=state)
+    demand_url = external_url("public.demand", demand_id=demand.id)
+    for sub in subs:
+        outbox.queue_mail(
+            f"notify:{entry.id}:{sub.id}",
+            "subscription_update",
+            subject,
+            {
+                "demand": demand,
+                "entry": entry,
+                "demand_url": demand_url,
+                "unsubscribe_url": external_url("follow.end", token=sub.token),
+            },
+            kind="subscription",
+            to=[sub.email],
+            data=_unsubscribe_links(sub),
+        )
     return len(subs)

@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from flask_wtf.i18n import translations as wtforms_translations
 from werkzeug.datastructures import MultiDict
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from tracker.inputs import clean_text
 
@@ -60,6 +62,33 @@ class Form(FlaskForm):
                 (key, clean_text(value) if isinstance(value, str) else value)
                 for key, value in formdata.items(multi=True)
             )
+
+    def values(self) -> dict:
+        """Return the fields' data by name, without the CSRF token: a service call's keywords."""
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+
+def limited(label, limit: int, required=None, *, field=StringField, **kwargs):
+    """Return a text field of at most ``limit`` characters (one of ``tracker.domain.rules``).
+
+    ``required`` is the message for a missing value; without one the field is optional.
+    """
+    first = DataRequired(required) if required else Optional()
+    return field(label, validators=[first, Length(max=limit)], **kwargs)
+
+
+def checked_by(problem):
+    """Return a validator that refuses what a domain rule refuses, in the rule's words.
+
+    ``problem(value)`` is one of ``tracker.domain.rules``' checks: a message, or None.
+    """
+
+    def validate(form, field) -> None:
+        message = problem(field.data)
+        if message:
+            raise ValidationError(message)
+
+    return validate
 
 
 class ConfirmForm(Form):

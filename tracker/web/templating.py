@@ -12,11 +12,9 @@ from markupsafe import Markup
 from tracker.domain import labels, workflow
 from tracker.domain.workdays import today
 from tracker.inputs import CONTROL
-from tracker.services.answers import classification_label
 from tracker.services.changes import describe
 from tracker.services.progress import progress
 from tracker.services.rechecks import due_date as recheck_due
-from tracker.services.rechecks import result_label
 from tracker.services.repeats import demanded_since
 from tracker.web.diagram import svg as workflow_svg
 
@@ -30,10 +28,11 @@ def init_app(app: Flask) -> None:
         "state_label": workflow.state_label,
         "date": lambda d: format_date(d, "medium") if d else "",
         "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
+        "label": labels.label,
         "role_label": labels.role_label,
         "outcome_label": lambda o: str(workflow.OUTCOME_LABELS.get(o, o or "")),
-        "classification_label": classification_label,
-        "recheck_label": result_label,
+        "classification_label": labels.classification_label,
+        "recheck_label": labels.recheck_label,
     }
     for name, func in filters.items():
         app.jinja_env.filters[name] = in_the_readers_language(func)
@@ -44,6 +43,7 @@ def init_app(app: Flask) -> None:
         workflow=workflow,
         progress=progress,
         timeline_details=describe,
+        timeline_label=in_the_readers_language(labels.timeline_label),
         workflow_svg=workflow_svg,
         current_locale=lambda: str(get_locale()),
         url_with=url_with,

@@ -10,48 +10,36 @@ from wtforms import (
     DateField,
     HiddenField,
     SelectField,
-    StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
+from tracker.domain import rules
 from tracker.domain.models import Body
-from tracker.services import answers, statements
-from tracker.web.forms import Form
+from tracker.web.forms import Form, limited
+
+ASK_STATEMENT = _l("Bitte eine Stellungnahme eingeben.")
 
 
 class StatementForm(Form):
-    text = TextAreaField(
-        _l("Ihre Stellungnahme"),
-        validators=[
-            DataRequired(_l("Bitte eine Stellungnahme eingeben.")),
-            Length(max=statements.MAX_STATEMENT, message=_l("Höchstens 5000 Zeichen.")),
-        ],
+    text = limited(
+        _l("Ihre Stellungnahme"), rules.STATEMENT_MAX, ASK_STATEMENT, field=TextAreaField
     )
-    author = StringField(
-        _l("Name und Funktion (erscheint öffentlich, freiwillig)"),
-        validators=[Optional(), Length(max=statements.MAX_NAME)],
-    )
+    author = limited(_l("Name und Funktion (erscheint öffentlich, freiwillig)"), rules.NAME_MAX)
     reports_addressed = BooleanField(_l("Wir haben diese Forderung aufgegriffen"))
-    file_reference = StringField(
-        _l("Ihr Aktenzeichen (freiwillig)"),
-        validators=[Optional(), Length(max=answers.MAX_FILE_REFERENCE)],
-    )
+    file_reference = limited(_l("Ihr Aktenzeichen (freiwillig)"), rules.FILE_REFERENCE_MAX)
     committed_until = DateField(
         _l("Antwort zugesagt bis (freiwillig)"),
         validators=[Optional()],
         render_kw={"type": "date"},
     )
     competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
-    competent_text = StringField(
-        _l("… oder eine andere Stelle (Name)"),
-        validators=[Optional(), Length(max=answers.MAX_COMPETENT_TEXT)],
-    )
+    competent_text = limited(_l("… oder eine andere Stelle (Name)"), rules.COMPETENT_TEXT_MAX)
 
     # one per rendered form: a second submission of the same form records nothing
     nonce = HiddenField(
         default=lambda: secrets.token_urlsafe(16),
-        validators=[Optional(), Length(max=statements.MAX_NONCE)],
+        validators=[Optional(), Length(max=rules.NONCE_MAX)],
     )
 
     def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:

@@ -7,10 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from tracker.domain import workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry
 from tracker.extensions import db
-from tracker.services import answer_links, statements
+from tracker.services import answer_links, queries, statements
 from tracker.services.errors import ServiceError
 from tracker.web.answer.forms import StatementForm
 from tracker.web.errors import render_error
@@ -40,8 +39,7 @@ def _assignment(body: Body, demand_id: int, lock: bool = False) -> Assignment:
         .where(
             Assignment.body_id == body.id,
             Assignment.demand_id == demand_id,
-            Demand.is_public.is_(True),
-            Demand.state.in_(workflow.OPEN_STATES),
+            *queries.open_and_public(),
         )
     )
     if lock:  # two submissions at once wait for each other (PostgreSQL; SQLite writes serially)
@@ -62,8 +60,7 @@ def _render(token: str, body: Body, forms: dict | None = None, status: int = 200
         .join(Assignment.demand)
         .where(
             Assignment.body_id == body.id,
-            Demand.is_public.is_(True),
-            Demand.state.in_(workflow.OPEN_STATES),
+            *queries.open_and_public(),
         )
         .options(selectinload(Assignment.demand))
         .order_by(Demand.id)

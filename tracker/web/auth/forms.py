@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
 
-from tracker.web.forms import Form
+from tracker.domain import rules
+from tracker.web.forms import Form, limited
+
+ASK_EMAIL = _l("Bitte die E-Mail-Adresse eingeben.")
+ASK_PASSWORD = _l("Bitte das Passwort eingeben.")
 
 
 class LoginForm(Form):
-    email = EmailField(
-        _l("E-Mail-Adresse"),
-        validators=[DataRequired(_l("Bitte die E-Mail-Adresse eingeben.")), Length(max=254)],
-    )
-    password = PasswordField(
-        _l("Passwort"),
-        validators=[DataRequired(_l("Bitte das Passwort eingeben.")), Length(max=1000)],
-    )
+    email = limited(_l("E-Mail-Adresse"), rules.EMAIL_MAX, ASK_EMAIL, field=EmailField)
+    password = limited(_l("Passwort"), rules.LOGIN_PASSWORD_MAX, ASK_PASSWORD, field=PasswordField)
     remember = BooleanField(_l("Angemeldet bleiben"))

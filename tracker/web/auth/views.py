@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -19,6 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.domain.models import User, check_dummy_password
 from tracker.extensions import db, limiter, login_manager
+from tracker.services import users as user_service
 from tracker.web.auth.forms import LoginForm
 from tracker.web.forms import ConfirmForm
 from tracker.web.redirects import safe_next
@@ -69,8 +69,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+        user = user_service.by_email(form.email.data)
         if _password_matches(user, form.password.data):
             _start_session(user, remember=form.remember.data)
             flash(_l("Sie sind angemeldet."), "success")

@@ -15,11 +15,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from tracker.domain import labels
 from tracker.domain.models import Body, Demand, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
+from tracker.services import queries
 from tracker.services.csv_export import safe_cell
 from tracker.services.links import external_url
 
@@ -55,7 +57,6 @@ def _register_globals(state):
             "evidence_since": meeting_service.evidence_since,
             "consultations_concerning": consultation_service.concerning,
             "period_workdays": consultation_service.period_workdays,
-            "format_label": lambda f: str(meeting_service.FORMAT_LABELS.get(f, f)),
         }
     )
 
@@ -163,19 +164,19 @@ def consultation_rows(items):
             yield [
                 c.id,
                 c.body.name,
-                str(svc.KIND_LABELS[c.kind]),
+                labels.label(c.kind, "consultation_kind"),
                 c.title,
                 c.url,
                 "ja" if c.consulted else "nein",
                 c.received_on.isoformat() if c.received_on else "",
                 c.deadline_on.isoformat() if c.deadline_on else "",
                 "" if days is None else days,
-                str(svc.PERIOD_LABELS[kind]) if kind else "",
+                labels.label(kind, "period"),
                 c.learned_on.isoformat() if c.learned_on else "",
                 c.source,
                 c.statement_on.isoformat() if c.statement_on else "",
                 c.statement_url,
-                ", ".join(str(d.id) for d in c.demands if d.is_public),
+                ", ".join(str(d.id) for d in c.demands if queries.shown(d)),
             ]
 
 
@@ -264,7 +265,7 @@ def meeting_rows(items):
                 m.id,
                 m.body.name,
                 m.held_on.isoformat(),
-                str(meeting_service.FORMAT_LABELS[m.format]),
+                labels.label(m.format, "meeting_format"),
                 m.participants,
                 m.topics,
                 m.summary,

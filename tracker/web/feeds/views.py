@@ -13,15 +13,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker import inputs
-from tracker.domain import workflow
+from tracker.domain import labels, workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import csv_export, queries
-from tracker.services.answers import classification_label
 from tracker.services.links import external_url
 from tracker.services.progress import committed_date, progress
-from tracker.services.rechecks import result_label
 
 bp = Blueprint("feeds", __name__)
 
@@ -52,48 +50,12 @@ def _public_entries(*where) -> list[TimelineEntry]:
     stmt = (
         sa.select(TimelineEntry)
         .join(TimelineEntry.demand)
-        .where(TimelineEntry.is_public.is_(True), Demand.is_public.is_(True), *where)
+        .where(*queries.visible(TimelineEntry, Demand), *where)
         .options(contains_eager(TimelineEntry.demand), selectinload(TimelineEntry.body))
         .order_by(TimelineEntry.created_at.desc(), TimelineEntry.id.desc())
         .limit(FEED_LIMIT)
     )
     return db.session.scalars(stmt).all()
-
-
-def _what(entry: TimelineEntry) -> str:
-    """Say in a few words what happened (the same words as the timeline on the pages)."""
-    body = entry.body.label if entry.body else entry.author_name
-    match entry.kind:
-        case "created":
-            return _("Forderung erhoben")
-        case "transition":
-            return _(
-                "%(from)s → %(to)s",
-                **{
-                    "from": workflow.state_label(entry.from_state),
-                    "to": workflow.state_label(entry.to_state),
-                },
-            )
-        case "update":
-            return _("Neuer Stand der LIGA")
-        case "statement":
-            return _("Stellungnahme: %(body)s", body=body)
-        case "confirmation":
-            return _("%(body)s bestätigt: unverändert in Bearbeitung", body=body)
-        case "reminder":
-            return _("Erinnerung verschickt")
-        case "assigned":
-            return _("Zuständigkeit geändert")
-        case "edited":
-            return _("Forderung bearbeitet")
-        case "classification":
-            return _(
-                "Stellungnahme eingeordnet: %(label)s",
-                label=classification_label((entry.data or {}).get("classification")),
-            )
-        case "recheck":
-            return _("Nachprüfung: %(label)s", label=result_label((entry.data or {}).get("result")))
-    return entry.kind
 
 
 def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
@@ -115,8 +77,7 @@ def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
         after = data.get("after") or {}
         lines.append(
             ", ".join(
-                f"{body_names.get(slug, slug)} "
-                f"({_('federführend') if role == 'lead' else _('beteiligt')})"
+                f"{body_names.get(slug, slug)} ({labels.role_label(role)})"
                 for slug, role in after.items()
             )
             or _("keine Stelle")
@@ -133,7 +94,7 @@ def _content(entry: TimelineEntry, body_names: dict[str, str]) -> str:
 
 
 def _entry_title(entry: TimelineEntry) -> str:
-    return f"{_what(entry)} – {entry.demand.title}"
+    return f"{labels.timeline_label(entry)} – {entry.demand.title}"
 
 
 def _author(entry: TimelineEntry) -> str:
@@ -232,7 +193,7 @@ def body_changes(slug: str):
 def demand_changes(demand_id: int):
     """Serve the public changes of one public demand."""
     demand = db.session.get(Demand, demand_id)
-    if demand is None or not demand.is_public:
+    if demand is None or not queries.shown(demand):
         abort(404)
     return _atom(
         _("Änderungen: %(title)s", title=demand.title),
@@ -283,7 +244,7 @@ def body_calendar(slug: str):
             _(
                 "Rolle von %(body)s: %(role)s",
                 body=body.label,
-                role=_("federführend") if role == "lead" else _("beteiligt"),
+                role=labels.role_label(role),
             ),
         ]
         if own.committed_until or committed_date(demand):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired
 
-from tracker.web.forms import Form
+from tracker.domain import rules
+from tracker.web.forms import Form, checked_by
 
 
 class FollowForm(Form):
@@ -14,8 +15,7 @@ class FollowForm(Form):
         _l("Ihre E-Mail-Adresse"),
         validators=[
             DataRequired(_l("Bitte eine E-Mail-Adresse eingeben.")),
-            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
-            Length(max=254),
+            checked_by(rules.email_problem),
         ],
         filters=[lambda value: value.strip() if value else value],
     )

@@ -32,31 +32,29 @@ def _subscription(token: str):
     return sub
 
 
-@bp.route("/folgen/<token>/bestaetigen", methods=["GET", "POST"])
-def confirm(token: str):
-    """Confirm following a demand (the second step of the double opt-in)."""
+def _on_confirm(token: str, action: str, change, said):
+    """Ask before ``action``; the button makes ``change(subscription)`` and says ``said``."""
     sub = _subscription(token)
     form = ConfirmForm()
     if form.validate_on_submit():
-        subscriptions.confirm(sub)
-        flash(
-            _l("Bestätigt: Sie erhalten eine E-Mail, wenn sich an dieser Forderung etwas ändert."),
-            "success",
-        )
+        change(sub)
+        flash(said, "success")
         return redirect(url_for("public.demand", demand_id=sub.demand_id))
-    return render_template("follow/confirm.html", sub=sub, form=form, action="confirm")
+    return render_template("follow/confirm.html", sub=sub, form=form, action=action)
+
+
+@bp.route("/folgen/<token>/bestaetigen", methods=["GET", "POST"])
+def confirm(token: str):
+    """Confirm following a demand (the second step of the double opt-in)."""
+    said = _l("Bestätigt: Sie erhalten eine E-Mail, wenn sich an dieser Forderung etwas ändert.")
+    return _on_confirm(token, "confirm", subscriptions.confirm, said)
 
 
 @bp.route("/folgen/<token>/abmelden", methods=["GET", "POST"])
 def end(token: str):
     """Stop following a demand."""
-    sub = _subscription(token)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        subscriptions.end(sub)
-        flash(_l("Abgemeldet: Sie erhalten zu dieser Forderung keine E-Mails mehr."), "success")
-        return redirect(url_for("public.demand", demand_id=sub.demand_id))
-    return render_template("follow/confirm.html", sub=sub, form=form, action="end")
+    said = _l("Abgemeldet: Sie erhalten zu dieser Forderung keine E-Mails mehr.")
+    return _on_confirm(token, "end", subscriptions.end, said)
 
 
 @bp.route("/folgen/<token>/abmelden/ein-klick", methods=["GET", "POST"])

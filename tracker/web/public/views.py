@@ -96,7 +96,7 @@ def bodies():
     rows = db.session.execute(
         sa.select(Body, Demand.state, sa.func.count(Demand.id))
         .outerjoin(Assignment, Assignment.body_id == Body.id)
-        .outerjoin(Demand, sa.and_(Demand.id == Assignment.demand_id, Demand.is_public.is_(True)))
+        .outerjoin(Demand, sa.and_(Demand.id == Assignment.demand_id, *queries.visible(Demand)))
         .group_by(Body.id, Demand.state)
         .order_by(Body.name)
     ).all()

@@ -8,14 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Demand, Event, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
-from tracker.services.errors import ServiceError
-from tracker.web.forms import ConfirmForm, Form
-from tracker.web.staff.blueprint import bp
+from tracker.web.forms import ConfirmForm, Form, limited
+from tracker.web.staff.blueprint import bp, submit
 from tracker.web.staff.forms import VersionedForm
 
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
@@ -25,7 +25,7 @@ class ClassifyForm(Form):
     classification = SelectField(
         _l("Einordnung"),
         choices=[SelectChoice("", _l("– bitte wählen –"))]
-        + [SelectChoice(value, label) for value, label in answers.CLASSIFICATIONS],
+        + [SelectChoice(value, label) for value, label in labels.choices("classification")],
         validators=[DataRequired(CHOOSE)],
     )
 
@@ -33,12 +33,10 @@ class ClassifyForm(Form):
 class RecheckForm(Form):
     result = RadioField(
         _l("In der Praxis angekommen?"),
-        choices=[SelectChoice(value, label) for value, label in rechecks.RESULTS],
+        choices=[SelectChoice(value, label) for value, label in labels.choices("recheck")],
         validators=[DataRequired(CHOOSE)],
     )
-    note = TextAreaField(
-        _l("Notiz zur Nachprüfung"), validators=[Optional(), Length(max=rechecks.MAX_NOTE)]
-    )
+    note = limited(_l("Notiz zur Nachprüfung"), rules.NOTE_MAX, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
@@ -121,7 +119,7 @@ def classify(demand_id: int, entry_id: int):
 
     saved = _l(
         "Die Stellungnahme ist eingeordnet als „%(label)s“.",
-        label=answers.classification_label(form.classification.data),
+        label=labels.classification_label(form.classification.data),
     )
     return save_on_page(
         demand, f"classify_{entry_id}", form, write, saved, anchor="#stellungnahmen-titel"
@@ -133,35 +131,26 @@ def reassign(demand_id: int, entry_id: int):
     """Move the assignment from a body that is not responsible to the body it named."""
     from tracker.web.staff.views import _demand_or_404, _render_demand
 
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     demand = _demand_or_404(demand_id)
     statement = _statement(demand, entry_id)
-    try:
-        answers.reassign(statement, current_user, None)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _render_demand(_demand_or_404(demand_id), 409 if error.code == "stale" else 422)
-    flash(_l("Zuständigkeit übertragen."), "success")
-    return redirect(url_for("staff.demand", demand_id=demand.id))
+    ok, error = submit(ConfirmForm(), lambda: answers.reassign(statement, current_user, None))
+    if ok:
+        flash(_l("Zuständigkeit übertragen."), "success")
+        return redirect(url_for("staff.demand", demand_id=demand.id))
+    if error is None:  # no valid CSRF token
+        abort(400)
+    db.session.rollback()
+    flash(error.message, "error")  # a button's refusal: said at the top of the page
+    return _render_demand(_demand_or_404(demand_id), 409 if error.code == "stale" else 422)
 
 
 @bp.post("/forderungen/<int:demand_id>/nachpruefung")
 def recheck(demand_id: int):
     """Record whether a demand closed as implemented reached practice."""
-    from tracker.web.staff.views import _demand_or_404, save_on_page
+    from tracker.web.staff.views import note_on_demand
 
-    demand = _demand_or_404(demand_id)
-    form = RecheckForm(prefix="recheck")
-
-    def write():
-        result, note, is_public = form.result.data, form.note.data, form.is_public.data
-        return rechecks.record_recheck(demand, current_user, result, note, is_public=is_public)
-
-    return save_on_page(
-        demand, "recheck_form", form, write, _l("Die Nachprüfung steht in der Chronik.")
-    )
+    saved = _l("Die Nachprüfung steht in der Chronik.")
+    return note_on_demand(demand_id, RecheckForm, "recheck", rechecks.record_recheck, saved)
 
 
 @bp.post("/forderungen/<int:demand_id>/wiederholt")

@@ -6,20 +6,18 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
+from tracker.domain import rules
 from tracker.domain.models import ApiToken
 from tracker.extensions import db
 from tracker.services import api_tokens
-from tracker.web.forms import ConfirmForm, Form
+from tracker.web.forms import ConfirmForm, Form, limited
 from tracker.web.staff.blueprint import bp
 
 
 class TokenForm(Form):
-    name = StringField(
-        _l("Wofür ist der Token?"),
-        validators=[DataRequired(_l("Bitte einen Namen angeben.")), Length(max=100)],
+    name = limited(
+        _l("Wofür ist der Token?"), rules.TOKEN_NAME_MAX, _l("Bitte einen Namen angeben.")
     )
 
 

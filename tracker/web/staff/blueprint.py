@@ -4,6 +4,8 @@ from flask import Blueprint, flash
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
+from tracker.services.errors import ServiceError
+
 bp = Blueprint("staff", __name__, url_prefix="/verwaltung")
 
 
@@ -13,9 +15,48 @@ def require_login():
     """Send anyone not logged in to the login page."""
 
 
-def flash_saved(changed: bool, saved=None) -> None:
-    """Say „Gespeichert.“ (or ``saved``) after a change and „Keine Änderung.“ when nothing changed.
+def saved_message(changed: bool, saved=None):
+    """Return „Gespeichert.“ (or ``saved``) after a change, else „Keine Änderung.“."""
+    return (saved or _l("Gespeichert.")) if changed else _l("Keine Änderung.")
 
-    The request's edge commits (``tracker.transactions``); a view only reports.
+
+def flash_saved(changed: bool, saved=None) -> None:
+    """Say what ``saved_message`` says. The request's edge commits; a view only reports."""
+    flash(saved_message(changed, saved), "success")
+
+
+def show_refusal(form, error) -> None:
+    """Show a service's refusal (``ServiceError``) at the fields it names, else above the form.
+
+    A name like ``steps-0-text`` reaches into the field lists and sub-forms.
     """
-    flash((saved or _l("Gespeichert.")) if changed else _l("Keine Änderung."), "success")
+    for name, message in error.errors.items():
+        target = form
+        for part in name.split("-"):
+            try:
+                target = target[int(part)] if part.isdigit() else target[part]
+                target = getattr(target, "form", target)
+            except (KeyError, IndexError, TypeError):
+                target = None
+                break
+        if target is not None and isinstance(getattr(target, "errors", None), list | tuple):
+            target.errors = [*target.errors, message]
+        elif message not in form.form_errors:
+            form.form_errors.append(message)
+    if error.message not in form.form_errors:
+        form.form_errors.append(error.message)
+
+
+def submit(form, save) -> tuple[bool, object]:
+    """Validate a submitted ``form``, then run ``save()``: the service call that stores it.
+
+    Returns ``(True, what save returned)``; ``(False, None)`` when the form is invalid and
+    ``(False, the ServiceError)`` when the service refused, its messages shown on the form.
+    """
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        return True, save()
+    except ServiceError as error:
+        show_refusal(form, error)
+        return False, error

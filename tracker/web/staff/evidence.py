@@ -16,20 +16,19 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    StringField,
     TextAreaField,
 )
 from wtforms import Form as SubForm
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 from wtforms.widgets import DateInput
 
+from tracker.domain import labels, rules
 from tracker.domain.models import Body, Consultation, Demand, Meeting
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
-from tracker.services.errors import ServiceError
-from tracker.web.forms import Form
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.forms import Form, limited
+from tracker.web.staff.blueprint import bp, flash_saved, submit
 from tracker.web.staff.forms import REQUIRED, MultiCheckboxField
 
 INVALID = 422
@@ -70,24 +69,6 @@ def _bodies() -> list[Body]:
     return db.session.scalars(sa.select(Body).order_by(Body.name)).all()
 
 
-def _apply_errors(form, error: ServiceError) -> None:
-    """Show a service's refusal at the fields it names, else above the form."""
-    for name, message in error.errors.items():
-        target = form
-        for part in name.split("-"):
-            try:
-                target = target[int(part)] if part.isdigit() else target[part]
-                target = getattr(target, "form", target)
-            except (KeyError, IndexError, TypeError):
-                target = None
-                break
-        if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
-            target.errors.append(message)
-        else:
-            form.form_errors.append(message)
-    form.form_errors.append(error.message)
-
-
 # --------------------------------------------------------------------------- consultations
 
 
@@ -95,12 +76,10 @@ class ConsultationForm(Form):
     body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
     kind = SelectField(
         _l("Art"),
-        choices=[SelectChoice(k, label) for k, label in consultation_service.KIND_LABELS.items()],
+        choices=[SelectChoice(k, label) for k, label in labels.choices("consultation_kind")],
     )
-    title = StringField(
-        _l("Titel des Vorhabens"), validators=[DataRequired(REQUIRED), Length(max=300)]
-    )
-    url = StringField(_l("Link zum Entwurf"), validators=[Optional(), Length(max=500)])
+    title = limited(_l("Titel des Vorhabens"), rules.TITLE_MAX, REQUIRED)
+    url = limited(_l("Link zum Entwurf"), rules.URL_MAX)
     consulted = RadioField(
         _l("Beteiligung"),
         choices=[
@@ -112,14 +91,12 @@ class ConsultationForm(Form):
     received_on = DayField(_l("Eingang der Anfrage"))
     deadline_on = DayField(_l("Frist für die Stellungnahme"))
     statement_on = DayField(_l("Stellungnahme der LIGA am"))
-    statement_url = StringField(
-        _l("Link zur Stellungnahme"), validators=[Optional(), Length(max=500)]
-    )
-    statement_text = TextAreaField(
-        _l("Stellungnahme (Text oder Auszug)"), validators=[Optional(), Length(max=20000)]
+    statement_url = limited(_l("Link zur Stellungnahme"), rules.URL_MAX)
+    statement_text = limited(
+        _l("Stellungnahme (Text oder Auszug)"), rules.TEXT_MAX, field=TextAreaField
     )
     learned_on = DayField(_l("Bekannt geworden am"))
-    source = StringField(_l("Quelle"), validators=[Optional(), Length(max=500)])
+    source = limited(_l("Quelle"), rules.URL_MAX)
     demands = MultiCheckboxField(
         _l("Betrifft die Forderungen"), coerce=int, validators=[Optional()]
     )
@@ -153,41 +130,40 @@ def consultations():
     )
 
 
+def _record_page(model, item_id, build_form, save, template: str, endpoint: str, key: str):
+    """Record a new ``model`` row (``item_id`` None) or change one through ``save(item, form)``."""
+    item = None if item_id is None else (db.session.get(model, item_id) or abort(404))
+    form = build_form(item, formdata=request.form if request.method == "POST" else None)
+    ok, result = submit(form, lambda: save(item, form))
+    if ok:
+        saved, changed = result
+        flash_saved(changed)
+        return redirect(url_for(endpoint, **{key: saved.id}))
+    status = INVALID if form.is_submitted() else 200
+    return render_template(template, form=form, item=item), status
+
+
+def _save_consultation(item: Consultation | None, form: ConsultationForm):
+    values = form.values()
+    ids = values.pop("demands") or []
+    demands = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
+    values["consulted"] = values["consulted"] == "1"
+    return consultation_service.save_consultation(item, demands=demands, **values)
+
+
 @bp.route("/beteiligungen/neu", methods=["GET", "POST"], endpoint="new_consultation")
 @bp.route("/beteiligungen/<int:consultation_id>", methods=["GET", "POST"])
 def consultation(consultation_id: int | None = None):
     """Record a consultation (or a measure without one), or change one."""
-    item = None
-    if consultation_id is not None:
-        item = db.session.get(Consultation, consultation_id) or abort(404)
-    form = _consultation_form(item, formdata=request.form if request.method == "POST" else None)
-    if form.validate_on_submit():
-        ids = form.demands.data or []
-        demands = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
-        try:
-            saved, changed = consultation_service.save_consultation(
-                item,
-                demands=demands,
-                body_id=form.body_id.data,
-                kind=form.kind.data,
-                title=form.title.data,
-                url=form.url.data,
-                consulted=form.consulted.data == "1",
-                received_on=form.received_on.data,
-                deadline_on=form.deadline_on.data,
-                learned_on=form.learned_on.data,
-                source=form.source.data,
-                statement_on=form.statement_on.data,
-                statement_text=form.statement_text.data,
-                statement_url=form.statement_url.data,
-            )
-        except ServiceError as error:
-            _apply_errors(form, error)
-        else:
-            flash_saved(changed)
-            return redirect(url_for("staff.consultation", consultation_id=saved.id))
-    status = INVALID if form.is_submitted() else 200
-    return render_template("staff/consultation.html", form=form, item=item), status
+    return _record_page(
+        Consultation,
+        consultation_id,
+        _consultation_form,
+        _save_consultation,
+        "staff/consultation.html",
+        "staff.consultation",
+        "consultation_id",
+    )
 
 
 # --------------------------------------------------------------------------- meetings
@@ -203,7 +179,7 @@ class StepForm(SubForm):
             return translations
 
     id = HiddenField()
-    text = StringField(_l("Nächster Schritt"), validators=[Optional(), Length(max=1000)])
+    text = limited(_l("Nächster Schritt"), rules.STEP_MAX)
     due_on = DayField(_l("fällig bis"))
     body_id = SelectField(_l("zuständig"), coerce=_optional_int, validators=[Optional()])
     done = BooleanField(_l("erledigt"))
@@ -214,18 +190,18 @@ class MeetingForm(Form):
     held_on = DayField(_l("Datum des Gesprächs"))
     format = SelectField(
         _l("Form"),
-        choices=[SelectChoice(k, label) for k, label in meeting_service.FORMAT_LABELS.items()],
+        choices=[SelectChoice(k, label) for k, label in labels.choices("meeting_format")],
     )
-    participants = TextAreaField(_l("Teilnehmende"), validators=[Optional(), Length(max=20000)])
-    topics = TextAreaField(_l("Themen"), validators=[Optional(), Length(max=20000)])
-    summary = TextAreaField(
-        _l("Öffentliche Zusammenfassung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
+    participants = limited(_l("Teilnehmende"), rules.TEXT_MAX, field=TextAreaField)
+    topics = limited(_l("Themen"), rules.TEXT_MAX, field=TextAreaField)
+    summary = limited(
+        _l("Öffentliche Zusammenfassung"), rules.TEXT_MAX, REQUIRED, field=TextAreaField
     )
     steps = FieldList(
         FormField(StepForm),
         _l("Nächste Schritte"),
         min_entries=3,
-        max_entries=meeting_service.MAX_STEPS,
+        max_entries=rules.STEPS_MAX,
     )
 
 
@@ -266,40 +242,25 @@ def meetings():
     )
 
 
+def _save_meeting(item: Meeting | None, form: MeetingForm):
+    steps = [
+        meeting_service.StepValues(
+            text=entry.form.text.data or "",
+            due_on=entry.form.due_on.data,
+            body_id=entry.form.body_id.data,
+            done=bool(entry.form.done.data),
+            id=int(entry.form.id.data) if (entry.form.id.data or "").isdigit() else None,
+        )
+        for entry in form.steps
+    ]
+    return meeting_service.save_meeting(item, **{**form.values(), "steps": steps})
+
+
 @bp.route("/gespraeche/neu", methods=["GET", "POST"], endpoint="new_meeting")
 @bp.route("/gespraeche/<int:meeting_id>", methods=["GET", "POST"])
 def meeting(meeting_id: int | None = None):
     """Record a meeting with its agreed next steps, or change one (also: mark steps done)."""
-    item = None
-    if meeting_id is not None:
-        item = db.session.get(Meeting, meeting_id) or abort(404)
-    form = _meeting_form(item, formdata=request.form if request.method == "POST" else None)
-    if form.validate_on_submit():
-        steps = [
-            meeting_service.StepValues(
-                text=entry.form.text.data or "",
-                due_on=entry.form.due_on.data,
-                body_id=entry.form.body_id.data,
-                done=bool(entry.form.done.data),
-                id=int(entry.form.id.data) if (entry.form.id.data or "").isdigit() else None,
-            )
-            for entry in form.steps
-        ]
-        try:
-            saved, changed = meeting_service.save_meeting(
-                item,
-                body_id=form.body_id.data,
-                held_on=form.held_on.data,
-                format=form.format.data,
-                participants=form.participants.data,
-                topics=form.topics.data,
-                summary=form.summary.data,
-                steps=steps,
-            )
-        except ServiceError as error:
-            _apply_errors(form, error)
-        else:
-            flash_saved(changed)
-            return redirect(url_for("staff.meeting", meeting_id=saved.id))
-    status = INVALID if form.is_submitted() else 200
-    return render_template("staff/meeting.html", form=form, item=item), status
+    template, endpoint = "staff/meeting.html", "staff.meeting"
+    return _record_page(
+        Meeting, meeting_id, _meeting_form, _save_meeting, template, endpoint, "meeting_id"
+    )

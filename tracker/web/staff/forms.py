@@ -17,19 +17,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tracker.domain import workflow
-from tracker.domain.labels import ROLE_LABELS
-from tracker.domain.models import Body, password_problem
+from tracker.domain import labels, rules, workflow
+from tracker.domain.models import Body
 from tracker.services.meetings import RHYTHM_CHOICES
-from tracker.web.forms import Form
+from tracker.web.forms import Form, checked_by, limited
 
-REQUIRED = _l("Bitte ausfüllen.")
-SLUG = Regexp(
-    r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche.")
-)
+REQUIRED = rules.REQUIRED
 
 
 def _strip(value):
@@ -66,24 +62,20 @@ def _is_number(value: str) -> bool:
 
 
 class DemandForm(VersionedForm):
-    title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
-    text = TextAreaField(
-        _l("Text der Forderung"), validators=[DataRequired(REQUIRED), Length(max=20000)]
-    )
+    title = limited(_l("Titel"), rules.TITLE_MAX, REQUIRED)
+    text = limited(_l("Text der Forderung"), rules.TEXT_MAX, REQUIRED, field=TextAreaField)
     event_part = SelectField(_l("Herkunft (Veranstaltung und Teil)"), validators=[Optional()])
     topics = MultiCheckboxField(_l("Themen"), validators=[Optional()])
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
 class UpdateForm(Form):
-    text = TextAreaField(_l("Neuer Stand"), validators=[DataRequired(REQUIRED), Length(max=10000)])
+    text = limited(_l("Neuer Stand"), rules.NOTE_MAX, REQUIRED, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
-ROLE_CHOICES = [
-    SelectChoice("", _l("nicht zuständig")),
-    SelectChoice("lead", ROLE_LABELS["lead"]),
-    SelectChoice("involved", ROLE_LABELS["involved"]),
+ROLE_CHOICES = [SelectChoice("", _l("nicht zuständig"))] + [
+    SelectChoice(role, label) for role, label in labels.choices("role")
 ]
 
 
@@ -111,7 +103,7 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
     fields = {}
     for note in transition.notes:
         validators = [DataRequired(REQUIRED)] if note.required else [Optional()]
-        validators.append(Length(max=10000))
+        validators.append(Length(max=rules.NOTE_MAX))
         if note.choices:
             choices = [SelectChoice(value, label) for value, label in note.choices]
             fields[note.name] = RadioField(note.label, choices=choices, validators=validators)
@@ -123,30 +115,26 @@ def transition_form_class(trigger: str) -> type[VersionedForm]:
 
 
 class BodyForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=300)])
-    short_name = StringField(_l("Kurzname"), validators=[Optional(), Length(max=120)])
-    name_accusative = StringField(
+    name = limited(_l("Name"), rules.TITLE_MAX, REQUIRED)
+    short_name = limited(_l("Kurzname"), rules.SHORT_NAME_MAX)
+    name_accusative = limited(
         _l("Name nach „an“, mit Artikel"),
+        rules.NAME_ACCUSATIVE_MAX,
         description=_l("z. B. „die Staatskanzlei und das Ministerium für Kultur …“ (für E-Mails)"),
-        validators=[Optional(), Length(max=320)],
     )
-    short_accusative = StringField(
+    short_accusative = limited(
         _l("Kurzname nach „an“, mit Artikel"),
+        rules.SHORT_ACCUSATIVE_MAX,
         description=_l("z. B. „das Sozialministerium“"),
-        validators=[Optional(), Length(max=150)],
     )
     slug = StringField(
-        _l("Kürzel für die Adresse"), validators=[DataRequired(REQUIRED), Length(max=80), SLUG]
+        _l("Kürzel für die Adresse"),
+        validators=[DataRequired(REQUIRED), checked_by(rules.slug_problem)],
     )
     kind = SelectField(
-        _l("Art"),
-        choices=[
-            SelectChoice("ministry", _l("Ministerium")),
-            SelectChoice("authority", _l("Behörde")),
-            SelectChoice("other", _l("andere Stelle")),
-        ],
+        _l("Art"), choices=[SelectChoice(k, label) for k, label in labels.choices("body_kind")]
     )
-    description = TextAreaField(_l("Beschreibung"), validators=[Optional(), Length(max=5000)])
+    description = limited(_l("Beschreibung"), rules.DESCRIPTION_MAX, field=TextAreaField)
     dialogue_rhythm_weeks = SelectField(
         _l("Vereinbarter Gesprächsrhythmus"),
         choices=[SelectChoice("", _l("kein Rhythmus vereinbart"))]
@@ -156,62 +144,35 @@ class BodyForm(Form):
     )
 
 
-LEVEL_CHOICES = [
-    SelectChoice(1, _l("Sachbearbeitung")),
-    SelectChoice(2, _l("Referatsleitung")),
-    SelectChoice(3, _l("Staatssekretär*in / Leitung")),
-]
-
-
 class ContactForm(Form):
     # own ids: this form shares the body's page with BodyForm, whose ``name`` field is id="name"
-    name = StringField(
-        _l("Name oder Funktion"),
-        id="contact-name",
-        validators=[DataRequired(REQUIRED), Length(max=200)],
-    )
+    name = limited(_l("Name oder Funktion"), rules.NAME_MAX, REQUIRED, id="contact-name")
     email = EmailField(
         _l("E-Mail-Adresse"),
-        validators=[
-            DataRequired(REQUIRED),
-            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
-            Length(max=254),
-        ],
+        validators=[DataRequired(REQUIRED), checked_by(rules.email_problem)],
         filters=[_strip],
     )
     escalation_level = SelectField(
-        _l("Eskalationsstufe"), choices=LEVEL_CHOICES, coerce=int, default=1
+        _l("Eskalationsstufe"),
+        choices=[SelectChoice(k, label) for k, label in labels.choices("contact_level")],
+        coerce=int,
+        default=1,
     )
-
-
-def _settable_password(form, field) -> None:
-    """Refuse a new password that is too short or only whitespace."""
-    problem = password_problem(field.data)
-    if problem:
-        raise ValidationError(problem)
 
 
 class UserForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    name = limited(_l("Name"), rules.USER_NAME_MAX, REQUIRED)
     email = EmailField(
         _l("E-Mail-Adresse"),
-        validators=[
-            DataRequired(REQUIRED),
-            Email(_l("Bitte eine gültige E-Mail-Adresse eingeben.")),
-            Length(max=254),
-        ],
+        validators=[DataRequired(REQUIRED), checked_by(rules.email_problem)],
         filters=[_strip],
     )
     role = SelectField(
-        _l("Rolle"),
-        choices=[
-            SelectChoice("staff", _l("Mitarbeiter*in")),
-            SelectChoice("admin", _l("Administrator*in")),
-        ],
+        _l("Rolle"), choices=[SelectChoice(k, label) for k, label in labels.choices("user_role")]
     )
     password = PasswordField(
-        _l("Passwort (mindestens 12 Zeichen)"),
+        _l("Passwort (mindestens %(num)d Zeichen)", num=rules.PASSWORD_MIN),
         # not Optional(): that would let a password of spaces through unchecked
-        validators=[Optional(strip_whitespace=False), Length(max=200), _settable_password],
+        validators=[Optional(strip_whitespace=False), checked_by(rules.password_problem)],
     )
     active = BooleanField(_l("Aktiv"), default=True)

@@ -6,27 +6,27 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import DateField
+from wtforms.validators import DataRequired
 
+from tracker.domain import rules
 from tracker.domain.models import Body, OutboxMessage, ReminderPause
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.jobs import sender
 from tracker.services import answers, outbox, rechecks, reminders
-from tracker.web.forms import ConfirmForm, Form
+from tracker.services import bodies as body_service
+from tracker.web.forms import ConfirmForm, Form, limited
 from tracker.web.staff.blueprint import bp
-from tracker.web.staff.views import delete_from_body
+from tracker.web.staff.views import added_to_body, delete_from_body
 
 
 class PauseForm(Form):
+    """Dates and reason of a pause; ``services.bodies.add_pause`` checks them."""
+
     starts_on = DateField(_l("Von"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
     ends_on = DateField(_l("Bis"), validators=[DataRequired(_l("Bitte ein Datum angeben."))])
-    reason = StringField(_l("Grund"), validators=[Optional(), Length(max=300)])
-
-    def validate_ends_on(self, field):
-        if self.starts_on.data and field.data and field.data < self.starts_on.data:
-            raise ValidationError(_l("Das Ende darf nicht vor dem Beginn liegen."))
+    reason = limited(_l("Grund"), rules.REASON_MAX)
 
 
 def _status_counts() -> dict[str, int]:
@@ -196,23 +196,13 @@ def pauses(body_id: int):
     """List and add reminder pauses of a body."""
     body = db.session.get(Body, body_id) or abort(404)
     form = PauseForm()
-    status = 200
-    if form.validate_on_submit():
-        db.session.add(
-            ReminderPause(
-                body=body,
-                starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data,
-                reason=form.reason.data or "",
-            )
-        )
-        flash(_l("Die Pause ist eingetragen."), "success")
-        return redirect(url_for("staff.pauses", body_id=body.id))
-    if form.is_submitted():
-        status = 422
-    return render_template(
-        "staff/pauses.html", body=body, form=form, delete_form=ConfirmForm(formdata=None)
-    ), status
+    said = _l("Die Pause ist eingetragen.")
+    added = added_to_body(body, form, body_service.add_pause, said, "staff.pauses")
+    if added:
+        return added
+    delete_form = ConfirmForm(formdata=None)
+    page = render_template("staff/pauses.html", body=body, form=form, delete_form=delete_form)
+    return page, (422 if form.is_submitted() else 200)
 
 
 @bp.post("/stellen/<int:body_id>/pausen/<int:pause_id>/loeschen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -15,11 +16,13 @@ from tracker.domain import workflow
 from tracker.domain.labels import part_label
 from tracker.domain.models import Body, Contact, Demand, EventPart, Topic, User
 from tracker.extensions import db
+from tracker.services import bodies as body_service
 from tracker.services import demands as demand_service
 from tracker.services import queries
+from tracker.services import users as user_service
 from tracker.services.errors import ServiceError
 from tracker.web.forms import ConfirmForm
-from tracker.web.staff.blueprint import bp, flash_saved
+from tracker.web.staff.blueprint import bp, flash_saved, show_refusal, submit
 from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
@@ -163,10 +166,11 @@ def demand(demand_id: int):
 
 
 def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
-    for field, message in error.errors.items():
-        if field in form:
-            form[field].errors = [*form[field].errors, message]
-    form.form_errors.append(error.message)
+    show_refusal(form, error)
+    return _page_with_refusal(demand, error, form_key, form)
+
+
+def _page_with_refusal(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
     db.session.rollback()  # nothing of the refused change stays: show the demand as stored
     demand = _demand_or_404(demand.id)
     status = 409 if error.code == "stale" else INVALID
@@ -176,16 +180,16 @@ def _refused(demand: Demand, error: ServiceError, form_key: str, form) -> tuple:
 def save_on_page(
     demand: Demand, form_key: str, form, write: Callable[[], object], saved=None, anchor: str = ""
 ):
-    """Handle a form of the demand's page: shown again with its errors or the service's refusal,
-    else ``write()`` (a service call) has saved, and ``flash_saved`` says so (None: no change)."""
-    if not form.validate_on_submit():
+    """Handle a form of the demand's page: shown again with its errors or the service's refusal
+    (422, or 409 when someone changed the demand meanwhile), else ``write()`` (a service call)
+    has saved, and ``flash_saved`` says so (None: no change)."""
+    ok, result = submit(form, write)
+    if ok:
+        flash_saved(result is not None, saved)
+        return redirect(url_for("staff.demand", demand_id=demand.id) + anchor)
+    if result is None:
         return _render_demand(demand, INVALID, **{form_key: form})
-    try:
-        result = write()
-    except ServiceError as error:
-        return _refused(demand, error, form_key, form)
-    flash_saved(result is not None, saved)
-    return redirect(url_for("staff.demand", demand_id=demand.id) + anchor)
+    return _page_with_refusal(demand, result, form_key, form)
 
 
 @bp.post("/forderungen/<int:demand_id>/bearbeiten")
@@ -227,17 +231,17 @@ def assign(demand_id: int):
 @bp.post("/forderungen/<int:demand_id>/stand")
 def add_update(demand_id: int):
     """Add a progress note to a demand's timeline."""
+    saved = _l("Der neue Stand steht in der Chronik.")
+    return note_on_demand(demand_id, UpdateForm, "update", demand_service.add_update, saved)
+
+
+def note_on_demand(demand_id: int, form_class, prefix: str, service, saved):
+    """Submit a form that adds to a demand's timeline: ``service(demand, user, **its values)``."""
     demand = _demand_or_404(demand_id)
-    form = UpdateForm(prefix="update")
-    return save_on_page(
-        demand,
-        "update_form",
-        form,
-        lambda: demand_service.add_update(
-            demand, current_user, form.text.data, is_public=form.is_public.data
-        ),
-        _l("Der neue Stand steht in der Chronik."),
-    )
+    form = form_class(prefix=prefix)
+    record = partial(service, demand, current_user)
+    key = f"{prefix}_form"
+    return save_on_page(demand, key, form, lambda: record(**form.values()), saved)
 
 
 @bp.post("/forderungen/<int:demand_id>/schritt/<trigger>")
@@ -280,27 +284,35 @@ def bodies():
     return render_template("staff/bodies.html", bodies=items)
 
 
-def _slug_taken(slug: str, body: Body | None) -> bool:
-    other = db.session.scalar(sa.select(Body).where(Body.slug == slug))
-    return other is not None and other is not body
+def _save_body(item: Body | None, form: BodyForm) -> Body | None:
+    """Save a submitted body form through the service; None when refused (errors on the form)."""
+    ok, result = submit(form, lambda: body_service.save_body(item, **form.values()))
+    if not ok:
+        return None
+    saved, changed = result
+    if item is None:
+        flash(_l("Die Stelle wurde angelegt."), "success")
+    else:
+        flash_saved(changed)
+    return saved
+
+
+def _body_page(item: Body | None, form: BodyForm, contact_form=None):
+    status = INVALID if form.is_submitted() or contact_form is not None else 200
+    if item is not None and contact_form is None:
+        contact_form = ContactForm(formdata=None)
+    forms = {"form": form, "contact_form": contact_form, "delete_form": ConfirmForm(formdata=None)}
+    return render_template("staff/body.html", body=item, **forms), status
 
 
 @bp.route("/stellen/neu", methods=["GET", "POST"])
 def new_body():
     """Add a ministry or authority."""
     form = BodyForm()
-    if form.validate_on_submit():
-        if _slug_taken(form.slug.data, None):
-            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
-        else:
-            body = Body()
-            form.populate_obj(body)
-            db.session.add(body)
-            db.session.flush()  # its id for the redirect; the request's edge commits
-            flash(_l("Die Stelle wurde angelegt."), "success")
-            return redirect(url_for("staff.body", body_id=body.id))
-    status = INVALID if form.is_submitted() else 200
-    return render_template("staff/body.html", form=form, body=None, contact_form=None), status
+    saved = _save_body(None, form)
+    if saved is not None:
+        return redirect(url_for("staff.body", body_id=saved.id))
+    return _body_page(None, form)
 
 
 @bp.route("/stellen/<int:body_id>", methods=["GET", "POST"])
@@ -308,59 +320,37 @@ def body(body_id: int):
     """Edit a body; its contacts are listed below."""
     item = db.session.get(Body, body_id) or abort(404)
     form = BodyForm(obj=item)
-    status = 200
-    if form.validate_on_submit():
-        if _slug_taken(form.slug.data, item):
-            form.slug.errors.append(_l("Dieses Kürzel ist schon vergeben."))
-        else:
-            form.populate_obj(item)
-            flash_saved(db.session.is_modified(item))
-            return redirect(url_for("staff.body", body_id=item.id))
-    if form.is_submitted():
-        status = INVALID
-    return (
-        render_template(
-            "staff/body.html",
-            form=form,
-            body=item,
-            contact_form=ContactForm(formdata=None),
-            delete_form=ConfirmForm(formdata=None),
-        ),
-        status,
-    )
+    if _save_body(item, form) is not None:
+        return redirect(url_for("staff.body", body_id=item.id))
+    return _body_page(item, form)
 
 
 @bp.post("/stellen/<int:body_id>/kontakte")
 def add_contact(body_id: int):
     """Add a contact address to a body."""
     item = db.session.get(Body, body_id) or abort(404)
-    contact_form = ContactForm()
-    if contact_form.validate_on_submit():
-        contact = Contact(body=item)
-        contact_form.populate_obj(contact)
-        contact.email = contact.email.strip()
-        db.session.add(contact)
-        flash(_l("Kontakt hinzugefügt."), "success")
-        return redirect(url_for("staff.body", body_id=item.id))
-    return (
-        render_template(
-            "staff/body.html",
-            form=BodyForm(formdata=None, obj=item),
-            body=item,
-            contact_form=contact_form,
-            delete_form=ConfirmForm(formdata=None),
-        ),
-        INVALID,
-    )
+    form = ContactForm()
+    said = _l("Kontakt hinzugefügt.")
+    added = added_to_body(item, form, body_service.add_contact, said, "staff.body")
+    return added or _body_page(item, BodyForm(formdata=None, obj=item), form)
+
+
+def added_to_body(body: Body, form, add, said, endpoint: str):
+    """Submit a form that adds a row (contact, pause) to ``body`` through ``add``.
+
+    Returns the redirect to ``endpoint`` when added, else None (the form shows why not).
+    """
+    if submit(form, lambda: add(body, **form.values()))[0]:
+        flash(said, "success")
+        return redirect(url_for(endpoint, body_id=body.id))
+    return None
 
 
 def delete_from_body(model, row_id: int, body_id: int, message, endpoint: str):
     """Delete one row (contact, pause) that belongs to a body, after the confirm button."""
-    row = db.session.get(model, row_id)
-    if row is None or row.body_id != body_id:
-        abort(404)
+    row = body_service.row_of(model, row_id, body_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        db.session.delete(row)
+        body_service.remove(row)
         flash(message, "success")
     return redirect(url_for(endpoint, body_id=body_id))
 
@@ -384,27 +374,11 @@ def users():
     """List staff accounts and add one (admins only)."""
     _require_admin()
     form = UserForm()
-    status = 200
-    if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        if not form.password.data:
-            form.password.errors.append(_l("Für ein neues Konto bitte ein Passwort vergeben."))
-        elif db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)):
-            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
-        else:
-            user = User(
-                email=email,
-                name=form.name.data.strip(),
-                role=form.role.data,
-                active=form.active.data,
-            )
-            user.set_password(form.password.data)
-            db.session.add(user)
-            flash(_l("Das Konto wurde angelegt."), "success")
-            return redirect(url_for("staff.users"))
-    if form.is_submitted():
-        status = INVALID
+    if submit(form, lambda: user_service.create_user(**form.values()))[0]:
+        flash(_l("Das Konto wurde angelegt."), "success")
+        return redirect(url_for("staff.users"))
     items = db.session.scalars(sa.select(User).order_by(User.name)).all()
+    status = INVALID if form.is_submitted() else 200
     return render_template("staff/users.html", users=items, form=form), status
 
 
@@ -414,29 +388,14 @@ def user(user_id: int):
     _require_admin()
     item = db.session.get(User, user_id) or abort(404)
     form = UserForm(obj=item)
-    status = 200
-    if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        other = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
-        if other is not None and other is not item:
-            form.email.errors.append(_l("Diese E-Mail-Adresse hat schon ein Konto."))
-        elif item.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.role.errors.append(
-                _l("Sie können sich nicht selbst die Administration entziehen.")
-            )
-        else:
-            item.name, item.email = form.name.data.strip(), email
-            if item.active and not form.active.data:
-                item.end_sessions()  # a locked account is logged out everywhere
-            item.role, item.active = form.role.data, form.active.data
-            if form.password.data:
-                item.set_password(form.password.data)  # also ends the user's sessions
-            changed = db.session.is_modified(item)
-            if item.id == current_user.id and form.password.data:
-                login_user(item)  # an admin who sets their own password stays logged in here
-            flash_saved(changed)
-            return redirect(url_for("staff.users"))
-    if form.is_submitted():
-        status = INVALID
+    ok, changed = submit(
+        form, lambda: user_service.update_user(item, current_user, **form.values())
+    )
+    if ok:
+        if item.id == current_user.id and form.password.data:
+            login_user(item)  # an admin who sets their own password stays logged in here
+        flash_saved(changed)
+        return redirect(url_for("staff.users"))
     form.password.data = ""
+    status = INVALID if form.is_submitted() else 200
     return render_template("staff/user.html", user=item, form=form), status

@@ -1,0 +1,116 @@
+"""Bodies (Stellen), their contacts and their reminder pauses: the one place that writes them.
+
+Each function checks everything first and refuses with a German message per field
+(``ServiceError``), changing nothing; nothing here commits: the request's edge does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from tracker.domain import rules
+from tracker.domain.models import Body, Contact, ReminderPause
+from tracker.extensions import db
+from tracker.services.errors import ServiceError
+from tracker.services.meetings import RHYTHM_CHOICES
+
+BODY_FIELDS = (
+    "name",
+    "short_name",
+    "name_accusative",
+    "short_accusative",
+    "slug",
+    "kind",
+    "description",
+    "dialogue_rhythm_weeks",
+)
+TEXT_FIELDS = BODY_FIELDS[:5] + ("description",)
+REQUIRED = rules.REQUIRED
+CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+
+
+def save_body(body: Body | None, **values) -> tuple[Body, bool]:
+    """Create (``body`` None) or change a body; return it and whether anything changed."""
+    values = {name: values.get(name) for name in BODY_FIELDS}
+    for name in TEXT_FIELDS:
+        values[name] = (values[name] or "").strip()
+    errors = rules.length_errors(values, rules.BODY)
+    if not values["name"]:
+        errors["name"] = str(REQUIRED)
+    problem = rules.slug_problem(values["slug"])
+    if problem:
+        errors["slug"] = problem
+    else:
+        other = db.session.scalar(sa.select(Body).where(Body.slug == values["slug"]))
+        if other is not None and other is not body:
+            errors["slug"] = str(_l("Dieses Kürzel ist schon vergeben."))
+    if values["kind"] not in Body.KINDS:
+        errors["kind"] = str(CHOOSE)
+    weeks = values["dialogue_rhythm_weeks"]
+    if weeks is not None and weeks not in dict(RHYTHM_CHOICES):
+        errors["dialogue_rhythm_weeks"] = str(CHOOSE)
+    _refuse(errors)
+    if body is None:
+        body = Body(**values)
+        db.session.add(body)
+        db.session.flush()  # its id; the caller's edge commits
+        return body, True
+    for name, value in values.items():
+        setattr(body, name, value)
+    return body, db.session.is_modified(body)
+
+
+def add_contact(body: Body, *, name: str, email: str, escalation_level: int = 1) -> Contact:
+    """Add a contact address to a body."""
+    name, email = (name or "").strip(), (email or "").strip()
+    errors = rules.length_errors({"name": name}, rules.CONTACT)
+    if not name:
+        errors["name"] = str(REQUIRED)
+    problem = rules.email_problem(email)
+    if problem:
+        errors["email"] = problem
+    if escalation_level not in Contact.LEVELS:
+        errors["escalation_level"] = str(CHOOSE)
+    _refuse(errors)
+    contact = Contact(body=body, name=name, email=email, escalation_level=escalation_level)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def add_pause(
+    body: Body, *, starts_on: dt.date | None, ends_on: dt.date | None, reason: str = ""
+) -> ReminderPause:
+    """Pause a body's weekly reminders from ``starts_on`` to ``ends_on`` (both included)."""
+    reason = (reason or "").strip()
+    errors = rules.length_errors({"reason": reason}, rules.PAUSE)
+    for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if day is None:
+            errors[name] = str(_l("Bitte ein Datum angeben."))
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = str(_l("Das Ende darf nicht vor dem Beginn liegen."))
+    _refuse(errors)
+    pause = ReminderPause(body=body, starts_on=starts_on, ends_on=ends_on, reason=reason)
+    db.session.add(pause)
+    db.session.flush()
+    return pause
+
+
+def row_of(model: type[Contact] | type[ReminderPause], row_id: int, body_id: int):
+    """Return the contact or pause ``row_id`` if it belongs to the body ``body_id``, else None."""
+    row = db.session.get(model, row_id)
+    return row if row is not None and row.body_id == body_id else None
+
+
+def remove(row: Contact | ReminderPause) -> None:
+    """Remove a contact or a pause from its body."""
+    db.session.delete(row)
+    db.session.flush()
