@@ -19,8 +19,8 @@ from marshmallow import fields, validate
 from marshmallow_oneofschema import OneOfSchema
 
 from tracker import inputs
-from tracker.domain import models, rules, workflow
-from tracker.services import answers, consultations, rechecks
+from tracker.domain import labels, models, rules, workflow
+from tracker.services import consultations
 from tracker.services.links import external_url
 from tracker.services.progress import progress
 
@@ -298,7 +298,7 @@ class TimelineEntry(Response):
     text = MaybeText()
     data = fields.Dict()
     classification = choice(
-        [c for c, _ in answers.CLASSIFICATIONS],
+        list(labels.CLASSIFICATION_LABELS),
         allow_none=True,
         metadata={"description": "statements only: the class staff gave last (null: none yet)"},
     )
@@ -450,7 +450,7 @@ class Consultation(Response):
         allow_none=True,
         metadata={"description": "working days from receipt to deadline (Saxony-Anhalt)"},
     )
-    period_class = choice(consultations.PERIOD_LABELS, allow_none=True)
+    period_class = choice(list(labels.TABLES["period"]), allow_none=True)
     learned_on = Day(allow_none=True)
     source = MaybeText()
     statement_on = Day(allow_none=True)
@@ -605,7 +605,7 @@ class TransitionRequest(OneOfSchema):
 
 
 class ClassificationRequest(Request):
-    classification = choice([c for c, _ in answers.CLASSIFICATIONS], required=True)
+    classification = choice(list(labels.CLASSIFICATION_LABELS), required=True)
 
 
 class ReassignRequest(Request):
@@ -613,7 +613,7 @@ class ReassignRequest(Request):
 
 
 class RecheckRequest(Request):
-    result = choice([r for r, _ in rechecks.RESULTS], required=True)
+    result = choice(list(labels.RECHECK_RESULT_LABELS), required=True)
     note = Text(rules.NOTE_MAX, blank=True, load_default="")
     is_public = Bool(load_default=True)
 
