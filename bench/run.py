@@ -797,6 +797,7 @@ def main() -> None:
     if args.smtp_sink:
         smtp_sink(args.smtp_sink)
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     args.rounds = 2
     args.slice = 1.0 if args.quick else 1.5  # seconds per round and app
     args.scale_slice = 1.0 if args.quick else 1.5
