@@ -7,8 +7,7 @@ Profiles:
   0-2 involved bodies per demand, states spread over the workflow with realistic
   ``state_changed_at`` dates (some overdue, some not); ``1k`` and ``100k`` the same with a tenth
   and ten times the demands and timeline entries (for how cost grows with the data).
-* ``weekly``: 1,000 bodies with 10 open public demands each (lead only), for the weekly digest
-  (``weekly-quick``: 200 bodies, for ``bench/run.py --quick``).
+* ``weekly``: 200 bodies with 10 open public demands each (lead only), for the weekly digest.
 
 Every profile has five staff users (password „bench“) and an API token (``TOKEN``) of the first.
 The schema comes from the migrations (``flask_migrate.upgrade()``), the rows go in with Core bulk
@@ -46,9 +45,7 @@ PROFILES = {
     "1k": {**PAGES, "demands": 1_000, "timeline": 10_000},
     "10k": {**PAGES, "demands": 10_000, "timeline": 100_000},
     "100k": {**PAGES, "demands": 100_000, "timeline": 1_000_000},
-    "weekly": {**WEEKLY, "demands": 10_000, "bodies": 1_000, "timeline": 10_000},
-    # the same shape, a fifth of the size, for ``bench/run.py --quick``
-    "weekly-quick": {**WEEKLY, "demands": 2_000, "bodies": 200, "timeline": 2_000},
+    "weekly": {**WEEKLY, "demands": 2_000, "bodies": 200, "timeline": 2_000},
 }
 CHUNK = 20_000
 TOKEN = "ft_bench-token-of-referentin1-not-a-secret"  # the API token of user 1 (an admin)

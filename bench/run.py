@@ -1,7 +1,7 @@
 """Benchmark the tracker: one table of ratios against two baselines, measured in the same run.
 
     make bench                        # = .venv/bin/python bench/run.py (under ten minutes)
-    BENCH_ARGS=--quick make bench     # shorter rounds, the small weekly run, a 15 s load step
+    BENCH_ARGS=--quick make bench     # shorter rounds, a 15 s load step
     .venv/bin/python bench/run.py --only pages --only load
 
 Steps (only 127.0.0.1 is contacted; every measurement is bounded in time and in requests):
@@ -13,7 +13,7 @@ Steps (only 127.0.0.1 is contacted; every measurement is bounded in time and in 
    against the same-SQL baseline, which replays the SQL the tracker ran for that page. Tracker and
    baseline take turns in alternating rounds. The queries per page, cold and cached.
 2. scale — the cached and the cold path at 1k, 10k and 100k demands, beside the same SQL.
-3. weekly — the scheduler's weekly job for 1,000 bodies against aiosmtpd, until the outbox is
+3. weekly — the scheduler's weekly job for 200 bodies against aiosmtpd, until the outbox is
    empty, beside raw smtplib sending the same finished messages.
 4. load — a throwaway PostgreSQL, 3 workers, 100 connections for 60 s on the overview and a demand
    page while a staff write lands every second: errors, timeouts, p50/p95/p99, each worker's
@@ -797,6 +797,7 @@ def main() -> None:
     if args.smtp_sink:
         smtp_sink(args.smtp_sink)
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     args.rounds = 2
     args.slice = 1.0 if args.quick else 1.5  # seconds per round and app
     args.scale_slice = 1.0 if args.quick else 1.5
@@ -813,9 +814,7 @@ def main() -> None:
         steps_run = {
             "pages": lambda: measure_pages(report, *dataset("10k", scratch), args, scratch),
             "scale": lambda: measure_scale(report, args, scratch),
-            "weekly": lambda: measure_weekly(
-                report, "weekly-quick" if args.quick else "weekly", scratch
-            ),
+            "weekly": lambda: measure_weekly(report, "weekly", scratch),
             "load": lambda: measure_load(report, args),
         }
         took = []
