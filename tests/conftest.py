@@ -65,6 +65,12 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Apps made while the tests are collected (the schemathesis module serves its document from one)
+# need an instance folder outside the checkout before any fixture runs.
+_COLLECTION_INSTANCE = tempfile.mkdtemp(prefix="tracker-instance-")
+os.environ.setdefault("TRACKER_INSTANCE_PATH", _COLLECTION_INSTANCE)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _instance_folder(tmp_path_factory):
     """Point every app of the session, and the subprocesses started with its environment, at an
