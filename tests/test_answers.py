@@ -192,7 +192,7 @@ def test_same_classification_twice_is_no_change(client, auth, db, world, given, 
 def test_classify_needs_staff_and_csrf(client, auth, db, world, given, staff):
     url = f"/verwaltung/forderungen/{world['card'].id}/stellungnahmen/{given.id}/einordnen"
     before = _written(db)
-    public = client.get(f"/forderungen/{world['card'].id}").get_data(as_text=True)
+    public = client.get("/anmelden").get_data(as_text=True)  # a token of an anonymous session
     response = client.post(
         url, data={f"c{given.id}-classification": "substantive", "csrf_token": csrf_token(public)}
     )

@@ -435,7 +435,7 @@ def test_import_page_huge_file_is_a_german_error(client, auth, db, known, staff)
 
 
 def test_huge_upload_without_login_shows_no_staff_page(client, db, known):
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/anmelden").get_data(as_text=True)
     response = _huge_post(client, csrf_token(page))
     assert response.status_code == 413
     html = response.get_data(as_text=True)

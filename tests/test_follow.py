@@ -14,9 +14,9 @@ from tracker.services import outbox
 
 def _subscribe(client, demand, email="leser@example.org"):
     page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
-    return client.post(
-        f"/forderungen/{demand.id}/folgen", data={"email": email, "csrf_token": csrf_token(page)}
-    )
+    link = re.search(r'href="(/forderungen/\d+/folgen)"', page).group(1)
+    form = client.get(link).get_data(as_text=True)
+    return client.post(link, data={"email": email, "csrf_token": csrf_token(form)})
 
 
 def _messages(db, kind="subscription"):
@@ -72,7 +72,8 @@ def test_bad_address_and_internal_demand(app, client, db):
     assert response.status_code == 422
     assert "gültige E-Mail-Adresse" in response.get_data(as_text=True)
     internal = make_demand(is_public=False)
-    page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
+    assert client.get(f"/forderungen/{internal.id}/folgen").status_code == 404
+    page = client.get(f"/forderungen/{demand.id}/folgen").get_data(as_text=True)
     response = client.post(
         f"/forderungen/{internal.id}/folgen",
         data={"email": "a@example.org", "csrf_token": csrf_token(page)},

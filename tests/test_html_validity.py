@@ -56,6 +56,7 @@ NOT_HTML = {
     "public.favicon",
     "public.workflow_mermaid",
     "follow.one_click",  # a GET only redirects to the confirm page
+    "public.language",  # sets the cookie and redirects back
 }
 
 
@@ -246,6 +247,7 @@ def _pages(app, world) -> tuple[dict[str, str], dict[str, str]]:
         "index": "/",
         "index-filtered": f"/?state=open&body={body.slug}&q=Bezahlkarte",
         "demand": f"/forderungen/{world['public'].id}",
+        "follow": f"/forderungen/{world['public'].id}/folgen",
         "demand-closed": f"/forderungen/{world['closed'].id}",
         "bodies": "/stellen/",
         "body": f"/stellen/{body.slug}",
@@ -335,7 +337,7 @@ def test_every_page_type_and_email_is_valid_html(app, client, auth, world, vnu, 
 
     # error pages, as they are reached and for every code that has a message
     _save(pages, "error-404", client.get("/forderungen/999999"), expected=(404,))
-    _save(pages, "error-405", client.get("/sprache"), expected=(405,))
+    _save(pages, "error-405", client.get("/verwaltung/erinnerungen/senden"), expected=(405,))
     _save(pages, "error-400-csrf", client.post("/verwaltung/forderungen/neu"), expected=(400,))
     client.post("/abmelden", data={"csrf_token": csrf_token(client.get("/abmelden").text)})
     _save(pages, "error-404-public", client.get("/stellen/unbekannt"), expected=(404,))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from helpers import csrf_token, make_body, make_demand
+from helpers import language_link, make_body, make_demand
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "tracker/translations/en/LC_MESSAGES/messages.po"
@@ -84,24 +84,15 @@ def test_browser_preference_and_choice(app, client):
     make_demand()
     html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="en">' in html and "Demands" in html
-    page = client.get("/").get_data(as_text=True)
-    response = client.post(
-        "/sprache",
-        data={"locale": "de", "next": "/stellen/", "csrf_token": csrf_token(page)},
-        headers={"Accept-Language": "en"},
-    )
-    assert response.status_code == 302 and response.headers["Location"] == "/stellen/"
+    response = client.get(language_link(html, "de"), headers={"Accept-Language": "en"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
     html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="de">' in html, "the user's choice wins over the browser's"
 
 
 def test_unknown_language_and_foreign_redirect(client):
-    page = client.get("/").get_data(as_text=True)
-    token = csrf_token(page)
-    assert client.post("/sprache", data={"locale": "fr", "csrf_token": token}).status_code == 400
-    response = client.post(
-        "/sprache", data={"locale": "en", "next": "//evil.example", "csrf_token": token}
-    )
+    assert client.get("/sprache/fr").status_code == 404
+    response = client.get("/sprache/en", query_string={"next": "//evil.example"})
     assert response.headers["Location"] == "/"
 
 

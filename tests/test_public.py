@@ -7,7 +7,7 @@ import html
 import re
 
 import pytest
-from helpers import csrf_token, make_body, make_demand, put_in_state
+from helpers import language_link, make_body, make_demand, put_in_state
 
 from tracker.domain import workflow
 from tracker.domain.models import Topic, utcnow
@@ -346,34 +346,33 @@ def test_pages_are_german_by_default(client, data):
 
 
 def test_language_switch_to_english(client, data):
-    page = client.get("/").get_data(as_text=True)
-    response = client.post(
-        "/sprache", data={"locale": "en", "next": "/ablauf", "csrf_token": csrf_token(page)}
-    )
+    page = client.get("/ablauf").get_data(as_text=True)
+    link = language_link(page, "en")
+    assert link.startswith("/sprache/en?next=")
+    response = client.get(link)
     assert response.status_code == 302
     assert response.headers["Location"] == "/ablauf"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("sprache=en;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     with client.session_transaction() as session:
-        assert session["locale"] == "en"
+        assert "locale" not in session, "the choice needs no session"
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in page and "What has become of our demands?" in page
+    assert 'lang="en" hreflang="en" aria-current="true"' in page
 
 
 @pytest.mark.parametrize("target", ["//evil.example.org/", "https://evil.example.org/", ""])
 def test_language_switch_never_redirects_elsewhere(client, target):
-    page = client.get("/").get_data(as_text=True)
-    response = client.post(
-        "/sprache", data={"locale": "de", "next": target, "csrf_token": csrf_token(page)}
-    )
+    response = client.get("/sprache/de", query_string={"next": target})
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("locale", ["fr", "", "de-DE", "x" * 500])
+@pytest.mark.parametrize("locale", ["fr", "de-DE", "x" * 500])
 def test_language_switch_refuses_unknown_locales(client, locale):
-    page = client.get("/").get_data(as_text=True)
-    response = client.post("/sprache", data={"locale": locale, "csrf_token": csrf_token(page)})
-    assert response.status_code == 400
-    with client.session_transaction() as session:
-        assert "locale" not in session
+    response = client.get(f"/sprache/{locale}")
+    assert response.status_code == 404
+    assert "Set-Cookie" not in response.headers
+    assert '<html lang="de">' in client.get("/").get_data(as_text=True)
 
 
 def test_browser_language_is_followed(client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from helpers import PASSWORD, csrf_token, make_user
+from helpers import PASSWORD, csrf_token, language_link, make_user
 
 import tracker.domain.models
 from tracker.domain.models import User
@@ -181,7 +181,7 @@ def test_the_csrf_token_is_renewed_at_login(app, staff):
 def test_the_chosen_language_survives_the_login(app, staff):
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
-    client.post("/sprache", data={"locale": "en", "next": "/", "csrf_token": csrf_token(page)})
+    client.get(language_link(page, "en"))
     page = client.get("/anmelden").get_data(as_text=True)
     client.post(
         "/anmelden",
@@ -290,7 +290,7 @@ def test_a_refused_follow_request_says_when_to_retry(client, app_config):
     from helpers import make_demand
 
     demand = make_demand()
-    page = client.get(f"/forderungen/{demand.id}").get_data(as_text=True)
+    page = client.get(f"/forderungen/{demand.id}/folgen").get_data(as_text=True)
     token = csrf_token(page)
     statuses = []
     for i in range(21):

@@ -6,13 +6,14 @@ import logging
 from pathlib import Path
 
 import flask_babel
-from flask import Flask, has_request_context, request, session
+from flask import Flask, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config, inputs
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LOCALES = ("de", "en")
+LOCALE_COOKIE = "sprache"  # the reader's choice of language; no session needed for it
 
 
 def shipped(name: str) -> Path:
@@ -27,10 +28,10 @@ def shipped(name: str) -> Path:
 
 
 def select_locale() -> str:
-    """Use the user's choice, else the browser's preference, else German."""
+    """Use the reader's choice (a cookie), else the browser's preference, else German."""
     if not has_request_context():  # CLI and jobs speak German
         return "de"
-    chosen = session.get("locale")
+    chosen = request.cookies.get(LOCALE_COOKIE)
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES) or "de"
@@ -105,6 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         evidence,
         feeds,
         follow,
+        page_cache,
         public,
         reports,
         security,
@@ -114,6 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     templating.init_app(app)
     security.init_app(app)
+    page_cache.init_app(app)  # after babel's refresh (the key has the language)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(public.bp)

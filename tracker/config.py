@@ -26,6 +26,8 @@ ENVIRONMENT = {
     "TRACKER_RECHECK_MONTHS": "RECHECK_MONTHS",
     "TRACKER_OUTBOX_INTERVAL": "OUTBOX_INTERVAL",
     "TRACKER_SCHEDULER_LOCK_CHECK": "SCHEDULER_LOCK_CHECK",
+    "TRACKER_CACHE_ENTRIES": "CACHE_ENTRIES",
+    "TRACKER_CACHE_URL": "CACHE_URL",
 }
 
 DEFAULTS = {
@@ -57,6 +59,9 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "de",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     "PAGE_SIZE": 50,
+    "CACHE_ENTRIES": 300,  # anonymous pages kept per worker (0: no page cache)
+    "CACHE_URL": "",  # redis://host:6379/1: one page cache shared by all workers
+    "CACHE_MAX_PAGE": 512 * 1024,  # bytes; a larger page is rendered each time
 }
 
 INTEGER_KEYS = {
@@ -66,6 +71,7 @@ INTEGER_KEYS = {
     "OUTBOX_INTERVAL",
     "SCHEDULER_LOCK_CHECK",
     "RECHECK_MONTHS",
+    "CACHE_ENTRIES",
 }
 
 

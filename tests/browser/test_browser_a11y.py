@@ -137,8 +137,9 @@ PAGES = {
     "overview-filtered": Case(None, f"/?q=Forderung&state=open&topic=&body=ms&event={EVENT}"),
     "overview-no-match": Case(None, "/?q=gibt-es-sicher-nicht"),
     "demand": Case(None, "/forderungen/{demand}"),
+    "follow": Case(None, "/forderungen/{demand}/folgen"),
     "demand-follow-errors": Case(
-        None, "/forderungen/{demand}", "Per E-Mail folgen", form="form.follow"
+        None, "/forderungen/{demand}/folgen", "Per E-Mail folgen", form="form.follow"
     ),
     "bodies": Case(None, "/stellen/"),
     "body": Case(None, "/stellen/ms"),

@@ -50,9 +50,9 @@ def test_footer_switch_overrides_the_browser_language(new_context, shot):
     page = new_context(locale="en-US").new_page()
     page.goto("/stellen/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Responsible bodies")
-    footer = page.get_by_role("contentinfo")
-    footer.get_by_label("Language").select_option("de")
-    footer.get_by_role("button", name="Switch").click()
+    footer = page.get_by_role("contentinfo").get_by_role("navigation", name="Language")
+    expect(footer.get_by_role("link", name="English")).to_have_attribute("aria-current", "true")
+    footer.get_by_role("link", name="Deutsch").click()
     expect(page).to_have_url(re.compile(r"/stellen/$"))  # back on the same page
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", level=1)).to_have_text("Zuständige Stellen")
@@ -63,7 +63,6 @@ def test_footer_switch_overrides_the_browser_language(new_context, shot):
     expect(page.locator(".demand__meta")).to_contain_text("18.06.2025")
     shot(page, "i18n-switched-to-de")
 
-    page.get_by_role("contentinfo").get_by_label("Sprache").select_option("en")
-    page.get_by_role("contentinfo").get_by_role("button", name="Wechseln").click()
+    page.get_by_role("contentinfo").get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(".demand__meta")).to_contain_text("Jun 18, 2025")

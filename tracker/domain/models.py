@@ -541,6 +541,20 @@ class NextStep(db.Model):
         return self.done_on is not None
 
 
+class DataVersion(db.Model):
+    """One row whose token changes with every commit that touches what the public can see.
+
+    The page cache keys its pages by it (tracker/web/page_cache.py); tracker/transactions.py
+    renews it inside the committing transaction, so every worker sees the change at once.
+    """
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 @sa.event.listens_for(TimelineEntry, "before_update")
 @sa.event.listens_for(TimelineEntry, "before_delete")
 def _refuse_timeline_change(mapper, connection, target):

@@ -23,11 +23,16 @@ FORMAT_VERSION = 1
 # Secrets leave the database only when asked for: password hashes and API token hashes.
 SECRET_TABLES = {"api_tokens"}
 SECRET_COLUMNS = {("users", "password_hash"), ("users", "session_token")}
+NOT_DATA = {"data_version"}  # the page cache's key: renewed by the import's own commit
+
+
+def _data_tables() -> list[sa.Table]:
+    return [t for t in db.metadata.sorted_tables if t.name not in NOT_DATA]
 
 
 def _tables(with_secrets: bool) -> list[sa.Table]:
     """Return the tables to move, parents before children."""
-    return [t for t in db.metadata.sorted_tables if with_secrets or t.name not in SECRET_TABLES]
+    return [t for t in _data_tables() if with_secrets or t.name not in SECRET_TABLES]
 
 
 def _python_type(column: sa.Column) -> type | None:
@@ -82,7 +87,7 @@ def dump_json(data: dict[str, Any]) -> str:
 def row_counts() -> dict[str, int]:
     """Count the rows of every table that has any."""
     counts = {}
-    for table in db.metadata.sorted_tables:
+    for table in _data_tables():
         count = db.session.scalar(sa.select(sa.func.count()).select_from(table))
         if count:
             counts[table.name] = count
@@ -238,7 +243,7 @@ def import_data(data: Any) -> ImportResult:
         given = data.get("tables")
         if not isinstance(given, dict):
             raise ExchangeError(_("Die Export-Datei enthält keine Tabellen."))
-        known = {t.name: t for t in db.metadata.sorted_tables}
+        known = {t.name: t for t in _data_tables()}
         unknown = sorted(set(given) - set(known))
         if unknown:
             raise ExchangeError(

@@ -110,8 +110,6 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     response = Response(
         fg.atom_str(pretty=True), content_type="application/atom+xml; charset=utf-8"
     )
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
     return response
 
 

@@ -155,8 +155,6 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
         item.author({"name": _xml(_author(entry))})
         item.content(_xml(_content(entry, body_names)), type="text")
     response = Response(fg.atom_str(pretty=True), content_type=ATOM)
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
     return response
 
 
@@ -265,8 +263,6 @@ def body_calendar(slug: str):
         cal.add_component(event)
     response = Response(cal.to_ical(), content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="termine-{body.slug}.ics"'
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
     return response
 
 

@@ -13,12 +13,18 @@ from tracker.web.forms import ConfirmForm
 bp = Blueprint("follow", __name__)
 
 
-@bp.post("/forderungen/<int:demand_id>/folgen")
-@limiter.limit("20 per hour")
+@bp.route("/forderungen/<int:demand_id>/folgen", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 def subscribe(demand_id: int):
-    """Ask for a confirmation mail to follow a demand."""
+    """Offer the form to follow a demand; on sending it, ask for a confirmation mail.
+
+    The form has a page of its own so that the demand page needs no CSRF token (and no
+    session) and can come from the page cache.
+    """
     demand = queries.visible_demand(demand_id, include_internal=False) or abort(404)
     form = FollowForm()
+    if request.method == "GET":
+        return render_template("follow/form.html", demand=demand, form=form)
     if not form.validate_on_submit():
         return render_template("follow/form.html", demand=demand, form=form), 422
     subscriptions.subscribe(demand, form.email.data)

@@ -12,13 +12,12 @@ from flask import (
     render_template,
     request,
     send_from_directory,
-    session,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from tracker import LOCALES, inputs
+from tracker import LOCALE_COOKIE, LOCALES, inputs
 from tracker.domain import workflow
 from tracker.domain.models import Assignment, Body, Demand, Event
 from tracker.extensions import db
@@ -83,11 +82,7 @@ def demand(demand_id: int):
     """Show one demand: text, bodies, state, timeline and workflow diagram."""
     item = get_public_demand(demand_id)
     timeline = queries.timeline(item.id, include_internal=_staff())
-    from tracker.web.follow.forms import FollowForm
-
-    return render_template(
-        "public/demand.html", demand=item, timeline=timeline, follow_form=FollowForm(formdata=None)
-    )
+    return render_template("public/demand.html", demand=item, timeline=timeline)
 
 
 @bp.get("/stellen/")
@@ -180,14 +175,25 @@ def workflow_mermaid():
     )
 
 
-@bp.post("/sprache")
-def set_language():
-    """Remember the chosen interface language and go back."""
-    locale = request.form.get("locale", "")
+@bp.get("/sprache/<locale>")
+def language(locale: str):
+    """Remember the chosen interface language in a cookie and go back.
+
+    A link, not a form: pages then need no session or CSRF token, so one cached page serves
+    every anonymous reader. Changing someone's language is all a forged link could do.
+    """
     if locale not in LOCALES:
-        abort(400)
-    session["locale"] = locale
-    return redirect(safe_next(request.form.get("next"), url_for("public.index")))
+        abort(404)
+    response = redirect(safe_next(request.args.get("next"), url_for("public.index")))
+    response.set_cookie(
+        LOCALE_COOKIE,
+        locale,
+        max_age=365 * 24 * 3600,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.get("/healthz")

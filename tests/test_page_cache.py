@@ -1,0 +1,416 @@
+"""The page cache: anonymous pages come from it, and no page is stale after any kind of write.
+
+A reader (an anonymous client) fetches every page twice, so the second answer comes from the
+cache (one statement: the data version); then staff write through the pages as rendered (or
+the body through its answer link, or a command through the services); the next fetch of every
+page must show the change, in both languages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import socket
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+from forms_as_rendered import forms_of
+from helpers import (
+    Auth,
+    language_link,
+    make_app,
+    make_body,
+    make_demand,
+    make_evidence,
+    wait_until,
+)
+
+from tracker import transactions
+from tracker.domain.models import DataVersion, Event, Topic
+from tracker.extensions import db
+from tracker.services import answer_links
+from tracker.web import page_cache
+
+
+@pytest.fixture
+def world(app, event, staff):
+    body = make_body()
+    demand = make_demand("Bezahlkarte evaluieren", bodies=[body], event_id=event.id)
+    demand.event_part = event.parts[0]
+    demand.topics = [db.session.scalar(sa.select(Topic))]
+    make_evidence(body)
+    db.session.commit()
+    return {"body": body, "demand": demand, "event": event}
+
+
+@pytest.fixture
+def reader(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def writer(app, staff):
+    client = app.test_client()
+    Auth(client).login_as(staff)
+    return client
+
+
+def pages(world) -> list[str]:
+    d, b, e = world["demand"], world["body"], world["event"]
+    return [
+        "/",
+        f"/?topic=bezahlkarte&body={b.slug}",
+        f"/forderungen/{d.id}",
+        "/stellen/",
+        f"/stellen/{b.slug}",
+        "/veranstaltungen/",
+        f"/veranstaltungen/{e.slug}",
+        "/statistik",
+        "/beteiligungen",
+        "/dialog",
+        "/feed.atom",
+        f"/forderungen/{d.id}/feed.atom",
+        f"/stellen/{b.slug}/termine.ics",
+        "/api/v1/demands",
+        f"/api/v1/demands/{d.id}",
+        "/api/v1/bodies",
+        "/api/v1/events",
+        "/api/v1/consultations",
+        "/api/v1/meetings",
+        f"/stellen/{b.slug}/feed.atom",
+        "/beteiligungen/feed.atom",
+        "/forderungen.csv",
+        f"/berichte/{e.slug}",
+    ]
+
+
+def warm(db, reader, paths, language="de"):
+    """Fetch each page twice; the second time it must come from the cache."""
+    headers = {"Accept-Language": language}
+    for path in paths:
+        assert reader.get(path, headers=headers).status_code == 200, path
+        assert hits(db, reader, path, headers) == 1, f"{path} did not come from the cache"
+
+
+def hits(db, reader, path, headers=None) -> int:
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = reader.get(path, headers=headers or {})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def shown(reader, path, text, language="de") -> bool:
+    return text in reader.get(path, headers={"Accept-Language": language}).get_data(as_text=True)
+
+
+def submit(client, page_path, action, **changes):
+    """Submit the form of ``page_path`` that posts to ``action``, as rendered, with changes."""
+    page = client.get(page_path).get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith(action)]
+    response = client.post(form.action, data=form.data(**changes))
+    assert response.status_code in (200, 302), response.get_data(as_text=True)[:2000]
+    return response
+
+
+def test_the_second_anonymous_fetch_of_every_page_comes_from_the_cache(db, reader, world):
+    warm(db, reader, pages(world))
+    warm(db, reader, pages(world), language="en")
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_a_demands_edit_shows_on_every_page_at_once(db, reader, writer, world, language):
+    d = world["demand"]
+    listed = [p for p in pages(world) if "termine.ics" not in p and "dialog" not in p]
+    listed = [p for p in listed if p not in ("/beteiligungen", "/stellen/", "/veranstaltungen/")]
+    listed = [p for p in listed if "consultations" not in p and "meetings" not in p]
+    listed = [p for p in listed if "beteiligungen" not in p and "/api/v1/events" not in p]
+    listed = [p for p in listed if p not in ("/statistik", "/api/v1/bodies")]
+    warm(db, reader, listed, language)
+    submit(
+        writer,
+        f"/verwaltung/forderungen/{d.id}",
+        f"/forderungen/{d.id}/bearbeiten",
+        **{"edit-title": "Bezahlkarte abschaffen"},
+    )
+    for path in listed:
+        assert shown(reader, path, "Bezahlkarte abschaffen", language), path
+
+
+def test_a_progress_note_shows_on_the_demand_page_feed_and_api(db, reader, writer, world):
+    d = world["demand"]
+    paths = [f"/forderungen/{d.id}", "/feed.atom", f"/forderungen/{d.id}/feed.atom"]
+    warm(db, reader, paths)
+    submit(
+        writer,
+        f"/verwaltung/forderungen/{d.id}",
+        f"/forderungen/{d.id}/stand",
+        **{"update-text": "Das Ministerium prüft einen Entwurf."},
+    )
+    for path in paths:
+        assert shown(reader, path, "Das Ministerium prüft einen Entwurf."), path
+
+
+def test_a_state_change_shows_in_the_counts(db, reader, writer, world):
+    d = world["demand"]
+    warm(db, reader, ["/", f"/forderungen/{d.id}"])
+    page = writer.get(f"/verwaltung/forderungen/{d.id}").get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith("/schritt/address")]
+    fields = {name: "Antwort des Ministeriums" for name, value in form.fields if value == ""}
+    assert writer.post(form.action, data=form.data(**fields)).status_code == 302
+    assert shown(reader, f"/forderungen/{d.id}", "aufgegriffen")
+    assert re.search(r'state=addressed"[^>]*>\s*<[^>]+>\s*1\b', reader.get("/").get_data(True)) or (
+        shown(reader, "/", "aufgegriffen")
+    )
+
+
+def test_a_bodys_new_name_shows_on_its_pages_and_the_demands(db, reader, writer, world):
+    b, d = world["body"], world["demand"]
+    paths = ["/stellen/", f"/stellen/{b.slug}", f"/forderungen/{d.id}", "/api/v1/bodies"]
+    warm(db, reader, paths)
+    submit(writer, f"/verwaltung/stellen/{b.id}", f"/stellen/{b.id}", name="Landessozialamt")
+    for path in paths:
+        assert shown(reader, path, "Landessozialamt"), path
+
+
+def test_a_new_body_shows_in_the_index(db, reader, writer, world):
+    warm(db, reader, ["/stellen/", "/api/v1/bodies"])
+    submit(
+        writer,
+        "/verwaltung/stellen/neu",
+        "/stellen/neu",
+        name="Landesverwaltungsamt",
+        slug="lvwa",
+        accusative_name="das Landesverwaltungsamt",
+        short_accusative="das Landesverwaltungsamt",
+    )
+    assert shown(reader, "/stellen/", "Landesverwaltungsamt")
+    assert shown(reader, "/api/v1/bodies", "lvwa")
+
+
+def test_an_events_and_a_topics_change_show(db, reader, world):
+    """Events and topics change through `tracker seed` and the imports: the same commit path."""
+    d, e = world["demand"], world["event"]
+    paths = ["/veranstaltungen/", f"/veranstaltungen/{e.slug}", f"/forderungen/{d.id}", "/"]
+    warm(db, reader, paths)
+    db.session.get(Event, e.id).title = "Fachtag Migration und Teilhabe"
+    transactions.commit()
+    for path in paths[:3]:
+        assert shown(reader, path, "Fachtag Migration und Teilhabe"), path
+    db.session.scalar(sa.select(Topic)).name = "Bezahlkarte und Bargeld"
+    transactions.commit()
+    for path in (f"/forderungen/{d.id}", "/"):
+        assert shown(reader, path, "Bezahlkarte und Bargeld"), path
+
+
+def test_a_bodys_statement_through_its_link_shows(db, reader, world):
+    d, b = world["demand"], world["body"]
+    paths = [f"/forderungen/{d.id}", "/feed.atom", f"/stellen/{b.slug}"]
+    warm(db, reader, paths)
+    body_client = reader.application.test_client()
+    link = f"/antwort/{answer_links.answer_token(b)}"
+    page = body_client.get(link).get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith(f"/{d.id}/stellungnahme")]
+    sent = body_client.post(
+        form.action, data=form.data(**{f"d{d.id}-text": "Wir führen die Bezahlkarte nicht ein."})
+    )
+    assert sent.status_code in (200, 302)
+    for path in paths[:2]:
+        assert shown(reader, path, "Wir führen die Bezahlkarte nicht ein."), path
+
+
+def test_a_consultation_and_a_meeting_show(db, reader, writer, world):
+    warm(db, reader, ["/beteiligungen", "/dialog"])
+    page = writer.get("/verwaltung/beteiligungen/neu").get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith("/beteiligungen/neu")]
+    changes = {
+        "title": "Anhörung zum Integrationsgesetz",
+        "body_id": str(world["body"].id),
+        "received_on": "2026-11-02",
+        "deadline_on": "2026-12-20",
+    }
+    response = writer.post(form.action, data=form.data(**changes))
+    assert response.status_code == 302, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', response.get_data(as_text=True))
+    assert shown(reader, "/beteiligungen", "Anhörung zum Integrationsgesetz")
+
+
+def test_writes_the_public_never_sees_keep_the_cache(app, db, reader, world, staff):
+    warm(db, reader, ["/"])
+    before = db.session.scalar(sa.select(DataVersion.token))
+    staff.name = "Neuer Name"  # users, tokens, the outbox, subscriptions, job runs are private
+    transactions.commit()
+    assert db.session.scalar(sa.select(DataVersion.token)) == before
+    assert hits(db, reader, "/") == 1
+    world["demand"].title = "Geändert"
+    transactions.commit()
+    assert db.session.scalar(sa.select(DataVersion.token)) != before
+
+
+def test_saving_a_form_unchanged_keeps_the_cache(db, reader, writer, world):
+    d = world["demand"]
+    warm(db, reader, [f"/forderungen/{d.id}"])
+    submit(writer, f"/verwaltung/forderungen/{d.id}", f"/forderungen/{d.id}/bearbeiten")
+    assert hits(db, reader, f"/forderungen/{d.id}") == 1
+
+
+def test_conditional_get_answers_304_until_the_page_changes(db, reader, world):
+    d = world["demand"]
+    path = f"/forderungen/{d.id}"
+    first = reader.get(path)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    assert {"Accept-Language", "Cookie"} <= {v.strip() for v in first.headers["Vary"].split(",")}
+    again = reader.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert reader.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+    world["demand"].title = "Neuer Titel"
+    transactions.commit()
+    changed = reader.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "Neuer Titel" in changed.get_data(as_text=True)
+    assert changed.headers["ETag"] != etag
+
+
+def test_the_next_day_renders_again(db, reader, world, clock):
+    d = world["demand"]
+    clock.move_to(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
+    warm(db, reader, [f"/forderungen/{d.id}"])
+    clock.move_to(dt.datetime(2026, 3, 3, 10, tzinfo=dt.UTC))
+    assert hits(db, reader, f"/forderungen/{d.id}") > 1, "days waiting count on"
+
+
+def test_anonymous_pages_set_no_cookie_and_carry_no_form_token(reader, world):
+    for path in pages(world):
+        response = reader.get(path)
+        assert "Set-Cookie" not in response.headers, path
+        assert "csrf_token" not in response.get_data(as_text=True), path
+
+
+def test_logged_in_staff_and_the_public_never_share_a_page(db, reader, writer, world):
+    internal = make_demand("Interner Entwurf", bodies=[world["body"]], is_public=False)
+    db.session.commit()
+    d = world["demand"]
+    warm(db, reader, ["/", f"/forderungen/{d.id}"])
+    assert "Abmelden" in writer.get("/").get_data(as_text=True)
+    assert "Abmelden" in writer.get(f"/forderungen/{d.id}").get_data(as_text=True)
+    assert "Interner Entwurf" in writer.get(f"/forderungen/{internal.id}").get_data(as_text=True)
+    assert "Abmelden" not in reader.get("/").get_data(as_text=True)
+    assert reader.get(f"/forderungen/{internal.id}").status_code == 404
+
+
+def test_an_api_token_reads_past_the_cache(app, db, reader, world, staff):
+    from tracker.services import api_tokens
+
+    internal = make_demand("Interner Entwurf", bodies=[world["body"]], is_public=False)
+    token = api_tokens.create_token(staff, "Lesen")[1]
+    db.session.commit()
+    warm(db, reader, ["/api/v1/demands"])
+    seen = reader.get("/api/v1/demands", headers={"Authorization": f"Bearer {token}"})
+    assert f'"id": {internal.id}' in seen.get_data(as_text=True).replace('"id":', '"id": ')
+
+
+def test_a_flashed_message_is_shown_although_the_page_is_cached(db, reader, world):
+    d = world["demand"]
+    warm(db, reader, [f"/forderungen/{d.id}"])
+    page = reader.get(f"/forderungen/{d.id}/folgen").get_data(as_text=True)
+    (form,) = forms_of(page)
+    reader.post(form.action, data=form.data(email="leser@example.org"))
+    from tracker.domain.models import OutboxMessage
+
+    text = db.session.scalar(sa.select(OutboxMessage.text).order_by(OutboxMessage.id.desc()))
+    link = re.search(r"http://tracker.test(/folgen/\S+/bestaetigen)", text).group(1)
+    (confirm,) = forms_of(reader.get(link).get_data(as_text=True))
+    done = reader.post(confirm.action or link, data=confirm.data(), follow_redirects=True)
+    assert "Bestätigt" in done.get_data(as_text=True)
+    assert "Bestätigt" not in reader.get(f"/forderungen/{d.id}").get_data(as_text=True)
+
+
+def test_the_language_choice_is_part_of_the_key(db, reader, world):
+    warm(db, reader, ["/ablauf"])
+    reader.get(language_link(reader.get("/ablauf").get_data(as_text=True), "en"))
+    assert '<html lang="en">' in reader.get("/ablauf").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"CACHE_ENTRIES": 3}])
+def test_the_cache_holds_at_most_its_entries(db, reader, world, app_config):
+    for i in range(12):
+        reader.get(f"/?q=Seite{i}")
+    assert len(page_cache.cache.cache._cache) <= 3
+
+
+@pytest.mark.parametrize("app_config", [{"CACHE_MAX_PAGE": 2000}])
+def test_a_page_over_the_size_limit_is_rendered_each_time(db, reader, world, app_config):
+    assert reader.get("/").status_code == 200
+    assert hits(db, reader, "/") > 1
+    assert "ETag" not in reader.get("/").headers
+
+
+@pytest.mark.parametrize("app_config", [{"CACHE_ENTRIES": 0}])
+def test_the_cache_can_be_switched_off(db, reader, world, app_config):
+    reader.get("/")
+    assert hits(db, reader, "/") > 1
+
+
+def test_without_the_data_version_table_pages_are_rendered(db, reader, world):
+    db.session.execute(sa.text("DROP TABLE data_version"))
+    db.session.commit()
+    assert reader.get("/").status_code == 200
+    assert hits(db, reader, "/") > 1
+
+
+# ----------------------------------------------------------------------- Redis, two workers
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    server = shutil.which("redis-server")
+    if server is None:
+        message = "redis-server is missing (.ci/run installs it)"
+        if __import__("os").environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+
+    def up():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    wait_until(up, 20, "redis-server to listen")
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+def test_two_workers_share_one_redis_cache(tmp_path, app, db, world, redis_url):
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    first = make_app(tmp_path / "a", url, CACHE_URL=redis_url)
+    second = make_app(tmp_path / "b", url, CACHE_URL=redis_url)
+    with first.app_context():
+        page_cache.cache.clear()
+    path = f"/forderungen/{world['demand'].id}"
+    assert first.test_client().get(path).status_code == 200
+    with second.app_context():
+        assert hits(db, second.test_client(), path) == 1, "the other worker's page was used"
+    with first.app_context():
+        db.session.get(type(world["demand"]), world["demand"].id).title = "Über Redis geändert"
+        transactions.commit()
+    with second.app_context():
+        assert shown(second.test_client(), path, "Über Redis geändert")
