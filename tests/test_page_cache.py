@@ -9,6 +9,7 @@ page must show the change, in both languages.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import socket
@@ -160,17 +161,17 @@ def test_a_progress_note_shows_on_the_demand_page_feed_and_api(db, reader, write
         assert shown(reader, path, "Das Ministerium prüft einen Entwurf."), path
 
 
-def test_a_state_change_shows_in_the_counts(db, reader, writer, world):
+def test_a_state_change_shows_in_the_lists_and_the_api(db, reader, writer, world):
     d = world["demand"]
-    warm(db, reader, ["/", f"/forderungen/{d.id}"])
+    paths = ["/?state=addressed", f"/api/v1/demands/{d.id}"]
+    warm(db, reader, paths)
+    assert not shown(reader, paths[0], d.title) and shown(reader, paths[1], '"raised"')
     page = writer.get(f"/verwaltung/forderungen/{d.id}").get_data(as_text=True)
     (form,) = [f for f in forms_of(page) if f.action.endswith("/schritt/address")]
     fields = {name: "Antwort des Ministeriums" for name, value in form.fields if value == ""}
     assert writer.post(form.action, data=form.data(**fields)).status_code == 302
-    assert shown(reader, f"/forderungen/{d.id}", "aufgegriffen")
-    assert re.search(r'state=addressed"[^>]*>\s*<[^>]+>\s*1\b', reader.get("/").get_data(True)) or (
-        shown(reader, "/", "aufgegriffen")
-    )
+    assert shown(reader, paths[0], d.title)
+    assert shown(reader, paths[1], '"addressed"')
 
 
 def test_a_bodys_new_name_shows_on_its_pages_and_the_demands(db, reader, writer, world):
@@ -239,7 +240,9 @@ def test_a_consultation_and_a_meeting_show(db, reader, writer, world):
         "deadline_on": "2026-12-20",
     }
     response = writer.post(form.action, data=form.data(**changes))
-    assert response.status_code == 302, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', response.get_data(as_text=True))
+    assert response.status_code == 302, re.findall(
+        r'class="[^"]*error[^"]*"[^>]*>([^<]+)', response.get_data(as_text=True)
+    )
     assert shown(reader, "/beteiligungen", "Anhörung zum Integrationsgesetz")
 
 
@@ -369,18 +372,17 @@ def test_without_the_data_version_table_pages_are_rendered(db, reader, world):
 # ----------------------------------------------------------------------- Redis, two workers
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
+def start_redis(folder) -> tuple[str, subprocess.Popen]:
+    """Start a real redis-server on a free port; return its URL and process."""
     server = shutil.which("redis-server")
     if server is None:
         message = "redis-server is missing (.ci/run installs it)"
-        if __import__("os").environ.get("CI"):
+        if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
         stdout=subprocess.DEVNULL,
@@ -394,7 +396,13 @@ def redis_url(tmp_path_factory):
             return False
 
     wait_until(up, 20, "redis-server to listen")
-    yield f"redis://127.0.0.1:{port}/0"
+    return f"redis://127.0.0.1:{port}/0", process
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    url, process = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
     process.terminate()
     process.wait(10)
 
@@ -414,3 +422,20 @@ def test_two_workers_share_one_redis_cache(tmp_path, app, db, world, redis_url):
         transactions.commit()
     with second.app_context():
         assert shown(second.test_client(), path, "Über Redis geändert")
+
+
+def test_pages_are_served_while_redis_is_down(tmp_path, app, db, world, caplog):
+    url, process = start_redis(tmp_path)
+    worker = make_app(
+        tmp_path / "w", db.engine.url.render_as_string(hide_password=False), CACHE_URL=url
+    )
+    path = f"/forderungen/{world['demand'].id}"
+    with worker.app_context():
+        client = worker.test_client()
+        assert client.get(path).status_code == 200
+        assert hits(db, client, path) == 1
+        process.kill()  # SIGKILL: Redis is gone
+        process.wait(10)
+        response = client.get(path)
+        assert response.status_code == 200 and "Bezahlkarte evaluieren" in response.text
+        assert "page cache unavailable" in caplog.text

@@ -49,7 +49,12 @@ def init_app(app: Flask) -> None:
     if entries <= 0:
         settings = {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
     elif app.config["CACHE_URL"]:
-        settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["CACHE_URL"]}
+        settings = {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": app.config["CACHE_URL"],
+            # a Redis that hangs must not hold the pages up: give up and render
+            "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
     else:
         # SimpleCache prunes once it holds more than its threshold, before adding one
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": entries - 1}
@@ -66,6 +71,15 @@ def _release() -> str:
         return version("forderungstracker")
     except PackageNotFoundError:  # pragma: no cover - run from a checkout without install
         return "dev"
+
+
+def _quietly(operation, *args):
+    """Run a cache operation; if the cache (Redis) is away, log it and carry on without it."""
+    try:
+        return operation(*args)
+    except Exception as error:  # redis.ConnectionError, TimeoutError, …: render the page
+        current_app.logger.warning("page cache unavailable: %s", error)
+        return None
 
 
 def _cacheable_request() -> bool:
@@ -106,7 +120,7 @@ def _serve_from_cache():
     day = today()
     key = f"{get_locale()}|{day.isoformat()}|{token}|{request.full_path}"
     request.environ[KEY] = (key, changed_at, day)  # not g: tests share one app context
-    stored = cache.get(key)
+    stored = _quietly(cache.get, key)
     if stored is None:
         return None
     status, headers, body = stored
@@ -140,5 +154,5 @@ def _store(response: Response) -> Response:
     response.cache_control.must_revalidate = True
     response.vary.update(("Accept-Language", "Cookie"))
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-    cache.set(key, (response.status_code, headers, body))
+    _quietly(cache.set, key, (response.status_code, headers, body))
     return response.make_conditional(request)
