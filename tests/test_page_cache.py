@@ -439,3 +439,11 @@ def test_pages_are_served_while_redis_is_down(tmp_path, app, db, world, caplog):
         response = client.get(path)
         assert response.status_code == 200 and "Bezahlkarte evaluieren" in response.text
         assert "page cache unavailable" in caplog.text
+
+
+def test_a_forged_host_header_cannot_poison_the_cache(db, reader, world):
+    """The report links absolutely (to the host asked for): each host has its own entry."""
+    path = "/berichte/fachtag"
+    forged = reader.get(path, base_url="http://evil.example").get_data(as_text=True)
+    assert "http://evil.example/" in forged
+    assert "evil.example" not in reader.get(path).get_data(as_text=True)

@@ -3,7 +3,7 @@
 Public pages are read far more often than the data changes, and everyone who is not logged in
 gets the same page. So an anonymous GET is answered from the cache when it holds the page for
 
-    the path with its query, the language, today's date (pages count days) and the data version
+    the address (host and path with query), the language, today's date and the data version
 
 and otherwise rendered and stored. The data version is one row (``DataVersion``) that every
 commit touching public data renews inside its own transaction (tracker/transactions.py): the
@@ -118,7 +118,8 @@ def _serve_from_cache():
         return None
     token, changed_at = found
     day = today()
-    key = f"{get_locale()}|{day.isoformat()}|{token}|{request.full_path}"
+    # the host too: a page with absolute links (the report) must not reach another host's readers
+    key = f"{get_locale()}|{day.isoformat()}|{token}|{request.host_url}|{request.full_path}"
     request.environ[KEY] = (key, changed_at, day)  # not g: tests share one app context
     stored = _quietly(cache.get, key)
     if stored is None:
