@@ -217,6 +217,7 @@ def test_entries_made_together_get_distinct_stable_times(app, client, db):
 
     demand = db.session.scalars(db.select(Demand).order_by(Demand.id)).first()
     demand_service.add_update(demand, None, "Neuer Stand", is_public=True)
+    db.session.commit()  # the edge commits; readers (and the page cache) see it from then on
     again = feedparser.parse(client.get("/feed.atom").data).entries
     assert again[0].title.startswith("Neuer Stand der LIGA")
     before = {e.id: e.updated for e in entries}
