@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request, session
 from flask_babel import get_locale
 from flask_caching import Cache
 
+from tracker import shipped
 from tracker.domain.models import DataVersion
 from tracker.domain.workdays import today
 from tracker.extensions import db
@@ -66,11 +67,17 @@ def init_app(app: Flask) -> None:
 
 
 def _release() -> str:
-    """A new release never serves pages its predecessor rendered (Redis outlives restarts)."""
-    try:
-        return version("forderungstracker")
-    except PackageNotFoundError:  # pragma: no cover - run from a checkout without install
-        return "dev"
+    """Name the code and templates that render the pages: after an update (a new release, a
+    changed template) the cache, which in Redis outlives restarts, never serves older pages.
+    """
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in (package, shipped("templates")):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".html", ".txt", ".mo", ".toml") and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
 
 
 def _quietly(operation, *args):
