@@ -28,9 +28,12 @@ def shipped(name: str) -> Path:
 
 
 def select_locale() -> str:
+    """The language of this request (CLI and jobs speak German)."""
+    return locale_of(request) if has_request_context() else "de"
+
+
+def locale_of(request) -> str:
     """Use the reader's choice (a cookie), else the browser's preference, else German."""
-    if not has_request_context():  # CLI and jobs speak German
-        return "de"
     chosen = request.cookies.get(LOCALE_COOKIE)
     if chosen in LOCALES:
         return chosen
@@ -79,10 +82,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     config.load(app, test_config)
     inputs.init_app(app)
-    if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]
-        )
     _configure_logging(app)
 
     db.init_app(app)
@@ -116,7 +115,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     templating.init_app(app)
     security.init_app(app)
-    page_cache.init_app(app)  # after babel's refresh (the key has the language)
+    page_cache.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(public.bp)
@@ -129,4 +128,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(evidence.bp)
     transactions.init_app(app)  # last: commits before the other hooks finish the response
+    if app.config["PROXIES"]:  # behind nginx & co.: trust their X-Forwarded-For/-Proto headers
+        # outermost, so that the page cache's key sees the reader's scheme and host too
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]
+        )
     return app

@@ -5,10 +5,11 @@ gets the same page. So an anonymous GET is answered from the cache when it holds
 
     the address (host and path with query), the language, today's date and the data version
 
-and otherwise rendered and stored. The data version is one row (``DataVersion``) that every
-commit touching public data renews inside its own transaction (tracker/transactions.py): the
-first request after a write, in any worker, misses and shows it. Reading the version costs one
-small statement per request.
+and otherwise rendered by Flask and stored. The data version is one row (``DataVersion``) that
+every commit touching public data renews inside its own transaction (tracker/transactions.py):
+the first request after a write, in any worker, misses and shows it. A hit is answered by the
+WSGI middleware ``PageCache`` before Flask sees the request: reading the version (one statement
+on a pooled DB-API connection), one lookup, the stored response with the security headers.
 
 Never cached: a request with a session or remember cookie (staff, flashed messages, a form's
 CSRF token), with an ``Authorization`` header (API tokens), anything but GET/HEAD and 200, a
@@ -27,29 +28,28 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request, session
-from flask_babel import get_locale
 from flask_caching import Cache
+from werkzeug.wrappers import Request
 
-from tracker import shipped
-from tracker.domain.models import DataVersion
+from tracker import locale_of, shipped
 from tracker.domain.workdays import today
 from tracker.extensions import db
+from tracker.web.security import headers_for
 
 cache = Cache()
 
 UNCACHED_BLUEPRINTS = frozenset({"staff", "auth", "answer"})
 UNCACHED_ENDPOINTS = frozenset({"public.healthz", "static", "public.favicon", "public.language"})
 KEY = "tracker.page_key"
-HIT = "tracker.page_hit"
 
 
 def init_app(app: Flask) -> None:
-    """Bind the cache (in-process, or Redis with CACHE_URL) and the request hooks."""
+    """Bind the cache (in-process, or Redis with CACHE_URL); answer hits in front of Flask."""
     entries = int(app.config["CACHE_ENTRIES"])
     app.config["CACHE_ENTRIES"] = entries
     if entries <= 0:
-        settings = {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
-    elif app.config["CACHE_URL"]:
+        return
+    if app.config["CACHE_URL"]:
         settings = {
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": app.config["CACHE_URL"],
@@ -61,9 +61,80 @@ def init_app(app: Flask) -> None:
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": entries - 1}
     settings |= {"CACHE_DEFAULT_TIMEOUT": 24 * 3600, "CACHE_KEY_PREFIX": f"page:{_release()}:"}
     cache.init_app(app, config=settings)
-    if entries > 0:
-        app.before_request(_serve_from_cache)
-        app.after_request(_store)
+    app.wsgi_app = PageCache(app, app.wsgi_app)
+    app.after_request(_store)
+
+
+class PageCache:
+    """WSGI middleware: answer an anonymous read from the cache before Flask sees it.
+
+    A hit costs reading the data version on a pooled DB-API connection, one cache lookup and
+    the response; a miss goes on to Flask with its key, and ``_store`` keeps what it rendered.
+    """
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.backend = app.extensions["cache"][cache]
+        self.security_headers = headers_for(app)
+        with app.app_context():
+            self.engine = db.engine
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if self.anonymous_read(request):
+            found = self.data_version()
+            if found is not None:
+                token, changed_at = found
+                day = today()
+                # the host too: a page with absolute links (the report) must not reach the
+                # readers of another host, so a forged Host header cannot poison the cache
+                key = f"{locale_of(request)}|{day}|{token}|{request.host_url}|{request.full_path}"
+                environ[KEY] = (key, changed_at, day)
+                stored = quietly(self.app, self.backend.get, key)
+                if stored is not None:
+                    status, headers, body = stored
+                    response = Response(body, status=status, headers=headers)
+                    response.headers.update(self.security_headers)
+                    return response.make_conditional(request)(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+    def anonymous_read(self, request: Request) -> bool:
+        """Tell whether the request is one everyone gets the same answer to."""
+        if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
+            return False
+        config = self.app.config
+        remember = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        return config["SESSION_COOKIE_NAME"] not in request.cookies and (
+            remember not in request.cookies
+        )
+
+    def data_version(self) -> tuple[str, dt.datetime | None] | None:
+        """Return the data version's token and time, or None if it cannot be read."""
+        failures = (sa.exc.SQLAlchemyError, self.engine.dialect.dbapi.Error)
+        try:
+            connection = self.engine.raw_connection()
+        except failures as error:  # the database is away: Flask renders the error page
+            self.app.logger.warning("page cache off for this request: %s", error)
+            return None
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT token, changed_at FROM data_version WHERE id = 1")
+            row = cursor.fetchone()
+            cursor.close()
+        except failures as error:  # an old schema without the table
+            self.app.logger.warning("page cache off for this request: %s", error)
+            return None
+        finally:
+            connection.close()  # back to the pool
+        if row is None:  # a schema made by create_all (the tests) before its first write
+            return "", None
+        changed_at = row[1]
+        if isinstance(changed_at, str):  # SQLite hands back text
+            changed_at = dt.datetime.fromisoformat(changed_at)
+        if changed_at is not None and changed_at.tzinfo is None:
+            changed_at = changed_at.replace(tzinfo=dt.UTC)
+        return row[0], changed_at
 
 
 def _release() -> str:
@@ -80,70 +151,24 @@ def _release() -> str:
     return digest.hexdigest()
 
 
-def _quietly(operation, *args):
+def quietly(app: Flask, operation, *args):
     """Run a cache operation; if the cache (Redis) is away, log it and carry on without it."""
     try:
         return operation(*args)
     except Exception as error:  # redis.ConnectionError, TimeoutError, …: render the page
-        current_app.logger.warning("page cache unavailable: %s", error)
+        app.logger.warning("page cache unavailable: %s", error)
         return None
-
-
-def _cacheable_request() -> bool:
-    if request.method not in ("GET", "HEAD") or request.endpoint is None:
-        return False
-    if request.blueprint in UNCACHED_BLUEPRINTS or request.endpoint in UNCACHED_ENDPOINTS:
-        return False
-    config = current_app.config
-    cookies = request.cookies
-    if (
-        config["SESSION_COOKIE_NAME"] in cookies
-        or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
-    ):
-        return False
-    return "Authorization" not in request.headers
-
-
-def data_version() -> tuple[str, dt.datetime | None] | None:
-    """Return the data version's token and time, or None if it cannot be read."""
-    try:
-        row = db.session.execute(
-            sa.select(DataVersion.token, DataVersion.changed_at).where(DataVersion.id == 1)
-        ).first()
-    except sa.exc.SQLAlchemyError:  # no table yet (an old schema), or the database is away
-        db.session.rollback()
-        current_app.logger.warning("page cache off for this request: no data version")
-        return None
-    return (row.token, row.changed_at) if row else ("", None)
-
-
-def _serve_from_cache():
-    if not _cacheable_request():
-        return None
-    found = data_version()
-    if found is None:
-        return None
-    token, changed_at = found
-    day = today()
-    # the host too: a page with absolute links (the report) must not reach another host's readers
-    key = f"{get_locale()}|{day.isoformat()}|{token}|{request.host_url}|{request.full_path}"
-    request.environ[KEY] = (key, changed_at, day)  # not g: tests share one app context
-    stored = _quietly(cache.get, key)
-    if stored is None:
-        return None
-    status, headers, body = stored
-    request.environ[HIT] = True
-    response = Response(body, status=status, headers=headers)
-    return response.make_conditional(request)
 
 
 def _store(response: Response) -> Response:
+    """Keep a rendered answer that every anonymous reader may get; mark it for revalidation."""
     found = request.environ.get(KEY)
-    if found is None or request.environ.get(HIT):
+    if found is None:  # not an anonymous read, or the data version could not be read
         return response
-    key, changed_at, day = found
     if (
         response.status_code != 200
+        or request.blueprint in UNCACHED_BLUEPRINTS
+        or request.endpoint in UNCACHED_ENDPOINTS
         or response.direct_passthrough
         or session.modified
         or "Set-Cookie" in response.headers
@@ -154,6 +179,7 @@ def _store(response: Response) -> Response:
     body = response.get_data()
     if len(body) > current_app.config["CACHE_MAX_PAGE"]:
         return response
+    key, changed_at, day = found
     response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
     response.last_modified = max(changed_at, midnight) if changed_at else midnight
@@ -162,5 +188,5 @@ def _store(response: Response) -> Response:
     response.cache_control.must_revalidate = True
     response.vary.update(("Accept-Language", "Cookie"))
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-    _quietly(cache.set, key, (response.status_code, headers, body))
+    quietly(current_app, cache.set, key, (response.status_code, headers, body))
     return response.make_conditional(request)
