@@ -144,12 +144,12 @@ def event(slug: str):
     item = db.session.scalar(
         sa.select(Event).where(Event.slug == slug).options(selectinload(Event.parts))
     ) or abort(404)
-    rows = queries.list_demands(
-        queries.DemandFilter(event=slug), include_internal=_staff(), per_page=1000
-    ).items
-    by_part: dict[int | None, list[Demand]] = {}
-    for d in rows:
-        by_part.setdefault(d.event_part_id, []).append(d)
+    by_part: dict[int | None, list] = {}
+    for row in queries.event_rows(item, include_internal=_staff()):
+        standing = progress_of(
+            row.state, row.state_changed_at, committed_until=row.lead_committed_until
+        )
+        by_part.setdefault(row.event_part_id, []).append((row, standing))
     return render_template("public/event.html", event=item, by_part=by_part)
 
 
