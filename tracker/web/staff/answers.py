@@ -57,7 +57,7 @@ class OptionsInOnePass(Select):
                 kwargs[k] = getattr(flags, k)
         # (value, label) pairs, as repeats_choices() gives them: no Choice objects per option
         options = "".join(
-            f'<option {"selected " if field.coerce(value) == field.data else ""}'
+            f"<option {'selected ' if field.coerce(value) == field.data else ''}"
             f'value="{escape(value)}">{escape(label or value)}</option>'
             for value, label in field.choices
         )
