@@ -93,11 +93,18 @@ def demand(demand_id: int):
 @bp.get("/stellen/")
 def bodies():
     """List the bodies with how many open demands each has."""
+    # count over the assignments first, then name the bodies: grouping the join of every body
+    # with all its assignments and demands by the body's columns was the page's whole cost
+    counted = (
+        sa.select(Assignment.body_id, Demand.state, sa.func.count().label("n"))
+        .join(Demand, Demand.id == Assignment.demand_id)
+        .where(*queries.visible(Demand))
+        .group_by(Assignment.body_id, Demand.state)
+        .subquery()
+    )
     rows = db.session.execute(
-        sa.select(Body, Demand.state, sa.func.count(Demand.id))
-        .outerjoin(Assignment, Assignment.body_id == Body.id)
-        .outerjoin(Demand, sa.and_(Demand.id == Assignment.demand_id, *queries.visible(Demand)))
-        .group_by(Body.id, Demand.state)
+        sa.select(Body, counted.c.state, counted.c.n)
+        .outerjoin(counted, counted.c.body_id == Body.id)
         .order_by(Body.name)
     ).all()
     figures: dict[int, dict] = {}
