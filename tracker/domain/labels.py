@@ -106,8 +106,8 @@ def _memo() -> dict | None:
     if memos is None:
         memos = g._translated = {}
     memo = memos.get(locale)
-    if memo is None:
-        memo = memos[locale] = {}
+    if memo is None:  # None holds the catalogue itself, for the messages not seen yet
+        memo = memos[locale] = {None: get_translations()}
     return memo
 
 
@@ -145,7 +145,7 @@ def gettext_once(message: str) -> str:
     try:
         return memo[message]
     except KeyError:
-        found = memo[message] = get_translations().ugettext(message)
+        found = memo[message] = memo[None].ugettext(message)
         return found
 
 
@@ -158,7 +158,7 @@ def ngettext_once(singular: str, plural: str, num: int) -> str:
     try:
         return memo[key]
     except KeyError:
-        found = memo[key] = get_translations().ungettext(singular, plural, num)
+        found = memo[key] = memo[None].ungettext(singular, plural, num)
         return found
 
 
