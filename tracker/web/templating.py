@@ -100,7 +100,19 @@ def _without_control_characters(value):
 
 
 def url_with(**changes) -> str:
-    """Return the current URL with some query arguments changed (None removes one)."""
+    """Return the current URL with some query arguments changed (None removes one).
+
+    The overview links each demand's topics so: the same few URLs, each built once a request
+    (kept in the request's WSGI environ, which lives exactly as long as the request).
+    """
+    memo = request.environ.setdefault("tracker.url_with", {})
+    key = tuple(changes.items())  # in the order given: new arguments are added in it
+    if key not in memo:
+        memo[key] = _url_with(changes)
+    return memo[key]
+
+
+def _url_with(changes: dict) -> str:
     args = request.args.to_dict()
     for key, value in changes.items():
         if value is None:
