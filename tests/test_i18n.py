@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 from helpers import language_link, make_body, make_demand
+
+from tracker.domain import labels, workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "tracker/translations/en/LC_MESSAGES/messages.po"
@@ -106,3 +109,27 @@ def test_english_pages_name_states_in_english_after_a_german_visit(client, event
     page = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "raised" in page
     assert GERMAN_STATES.findall(page) == [], path
+
+
+def test_names_remembered_in_a_request_follow_a_change_of_language(app):
+    """Labels and template messages are translated once per request, but per language."""
+    page = app.jinja_env.from_string(
+        "{{ _('Forderungen') }} | {{ ngettext('seit %(num)d Arbeitstag', "
+        "'seit %(num)d Arbeitstagen', 2) }} | {{ 'raised'|state_label }} | {{ day|date }}"
+    )
+    day = dt.date(2025, 6, 18)
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        german = "Forderungen | seit 2 Arbeitstagen | erhoben | 18.06.2025"
+        assert page.render(day=day) == german
+        assert (workflow.state_label("raised"), labels.role_label("lead")) == (
+            "erhoben",
+            "federführend",
+        )
+        with force_locale("en"):
+            assert page.render(day=day) == "Demands | for 2 working days | raised | Jun 18, 2025"
+            assert (workflow.state_label("raised"), labels.role_label("lead")) == (
+                "raised",
+                "lead",
+            )
+        assert page.render(day=day) == german
+        assert labels.role_label("lead") == "federführend"

@@ -10,6 +10,8 @@ words with ``_l`` from here, lazy strings that need no app or request until they
 
 from __future__ import annotations
 
+from flask import g, has_app_context
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -84,7 +86,80 @@ def label(code, table: str) -> str:
     """
     if code is None or code == "":
         return ""
-    return str(TABLES[table].get(code, code))
+    return text(TABLES[table].get(code, code))
+
+
+# Each str() of a lazy string, each gettext() asks flask_babel for the domain, the locale and
+# the catalogue anew (about 7 µs); a page of 1,000 demands names their states and roles
+# thousands of times. So each request keeps what it translated, per language (force_locale
+# switches it within a request); the catalogues themselves never change while the app runs.
+
+
+def _memo() -> dict | None:
+    """Return this request's (app context's) translations in the current language."""
+    if not has_app_context():
+        return None
+    locale = get_locale()
+    if locale is None:
+        return None
+    memos = g.get("_translated")
+    if memos is None:
+        memos = g._translated = {}
+    memo = memos.get(locale)
+    if memo is None:  # None holds the catalogue itself, for the messages not seen yet
+        memo = memos[locale] = {None: get_translations()}
+    return memo
+
+
+def text(value) -> str:
+    """Return ``value`` (a lazy string from the tables, or any text) in the current language."""
+    if isinstance(value, str):
+        return value
+    memo = _memo()
+    if memo is None:
+        return str(value)
+    key = id(value)
+    found = memo.get(key)
+    if found is None or found[0] is not value:  # the lazy string is kept: its id stays its own
+        found = memo[key] = (value, str(value))
+    return found[1]
+
+
+def once(key, compute) -> str:
+    """Return ``compute()``, computed once per request and language for ``key`` (a date …)."""
+    memo = _memo()
+    if memo is None:
+        return compute()
+    try:
+        return memo[key]
+    except KeyError:
+        found = memo[key] = compute()
+        return found
+
+
+def gettext_once(message: str) -> str:
+    """Translate ``message`` as gettext does, once per request and language (for templates)."""
+    memo = _memo()
+    if memo is None:
+        return get_translations().ugettext(message)
+    try:
+        return memo[message]
+    except KeyError:
+        found = memo[message] = memo[None].ugettext(message)
+        return found
+
+
+def ngettext_once(singular: str, plural: str, num: int) -> str:
+    """Choose and translate the plural form as ngettext does, once per request and language."""
+    memo = _memo()
+    if memo is None:
+        return get_translations().ungettext(singular, plural, num)
+    key = (singular, plural, num)
+    try:
+        return memo[key]
+    except KeyError:
+        found = memo[key] = memo[None].ungettext(singular, plural, num)
+        return found
 
 
 def choices(table: str) -> list[tuple]:
@@ -99,17 +174,17 @@ def role_label(role: str | None) -> str:
 
 def classification_label(value: str | None) -> str:
     """Return the name of a statement's class (empty for an unclassified statement)."""
-    return str(CLASSIFICATION_LABELS.get(value, "")) if value else ""
+    return text(CLASSIFICATION_LABELS.get(value, "")) if value else ""
 
 
 def recheck_label(value: str | None) -> str:
     """Return the name of a re-check result."""
-    return str(RECHECK_RESULT_LABELS.get(value, "")) if value else ""
+    return text(RECHECK_RESULT_LABELS.get(value, "")) if value else ""
 
 
 def field_label(name: str) -> str:
     """Return a demand field's name in the current language (the code itself if unknown)."""
-    return str(FIELD_LABELS.get(name, name))
+    return text(FIELD_LABELS.get(name, name))
 
 
 def timeline_label(entry) -> str:

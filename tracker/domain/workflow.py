@@ -17,7 +17,7 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 from transitions.extensions.diagrams import GraphMachine
 
-from tracker.domain.labels import _l
+from tracker.domain.labels import _l, text
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ machine = Machine(
 def state_label(name: str | None) -> str:
     """Return the label of a state name in the current language."""
     state = STATE_BY_NAME.get(name or "")
-    return str(state.label) if state else (name or "")
+    return text(state.label) if state else (name or "")
 
 
 def refusal(demand: Any, trigger: str, notes: dict | None = None) -> str | None:

@@ -129,7 +129,7 @@ def list_consultations(body: Body | None = None, year: int | None = None) -> lis
     """Return the consultations (newest first), optionally of one body and one year."""
     date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
     stmt = sa.select(Consultation).options(
-        selectinload(Consultation.body), selectinload(Consultation.demands)
+        joinedload(Consultation.body), selectinload(Consultation.demands)
     )
     if body is not None:
         stmt = stmt.where(Consultation.body_id == body.id)

@@ -8,12 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, subqueryload
 
-from tracker.domain.models import Demand, Event, EventPart, TimelineEntry
+from tracker.domain.models import Assignment, Demand, Event, EventPart, TimelineEntry
 from tracker.extensions import db
 from tracker.services.answers import classifications
-from tracker.services.queries import demand_options, visible
+from tracker.services.queries import visible
 from tracker.services.repeats import demanded_since_map
 
 
@@ -40,7 +40,14 @@ def event_report(event: Event, include_internal: bool = False) -> list[ReportIte
         sa.select(Demand)
         .outerjoin(EventPart, EventPart.id == Demand.event_part_id)
         .where(Demand.event_id == event.id)
-        .options(*demand_options())
+        # all the event's demands, unpaged: subqueryload reads topics and bodies in one query
+        # each, where selectinload would send one per 500 demands
+        .options(
+            subqueryload(Demand.topics),
+            subqueryload(Demand.assignments).joinedload(Assignment.body),
+            joinedload(Demand.event_part),
+            joinedload(Demand.event),
+        )
         .where(*visible(Demand, include_internal=include_internal))
         .order_by(EventPart.position.is_(None), EventPart.position, Demand.id)
     )

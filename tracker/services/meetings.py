@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from tracker.domain import rules
 from tracker.domain.models import Body, Meeting, NextStep, utcnow
@@ -126,7 +126,7 @@ def save_meeting(
 def list_meetings(body: Body | None = None, year: int | None = None) -> list[Meeting]:
     """Return the meetings (newest first), optionally of one body and one year."""
     stmt = sa.select(Meeting).options(
-        selectinload(Meeting.body), selectinload(Meeting.next_steps).selectinload(NextStep.body)
+        joinedload(Meeting.body), selectinload(Meeting.next_steps).joinedload(NextStep.body)
     )
     if body is not None:
         stmt = stmt.where(Meeting.body_id == body.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import format_date, format_time, get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
@@ -26,16 +26,25 @@ def init_app(app: Flask) -> None:
     app.jinja_env.finalize = _without_control_characters
     filters = {
         "state_label": workflow.state_label,
-        "date": lambda d: format_date(d, "medium") if d else "",
+        # a page repeats few dates (targets, days of events) many times: each formatted once
+        "date": lambda d: labels.once(("date", d), lambda: format_date(d, "medium")) if d else "",
         "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
         "label": labels.label,
         "role_label": labels.role_label,
-        "outcome_label": lambda o: str(workflow.OUTCOME_LABELS.get(o, o or "")),
+        "outcome_label": lambda o: labels.text(workflow.OUTCOME_LABELS.get(o, o or "")),
         "classification_label": labels.classification_label,
         "recheck_label": labels.recheck_label,
     }
     for name, func in filters.items():
         app.jinja_env.filters[name] = in_the_readers_language(func)
+    # flask_babel's gettext and ngettext for templates, each message translated once per request
+    app.jinja_env.install_gettext_callables(
+        gettext=labels.gettext_once,
+        ngettext=labels.ngettext_once,
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),  # as flask_babel's
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters["shorten"] = labels.shorten
     app.jinja_env.filters["iso"] = machine_time
     app.jinja_env.filters["isodate"] = lambda s: dt.date.fromisoformat(s) if s else None
@@ -91,7 +100,19 @@ def _without_control_characters(value):
 
 
 def url_with(**changes) -> str:
-    """Return the current URL with some query arguments changed (None removes one)."""
+    """Return the current URL with some query arguments changed (None removes one).
+
+    The overview links each demand's topics so: the same few URLs, each built once a request
+    (kept in the request's WSGI environ, which lives exactly as long as the request).
+    """
+    memo = request.environ.setdefault("tracker.url_with", {})
+    key = tuple(changes.items())  # in the order given: new arguments are added in it
+    if key not in memo:
+        memo[key] = _url_with(changes)
+    return memo[key]
+
+
+def _url_with(changes: dict) -> str:
     args = request.args.to_dict()
     for key, value in changes.items():
         if value is None:

@@ -225,11 +225,12 @@ def consultations_feed():
 def dialogue():
     """List the meetings with their next steps, and each body's dialogue standing."""
     body, year = _filters()
+    standings = meeting_service.standings()  # every body, by name: also the filter's choices
     return render_template(
         "evidence/dialogue.html",
         items=meeting_service.list_meetings(body, year),
-        standings=meeting_service.standings(),
-        bodies=_bodies(),
+        standings=standings,
+        bodies=[s.body for s in standings],
         years=meeting_service.years(),
         body=body,
         year=year,

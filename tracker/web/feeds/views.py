@@ -19,7 +19,7 @@ from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import csv_export, queries
 from tracker.services.links import external_url
-from tracker.services.progress import committed_date, progress
+from tracker.services.progress import progress_of
 
 bp = Blueprint("feeds", __name__)
 
@@ -225,11 +225,11 @@ def body_calendar(slug: str):
         )
     )
     made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
-    for demand, role in queries.body_demands(body):
+    for demand in queries.body_page_rows(body):  # rows: its role, its and the leads' dates
         if demand.state not in workflow.OPEN_STATES:
             continue
-        own = next(a for a in demand.assignments if a.body_id == body.id)
-        p = progress(demand, assignment=own)
+        committed = demand.committed_until or demand.lead_committed_until
+        p = progress_of(demand.state, demand.state_changed_at, committed_until=committed)
         if p.target is None:
             continue
         url = external_url("public.demand", demand_id=demand.id)
@@ -242,10 +242,10 @@ def body_calendar(slug: str):
             _(
                 "Rolle von %(body)s: %(role)s",
                 body=body.label,
-                role=labels.role_label(role),
+                role=labels.role_label(demand.role),
             ),
         ]
-        if own.committed_until or committed_date(demand):
+        if committed:
             description.append(_("Antwort zugesagt bis %(date)s.", date=format_date(p.target)))
         if p.overdue:
             description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))

@@ -88,11 +88,18 @@ def demand(demand_id: int):
 @bp.get("/stellen/")
 def bodies():
     """List the bodies with how many open demands each has."""
+    # count over the assignments first, then name the bodies: grouping the join of every body
+    # with all its assignments and demands by the body's columns was the page's whole cost
+    counted = (
+        sa.select(Assignment.body_id, Demand.state, sa.func.count().label("n"))
+        .join(Demand, Demand.id == Assignment.demand_id)
+        .where(*queries.visible(Demand))
+        .group_by(Assignment.body_id, Demand.state)
+        .subquery()
+    )
     rows = db.session.execute(
-        sa.select(Body, Demand.state, sa.func.count(Demand.id))
-        .outerjoin(Assignment, Assignment.body_id == Body.id)
-        .outerjoin(Demand, sa.and_(Demand.id == Assignment.demand_id, *queries.visible(Demand)))
-        .group_by(Body.id, Demand.state)
+        sa.select(Body, counted.c.state, counted.c.n)
+        .outerjoin(counted, counted.c.body_id == Body.id)
         .order_by(Body.name)
     ).all()
     figures: dict[int, dict] = {}
@@ -139,12 +146,12 @@ def event(slug: str):
     item = db.session.scalar(
         sa.select(Event).where(Event.slug == slug).options(selectinload(Event.parts))
     ) or abort(404)
-    rows = queries.list_demands(
-        queries.DemandFilter(event=slug), include_internal=_staff(), per_page=1000
-    ).items
-    by_part: dict[int | None, list[Demand]] = {}
-    for d in rows:
-        by_part.setdefault(d.event_part_id, []).append(d)
+    by_part: dict[int | None, list] = {}
+    for row in queries.event_rows(item, include_internal=_staff()):
+        standing = progress_of(
+            row.state, row.state_changed_at, committed_until=row.lead_committed_until
+        )
+        by_part.setdefault(row.event_part_id, []).append((row, standing))
     return render_template("public/event.html", event=item, by_part=by_part)
 
 

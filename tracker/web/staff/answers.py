@@ -6,9 +6,11 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
+from wtforms.widgets import Select, html_params
 
 from tracker.domain import labels, rules
 from tracker.domain.models import Demand, Event, TimelineEntry
@@ -40,8 +42,32 @@ class RecheckForm(Form):
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
+class OptionsInOnePass(Select):
+    """Render a select as WTForms' ``Select`` does, byte for byte, its options in one pass.
+
+    The repeats select offers every other demand (10,000 on the bench data): WTForms builds
+    each option through ``html_params`` and a ``Markup`` of its own, which took a second.
+    """
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        # (value, label) pairs, as repeats_choices() gives them: no Choice objects per option
+        options = "".join(
+            f"<option {'selected ' if field.coerce(value) == field.data else ''}"
+            f'value="{escape(value)}">{escape(label or value)}</option>'
+            for value, label in field.choices
+        )
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+
+
 class RepeatsForm(VersionedForm):
-    repeats = SelectField(_l("Wiederholt die frühere Forderung"), validators=[Optional()])
+    repeats = SelectField(
+        _l("Wiederholt die frühere Forderung"), validators=[Optional()], widget=OptionsInOnePass()
+    )
 
 
 def repeats_choices(demand: Demand) -> list[tuple[str, str]]:
@@ -52,9 +78,9 @@ def repeats_choices(demand: Demand) -> list[tuple[str, str]]:
         .where(Demand.id != demand.id)
         .order_by(Event.date.is_(None), Event.date, Demand.id)
     ).all()
+    dates = {d: f" ({d:%d.%m.%Y})" for d in {row[2] for row in rows} if d}  # once per event
     return [("", _l("– keine –"))] + [
-        (str(r.id), f"#{r.id} {r.title[:80]}" + (f" ({r.date:%d.%m.%Y})" if r.date else ""))
-        for r in rows
+        (str(id_), f"#{id_} {title[:80]}{dates.get(date, '')}") for id_, title, date in rows
     ]
 
 
