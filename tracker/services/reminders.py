@@ -17,7 +17,7 @@ from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, Ou
 from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
 from tracker.services import answer_links, outbox, queries
-from tracker.services.links import external_url
+from tracker.services.links import external_urls
 from tracker.services.progress import Progress, committed_date, progress
 
 WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
@@ -191,16 +191,24 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     rendered = []
     with force_locale("de"):  # once for all: switching the locale reloads the catalogue
         expires = answer_links.expiry_date()
+        url = external_urls()  # the URL map bound once, the catalogue looked up once
+        i18n = outbox.template_gettext()
+        demand_urls: dict[int, str] = {}
+
+        def demand_url(demand: Demand) -> str:
+            if demand.id not in demand_urls:  # each link is in the text and the HTML part
+                demand_urls[demand.id] = url("public.demand", demand_id=demand.id)
+            return demand_urls[demand.id]
+
         for digest in digests:
             text, html = outbox.render(
                 "digest",
                 digest=digest,
-                answer_url=external_url(
-                    "answer.show", token=answer_links.answer_token(digest.body)
-                ),
-                body_url=external_url("public.body", slug=digest.body.slug),
-                demand_url=lambda d: external_url("public.demand", demand_id=d.id),
+                answer_url=url("answer.show", token=answer_links.answer_token(digest.body)),
+                body_url=url("public.body", slug=digest.body.slug),
+                demand_url=demand_url,
                 expires=expires,
+                **i18n,
             )
             rendered.append((digest, digest.subject, text, html))
     return rendered
