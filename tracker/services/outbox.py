@@ -27,6 +27,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from tracker.domain import rules
@@ -113,14 +115,12 @@ def queue(
     """Add a message unless one with ``key`` exists; return it, or None if it existed."""
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
-    # One line (a line break in a header is refused at sending time) that fits the column.
-    subject = " ".join(subject.split())[: rules.SUBJECT_MAX]
     message = OutboxMessage(
         key=key,
         kind=kind,
         to=list(to),
         cc=list(cc or []),
-        subject=subject,
+        subject=one_line(subject),
         text=text,
         html=html,
         body_id=body_id,
@@ -134,6 +134,39 @@ def queue(
     except IntegrityError:  # another process queued the same key meanwhile
         return None
     return message
+
+
+def one_line(subject: str) -> str:
+    """The subject on one line (a line break in a header is refused when sending), cut to fit."""
+    return " ".join(subject.split())[: rules.SUBJECT_MAX]
+
+
+def queue_many(rows: list[dict]) -> list[OutboxMessage]:
+    """Add many messages (``queue``'s fields, with ``key``) in one statement; return the new ones.
+
+    A key that exists already (also one another process queued meanwhile) is skipped, as in
+    ``queue``: the insert does nothing on a conflict of the unique key.
+    """
+    if not rows:
+        return []
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return [m for row in rows if (m := queue(**row)) is not None]
+    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(OutboxMessage)
+    now = utcnow()
+    values = [
+        {
+            "html": "",
+            "cc": [],
+            "data": {},
+            **row,
+            "subject": one_line(row["subject"]),
+            "next_attempt_at": now,
+        }
+        for row in rows
+    ]
+    statement = insert.on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage)
+    return list(db.session.scalars(statement, values))
 
 
 class _PlainURLHeaders:

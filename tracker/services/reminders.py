@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from tracker.domain.workdays import BERLIN, today
@@ -128,10 +128,10 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         .join(Assignment.demand)
         .join(Assignment.body)
         .where(*queries.open_and_public())
-        .options(
-            selectinload(Assignment.demand).selectinload(Demand.assignments),
-            selectinload(Assignment.body).selectinload(Body.contacts),
-            selectinload(Assignment.body).selectinload(Body.pauses),
+        .options(  # demand and body come with the join; their collections in one query each
+            contains_eager(Assignment.demand).selectinload(Demand.assignments),
+            contains_eager(Assignment.body).selectinload(Body.contacts),
+            contains_eager(Assignment.body).selectinload(Body.pauses),
         )
         .order_by(Body.name, Demand.id)
     )
@@ -226,29 +226,27 @@ def write_digests(on: dt.date | None = None, by: str = "") -> list:
             sa.select(OutboxMessage.key).where(OutboxMessage.key.in_([d.key for d in digests]))
         )
     )
-    written = []
-    for digest, subject, text, html in render_digests([d for d in digests if d.key not in done]):
-        message = outbox.queue(
-            digest.key,
-            kind="digest",
-            to=digest.to,
-            cc=digest.cc,
-            subject=subject,
-            text=text,
-            html=html,
-            body_id=digest.body.id,
-            expires_at=week_end(on),
-            data={
+    rows = [
+        {
+            "key": digest.key,
+            "kind": "digest",
+            "to": digest.to,
+            "cc": digest.cc,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "body_id": digest.body.id,
+            "expires_at": week_end(on),
+            "data": {
                 "week": digest.week,
                 "demand_ids": [i.demand.id for i in digest.items],
                 "next_step_ids": [s.id for s in digest.next_steps],
                 "written_by": by[:200],
             },
-        )
-        if message is not None:
-            written.append(message)
-    db.session.flush()
-    return written
+        }
+        for digest, subject, text, html in render_digests([d for d in digests if d.key not in done])
+    ]
+    return outbox.queue_many(rows)  # one statement; a key queued meanwhile is skipped
 
 
 def write_week(on: dt.date | None = None, by: str = "") -> list:
