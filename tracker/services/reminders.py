@@ -13,6 +13,8 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker.domain import workflow
+from tracker.domain.labels import role_label
 from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
@@ -193,12 +195,9 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
         expires = answer_links.expiry_date()
         url = external_urls()  # the URL map bound once, the catalogue looked up once
         i18n = outbox.template_gettext()
-        demand_urls: dict[int, str] = {}
-
-        def demand_url(demand: Demand) -> str:
-            if demand.id not in demand_urls:  # each link is in the text and the HTML part
-                demand_urls[demand.id] = url("public.demand", demand_id=demand.id)
-            return demand_urls[demand.id]
+        # each link is in the text and the HTML part; a few names recur in every digest
+        demand_url = _once(lambda demand: url("public.demand", demand_id=demand.id))
+        names = {"state_name": _once(workflow.state_label), "role_name": _once(role_label)}
 
         for digest in digests:
             text, html = outbox.render(
@@ -208,10 +207,23 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
                 body_url=url("public.body", slug=digest.body.slug),
                 demand_url=demand_url,
                 expires=expires,
+                **names,
                 **i18n,
             )
             rendered.append((digest, digest.subject, text, html))
     return rendered
+
+
+def _once(func):
+    """Return ``func`` remembering its result per argument (for one run of renders)."""
+    results: dict = {}
+
+    def once(value):
+        if value not in results:
+            results[value] = func(value)
+        return results[value]
+
+    return once
 
 
 def write_digests(on: dt.date | None = None, by: str = "") -> list:
