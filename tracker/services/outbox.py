@@ -14,6 +14,8 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.charset import BASE64, Charset
+from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -198,19 +200,24 @@ class _LegacyMailPolicy(_PlainURLHeaders, Compat32):
     """The legacy ``email.mime`` policy, but URL headers stay one plain line.
 
     A short ASCII header is written as it is: ``Compat32`` would run it through ``Header``'s
-    folding in Python only to get the same line back.
+    folding in Python only to get the same line back. Only the subject may be non-ASCII (the
+    addresses are ASCII on this path): it becomes UTF-8 encoded words.
     """
 
     def _fold(self, name, value, sanitize):
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and len(name) + len(value) + 2 <= (self.max_line_length or 78)
-            and "\n" not in value
-            and "\r" not in value
-        ):
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            return super()._fold(name, value, sanitize)
+        limit = self.max_line_length or 78
+        if not value.isascii():  # a subject: base64 words (Header would try both encodings)
+            words = Header(value, _BASE64_UTF8, header_name=name)
+            return f"{name}: {words.encode(linesep=self.linesep, maxlinelen=limit)}{self.linesep}"
+        if len(name) + len(value) + 2 <= limit:
             return f"{name}: {value}{self.linesep}"
         return super()._fold(name, value, sanitize)
+
+
+_BASE64_UTF8 = Charset("utf-8")
+_BASE64_UTF8.header_encoding = BASE64
 
 
 POLICY = _MailPolicy()
