@@ -21,6 +21,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32, EmailPolicy
 from email.utils import format_datetime, make_msgid
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -431,25 +432,34 @@ def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False) ->
     The claim returns the row's columns (Core, no ORM object): the commit after it expires
     nothing that would have to be loaded again.
     """
+    due, claim = _claim_statements(db.engine.dialect.name, ignore_backoff)
+    params = {"token": token, "now": now}
+    for _ in range(5):  # another sender may take the row between pick and claim: pick again
+        row = db.session.execute(claim, params).first()
+        if row is not None:
+            return Outgoing(*row)
+        if db.session.scalar(due, params) is None:
+            return None
+    return None
+
+
+@lru_cache(maxsize=4)
+def _claim_statements(dialect: str, ignore_backoff: bool):
+    """Build the pick and the claim once (they run for every message): token and now are
+    parameters."""
     due = sa.select(_OUTBOX.c.id).where(_OUTBOX.c.status == "pending")
     if not ignore_backoff:
-        due = due.where(_OUTBOX.c.next_attempt_at <= now)
+        due = due.where(_OUTBOX.c.next_attempt_at <= sa.bindparam("now"))
     due = due.order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(1)
-    if db.engine.dialect.name == "postgresql":
+    if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claim = (
         sa.update(_OUTBOX)
         .where(_OUTBOX.c.id == due.scalar_subquery(), _OUTBOX.c.status == "pending")
-        .values(status="sending", claimed_by=token, claimed_at=now)
+        .values(status="sending", claimed_by=sa.bindparam("token"), claimed_at=sa.bindparam("now"))
         .returning(*_OUTGOING)
     )
-    for _ in range(5):  # another sender may take the row between pick and claim: pick again
-        row = db.session.execute(claim).first()
-        if row is not None:
-            return Outgoing(*row)
-        if db.session.scalar(due) is None:
-            return None
-    return None
+    return due, claim
 
 
 UNCERTAIN = (
