@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import pickle
 import platform
@@ -570,6 +571,34 @@ class Sink:
         self.process.wait(15)
 
 
+def log_tracker_to(path: Path):
+    """Log the tracker at INFO into ``path``, as a scheduler logs into its journal; return undo.
+
+    Whether the process generated a data set first must not change the measurement: the
+    migrations' ``fileConfig`` then sets the root logger to WARNING and disables the loggers
+    that exist, and the weekly run would skip the line it logs per message.
+    """
+    logger = logging.getLogger("tracker")
+    saved = logger.level, logger.propagate, logger.handlers[:]
+    handler = logging.FileHandler(path)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+    )
+    for name, item in logging.root.manager.loggerDict.items():
+        if (name == "tracker" or name.startswith("tracker.")) and isinstance(item, logging.Logger):
+            item.disabled = False
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.handlers = [handler]
+
+    def undo() -> None:
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate, logger.handlers = saved[1], saved[2]
+
+    return undo
+
+
 def measure_weekly(report: Report, profile: str, scratch: Path) -> None:
     """The scheduler's weekly job and the flushes until the outbox is empty, then raw smtplib
     sending the same finished messages (built by the tracker's own builder) to the same sink.
@@ -598,6 +627,7 @@ def measure_weekly(report: Report, profile: str, scratch: Path) -> None:
                 "BASE_URL": "https://forderungen.example.org",
             }
         )
+        undo_logging = log_tracker_to(scratch / "weekly.log")
         with app.app_context():
             # A running scheduler has rendered before: compile the templates, load the holiday
             # tables and the catalogue with one body's preview (its ten demands of the 2,000),
@@ -623,6 +653,7 @@ def measure_weekly(report: Report, profile: str, scratch: Path) -> None:
                 tracker_s = time.perf_counter() - began
             finally:
                 sender.flush = flush
+                undo_logging()
             send_s = sum(flushes)
             finished = []
             sent = sa.select(OutboxMessage).where(OutboxMessage.status == "sent")
