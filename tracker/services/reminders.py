@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, format_date, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -195,9 +195,13 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
         expires = answer_links.expiry_date()
         url = external_urls()  # the URL map bound once, the catalogue looked up once
         i18n = outbox.template_gettext()
-        # each link is in the text and the HTML part; a few names recur in every digest
+        # each link is in the text and the HTML part; a few names and dates recur in many
         demand_url = _once(lambda demand: url("public.demand", demand_id=demand.id))
-        names = {"state_name": _once(workflow.state_label), "role_name": _once(role_label)}
+        names = {
+            "state_name": _once(workflow.state_label),
+            "role_name": _once(role_label),
+            "day": _once(lambda d: format_date(d, "medium") if d else ""),  # the date filter's
+        }
 
         for digest in digests:
             text, html = outbox.render(
