@@ -283,7 +283,7 @@ def build_email(message: OutboxMessage | Outgoing) -> Message:
 
 
 def _text_part(subtype: str, text: str) -> MIMENonMultipart:
-    """A UTF-8 text part, quoted-printable with CRLF-free soft line breaks (binascii, in C)."""
+    """A UTF-8 text part, quoted-printable (encoded by ``binascii``, in C)."""
     part = MIMENonMultipart("text", subtype, policy=LEGACY_POLICY, charset="utf-8")
     del part["MIME-Version"]  # one, at the top of the message (RFC 2045)
     part["Content-Transfer-Encoding"] = "quoted-printable"

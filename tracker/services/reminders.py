@@ -193,8 +193,8 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     rendered = []
     with force_locale("de"):  # once for all: switching the locale reloads the catalogue
         expires = answer_links.expiry_date()
-        url = external_urls()  # the URL map bound once, the catalogue looked up once
-        i18n = outbox.template_gettext()
+        url = external_urls()  # the URL map bound once
+        i18n = outbox.template_gettext()  # the catalogue looked up once
         # each link is in the text and the HTML part; a few names and dates recur in many
         demand_url = _once(lambda demand: url("public.demand", demand_id=demand.id))
         names = {
