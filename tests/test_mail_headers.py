@@ -12,7 +12,7 @@ from helpers import make_body, make_demand, make_user
 
 from tracker.domain.models import Subscription, utcnow
 from tracker.jobs import sender
-from tracker.services import demands, reminders, statements, subscriptions
+from tracker.services import demands, outbox, reminders, statements, subscriptions
 
 KINDS = ("digest", "subscribe", "notify", "statement", "confirmation")
 
@@ -118,3 +118,35 @@ def test_one_click_unsubscribe_works_without_session_or_csrf(app, client, db):
     db.session.expire_all()
     assert db.session.get(Subscription, sub.id).ended_at is not None
     assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == 1
+
+
+def _built(message) -> bytes:
+    """The message as the sender flattens it (smtplib's send_message: CRLF line ends)."""
+    email_message = outbox.build_email(message)
+    return email_message.as_bytes(policy=email_message.policy.clone(linesep="\r\n"))
+
+
+def test_a_long_subject_with_umlauts_is_folded_into_valid_encoded_words(app, db):
+    subject = "Überfällige Forderungen an das Ministerium für Arbeit, Soziales, Gesundheit " * 3
+    message = outbox.queue("k:lang", kind="test", to=["a@example.org"], subject=subject, text="x")
+    raw = _built(message)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert head.isascii()
+    parsed = _strict(raw)
+    assert parsed.defects == [] and str(parsed["Subject"]) == " ".join(subject.split())
+
+
+def test_a_sender_name_with_umlauts_is_encoded_not_sent_raw(app, db):
+    app.config["MAIL_FROM"] = "LIGA Sachsen-Anhalt – Öffentlichkeitsarbeit <tracker@example.org>"
+    message = outbox.queue(
+        "k:von", kind="test", to=["a@example.org"], subject="Grüße", text="Grüße", html="<p>ä</p>"
+    )
+    raw = _built(message)
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()
+    parsed = _strict(raw)
+    assert parsed.defects == [] and all(not p.defects for p in parsed.walk())
+    assert parsed["From"].addresses[0].display_name == "LIGA Sachsen-Anhalt – Öffentlichkeitsarbeit"
+    assert parsed["From"].addresses[0].addr_spec == "tracker@example.org"
+    assert raw.count(b"MIME-Version:") == 1
+    assert parsed.get_body(preferencelist=("plain",)).get_content().strip() == "Grüße"

@@ -41,11 +41,12 @@ def reminders_send() -> None:
 
     week = reminders.iso_week(today())
     reminders.claim(WEEKLY, week)  # a scheduler firing later this week then writes nothing
-    written = reminders.write_week(by="command")  # with the staff notice of the week
+    # a count, not the rows: every commit of the sender would expire rows still held
+    written = len(reminders.write_week(by="command"))  # with the staff notice of the week
     commit()  # the claim and the digests together
     sent = sender.flush()
     click.echo(
-        f"{len(written)} new digests for {week}; sent {sent['sent']}, "
+        f"{written} new digests for {week}; sent {sent['sent']}, "
         f"to retry {sent['retry']}, failed {sent['failed']}."
     )
 

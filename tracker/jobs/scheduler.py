@@ -41,8 +41,9 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
             log.info("weekly digest for %s ran already; %d waiting sent", week, sent["sent"])
             return "claimed elsewhere"
         crashpoints.reached("weekly:claimed")
-        # the digests, and for staff due re-checks and passed commitments (issue 13)
-        written = reminders.write_week(now.astimezone(BERLIN).date(), by="scheduler")
+        # the digests, and for staff due re-checks and passed commitments (issue 13); a count,
+        # not the rows: each of the sender's commits would expire every row still held
+        written = len(reminders.write_week(now.astimezone(BERLIN).date(), by="scheduler"))
         crashpoints.reached("weekly:written")
         commit()  # the claim and the week's outbox rows together, or neither
     except Exception:
@@ -50,7 +51,7 @@ def weekly_digest(now: dt.datetime | None = None) -> str:
         raise
     crashpoints.reached("weekly:committed")
     sent = sender.flush()
-    result = f"{len(written)} digests written, {sent['sent']} sent, {sent['retry']} to retry"
+    result = f"{written} digests written, {sent['sent']} sent, {sent['retry']} to retry"
     reminders.finish(WEEKLY, week, result)
     commit()
     log.info("weekly digest %s: %s", week, result)

@@ -40,8 +40,8 @@ def flush(
                 reply = transport.send(message, outbox.build_email(message))
             except (smtplib.SMTPException, OSError, ValueError) as error:
                 transport.reset()
-                outbox.mark_failed(message, error, now)
-                counts["failed" if message.status == "failed" else "retry"] += 1
+                status = outbox.mark_failed(message, error, now)
+                counts["failed" if status == "failed" else "retry"] += 1
                 continue
             crashpoints.reached("outbox:accepted")
             outbox.mark_sent(message, transport.name, now, reply)

@@ -8,20 +8,30 @@ growing delay; a digest whose week is over expires instead of arriving late. Not
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import EmailPolicy
-from email.utils import formatdate, make_msgid
+from email.charset import BASE64, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32, EmailPolicy
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from tracker.domain import rules
@@ -46,10 +56,39 @@ STUCK_AFTER = dt.timedelta(minutes=15)
 
 def render(template: str, **context) -> tuple[str, str]:
     """Render ``templates/email/<template>.txt`` and ``.html``."""
+    context = {**template_gettext(), **context}
     return (
         render_template(f"email/{template}.txt", **context),
         render_template(f"email/{template}.html", **context),
     )
+
+
+def template_gettext() -> dict:
+    """Return ``gettext`` and ``ngettext`` for templates, bound to the current catalogue.
+
+    Passed in a template's context they stand in for flask-babel's, which look the catalogue
+    up again (app, locale, cache) for every string; a run that renders many e-mails in one
+    locale looks it up once. They behave as Jinja's new-style ones: the translation, marked
+    safe under autoescaping, is always formatted with the variables (which get escaped).
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string, **variables):
+        text = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        if not variables and "%" not in text:  # formatting would return it unchanged
+            return text
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def queue_mail(key: str, template: str, subject, context: dict, **fields) -> OutboxMessage | None:
@@ -79,14 +118,12 @@ def queue(
     """Add a message unless one with ``key`` exists; return it, or None if it existed."""
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
-    # One line (a line break in a header is refused at sending time) that fits the column.
-    subject = " ".join(subject.split())[: rules.SUBJECT_MAX]
     message = OutboxMessage(
         key=key,
         kind=kind,
         to=list(to),
         cc=list(cc or []),
-        subject=subject,
+        subject=one_line(subject),
         text=text,
         html=html,
         body_id=body_id,
@@ -102,11 +139,45 @@ def queue(
     return message
 
 
-class _MailPolicy(EmailPolicy):
-    """The default policy, but URL headers stay one plain line.
+def one_line(subject: str) -> str:
+    """The subject on one line (a line break in a header is refused when sending), cut to fit."""
+    return " ".join(subject.split())[: rules.SUBJECT_MAX]
 
-    The email package folds a long ``List-Unsubscribe`` into RFC 2047 encoded words, which no
-    mail client resolves to a link; RFC 2369 wants the ``<https://…>`` as it is (ASCII anyway).
+
+def queue_many(rows: list[dict]) -> list[OutboxMessage]:
+    """Add many messages (``queue``'s fields, with ``key``) in one statement; return the new ones.
+
+    A key that exists already (also one another process queued meanwhile) is skipped, as in
+    ``queue``: the insert does nothing on a conflict of the unique key.
+    """
+    if not rows:
+        return []
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return [m for row in rows if (m := queue(**row)) is not None]
+    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(OutboxMessage)
+    now = utcnow()
+    values = [
+        {
+            "html": "",
+            "cc": [],
+            "data": {},
+            **row,
+            "subject": one_line(row["subject"]),
+            "next_attempt_at": now,
+        }
+        for row in rows
+    ]
+    statement = insert.on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage)
+    return list(db.session.scalars(statement, values))
+
+
+class _PlainURLHeaders:
+    """A policy whose URL headers stay one plain line.
+
+    The email package folds a long ``List-Unsubscribe`` (into RFC 2047 encoded words, or onto
+    a continuation line), which no mail client resolves to a link; RFC 2369 wants the
+    ``<https://…>`` as it is (ASCII anyway).
     """
 
     PLAIN = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
@@ -122,7 +193,36 @@ class _MailPolicy(EmailPolicy):
         return super().fold_binary(name, value)
 
 
+class _MailPolicy(_PlainURLHeaders, EmailPolicy):
+    """The default policy, but URL headers stay one plain line."""
+
+
+class _LegacyMailPolicy(_PlainURLHeaders, Compat32):
+    """The legacy ``email.mime`` policy, but URL headers stay one plain line.
+
+    A short ASCII header is written as it is: ``Compat32`` would run it through ``Header``'s
+    folding in Python only to get the same line back. Only the subject may be non-ASCII (the
+    addresses are ASCII on this path): it becomes UTF-8 encoded words.
+    """
+
+    def _fold(self, name, value, sanitize):
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            return super()._fold(name, value, sanitize)
+        limit = self.max_line_length or 78
+        if not value.isascii():  # a subject: base64 words (Header would try both encodings)
+            words = Header(value, _BASE64_UTF8, header_name=name)
+            return f"{name}: {words.encode(linesep=self.linesep, maxlinelen=limit)}{self.linesep}"
+        if len(name) + len(value) + 2 <= limit:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_BASE64_UTF8 = Charset("utf-8")
+_BASE64_UTF8.header_encoding = BASE64
+
+
 POLICY = _MailPolicy()
+LEGACY_POLICY = _LegacyMailPolicy()
 
 
 def _list_host() -> str:
@@ -131,26 +231,71 @@ def _list_host() -> str:
     return host.encode("idna").decode("ascii")
 
 
-def build_email(message: OutboxMessage) -> EmailMessage:
-    """Turn an outbox row into a MIME message with text and HTML parts."""
-    email = EmailMessage(policy=POLICY)
-    email["Subject"] = message.subject
-    email["From"] = current_app.config["MAIL_FROM"]
-    email["To"] = ", ".join(message.to)
+def _headers(message) -> list[tuple[str, str]]:
+    """The headers of ``message`` besides the MIME ones, in the order they are written."""
+    headers = [
+        ("Subject", message.subject),
+        ("From", current_app.config["MAIL_FROM"]),
+        ("To", ", ".join(message.to)),
+    ]
     if message.cc:
-        email["Cc"] = ", ".join(message.cc)
-    email["Date"] = formatdate(localtime=False, usegmt=True)
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")
-    email["X-Tracker-Key"] = message.key
-    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+        headers.append(("Cc", ", ".join(message.cc)))
+    headers += [
+        ("Date", format_datetime(utcnow())),
+        ("Message-ID", make_msgid(idstring=f"outbox-{message.id}", domain="forderungstracker")),
+        ("X-Tracker-Key", message.key),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies, please
+    ]
     if message.kind == "digest":
-        email["List-Id"] = f"Erinnerungen des Forderungstrackers <erinnerungen.{_list_host()}>"
+        headers.append(
+            ("List-Id", f"Erinnerungen des Forderungstrackers <erinnerungen.{_list_host()}>")
+        )
     one_click = message.data.get("one_click_url")
     if one_click:  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address
-        email["List-Unsubscribe"] = f"<{one_click}>"
-        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers.append(("List-Unsubscribe", f"<{one_click}>"))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     elif message.data.get("unsubscribe_url"):  # rows queued before one-click existed
-        email["List-Unsubscribe"] = f"<{message.data['unsubscribe_url']}>"
+        headers.append(("List-Unsubscribe", f"<{message.data['unsubscribe_url']}>"))
+    return headers
+
+
+def build_email(message: OutboxMessage | Outgoing) -> Message:
+    """Turn an outbox row (or a claimed one) into a MIME message with text and HTML parts.
+
+    The legacy ``email.mime`` classes with UTF-8 quoted-printable bodies encoded in C
+    (``binascii``) cost a fraction of ``EmailMessage``'s header parsing and encoding
+    heuristics; addresses outside ASCII (an internationalised mailbox) take that modern path.
+    """
+    headers = _headers(message)
+    if not all(value.isascii() for name, value in headers if name != "Subject"):
+        return _build_modern(message, headers)
+    parts = [_text_part("plain", message.text)]
+    if message.html:
+        parts.append(_text_part("html", message.html))
+    if len(parts) > 1:
+        email = MIMEMultipart("alternative", _subparts=parts, policy=LEGACY_POLICY)
+    else:
+        email = parts[0]
+        email["MIME-Version"] = "1.0"  # one, at the top (RFC 2045)
+    for name, value in headers:
+        email[name] = value  # a non-ASCII subject becomes UTF-8 encoded words when written
+    return email
+
+
+def _text_part(subtype: str, text: str) -> MIMENonMultipart:
+    """A UTF-8 text part, quoted-printable (encoded by ``binascii``, in C)."""
+    part = MIMENonMultipart("text", subtype, policy=LEGACY_POLICY, charset="utf-8")
+    del part["MIME-Version"]  # one, at the top of the message (RFC 2045)
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
+    return part
+
+
+def _build_modern(message, headers: list[tuple[str, str]]) -> EmailMessage:
+    """Build the message with ``EmailMessage``, which encodes non-ASCII addresses too."""
+    email = EmailMessage(policy=POLICY)
+    for name, value in headers:
+        email[name] = value
     email.set_content(message.text)
     if message.html:
         email.add_alternative(message.html, subtype="html")
@@ -233,7 +378,8 @@ class Transport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        # loading the CA certificates takes tens of milliseconds: only for TLS
+        context = ssl.create_default_context() if s.ssl or s.starttls else None
         if s.ssl:
             connection = _SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
@@ -256,32 +402,64 @@ class Transport:
     close = reset
 
 
-def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False):
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed row as the sender needs it: read once with the claim, never reloaded."""
+
+    id: int
+    key: str
+    kind: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    text: str
+    html: str
+    body_id: int | None
+    attempts: int
+    data: dict
+
+
+_OUTBOX = OutboxMessage.__table__
+_OUTGOING = [_OUTBOX.c[name] for name in Outgoing.__dataclass_fields__]
+
+
+def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False) -> Outgoing | None:
     """Move the next due row from pending to sending for this sender and return it, or None.
 
     One statement: PostgreSQL locks the row it picks and skips those another sender holds
     (SKIP LOCKED); on SQLite writers are serialised, and the ``status = 'pending'`` condition
     claims a row for one sender only. ``ignore_backoff`` also takes rows whose retry is not due.
+    The claim returns the row's columns (Core, no ORM object): the commit after it expires
+    nothing that would have to be loaded again.
     """
-    due = sa.select(OutboxMessage.id).where(OutboxMessage.status == "pending")
-    if not ignore_backoff:
-        due = due.where(OutboxMessage.next_attempt_at <= now)
-    due = due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
-    if db.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due, claim = _claim_statements(db.engine.dialect.name, ignore_backoff)
+    params = {"token": token, "now": now}
     for _ in range(5):  # another sender may take the row between pick and claim: pick again
-        claimed = db.session.scalars(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == due.scalar_subquery(), OutboxMessage.status == "pending")
-            .values(status="sending", claimed_by=token, claimed_at=now)
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        ).first()
-        if claimed is not None:
-            return claimed
-        if db.session.scalar(due) is None:
+        row = db.session.execute(claim, params).first()
+        if row is not None:
+            return Outgoing(*row)
+        if db.session.scalar(due, params) is None:
             return None
     return None
+
+
+@lru_cache(maxsize=4)
+def _claim_statements(dialect: str, ignore_backoff: bool):
+    """Build the pick and the claim once (they run for every message): token and now are
+    parameters."""
+    due = sa.select(_OUTBOX.c.id).where(_OUTBOX.c.status == "pending")
+    if not ignore_backoff:
+        due = due.where(_OUTBOX.c.next_attempt_at <= sa.bindparam("now"))
+    due = due.order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(1)
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        sa.update(_OUTBOX)
+        .where(_OUTBOX.c.id == due.scalar_subquery(), _OUTBOX.c.status == "pending")
+        .values(status="sending", claimed_by=sa.bindparam("token"), claimed_at=sa.bindparam("now"))
+        .returning(*_OUTGOING)
+    )
+    return due, claim
 
 
 UNCERTAIN = (
@@ -315,40 +493,63 @@ def is_uncertain(message: OutboxMessage) -> bool:
     return message.status == "failed" and message.last_error == UNCERTAIN
 
 
-def mark_failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
-    """Book a refused or failed delivery: back to pending after a growing delay, or failed."""
-    message.attempts += 1
-    message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    message.claimed_by = message.claimed_at = None
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
+def mark_failed(message: Outgoing, error: Exception, now: dt.datetime) -> str:
+    """Book a refused or failed delivery: back to pending after a growing delay, or failed.
+
+    Return the row's new status.
+    """
+    attempts = message.attempts + 1
+    values = {
+        "attempts": attempts,
+        "last_error": f"{type(error).__name__}: {error}"[:2000],
+        "claimed_by": None,
+        "claimed_at": None,
+    }
+    if attempts >= MAX_ATTEMPTS:
+        values["status"] = "failed"
     else:
-        message.status = "pending"
-        message.next_attempt_at = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+        values["status"] = "pending"
+        values["next_attempt_at"] = now + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    db.session.execute(sa.update(_OUTBOX).where(_OUTBOX.c.id == message.id).values(values))
     log.warning(
         "mail %s (%s) not delivered, attempt %d: %s",
         message.id,
         message.key,
-        message.attempts,
-        message.last_error,
+        attempts,
+        values["last_error"],
     )
+    return values["status"]
 
 
 def mark_sent(
-    message: OutboxMessage, transport: str, now: dt.datetime, reply: str = "", *, by: str = ""
+    message: OutboxMessage | Outgoing,
+    transport: str,
+    now: dt.datetime,
+    reply: str = "",
+    *,
+    by: str = "",
 ) -> None:
-    """Book a delivered row with the server's reply and its „Erinnerung verschickt“ entries."""
-    message.status = "sent"
-    message.sent_at = now
-    message.attempts += 1
-    message.transport = transport
-    message.last_error = ""
-    message.claimed_by = None
+    """Book a delivered row with the server's reply and its „Erinnerung verschickt“ entries.
+
+    Two statements whatever the row (an UPDATE, one INSERT of its timeline entries); a loaded
+    row is refreshed from them when next read.
+    """
     extra = {"smtp_reply": reply[:500]} if reply else {}
     if by:
         extra["confirmed_by"] = by[:200]
+    values = {
+        "status": "sent",
+        "sent_at": now,
+        "attempts": message.attempts + 1,
+        "transport": transport,
+        "last_error": "",
+        "claimed_by": None,
+    }
     if extra:
-        message.data = {**message.data, **extra}
+        values["data"] = {**message.data, **extra}
+    db.session.execute(sa.update(_OUTBOX).where(_OUTBOX.c.id == message.id).values(values))
+    if isinstance(message, OutboxMessage):
+        db.session.expire(message)
     entries = [
         {
             "demand_id": demand_id,
@@ -362,8 +563,8 @@ def mark_sent(
         }
         for demand_id in message.data.get("demand_ids", [])
     ]
-    if entries:
-        db.session.execute(sa.insert(TimelineEntry), entries)
+    if entries:  # Core, one executemany: no ORM objects to make for rows nobody reads here
+        db.session.execute(sa.insert(TimelineEntry.__table__), entries)
     log.info("mail %s (%s) sent via %s to %s", message.id, message.key, transport, message.to)
 
 

@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, format_date, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker.domain import workflow
+from tracker.domain.labels import role_label
 from tracker.domain.models import Assignment, Body, Demand, JobRun, NextStep, OutboxMessage, utcnow
 from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
 from tracker.services import answer_links, outbox, queries
-from tracker.services.links import external_url
+from tracker.services.links import external_urls
 from tracker.services.progress import Progress, committed_date, progress
 
 WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
@@ -128,10 +130,10 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
         .join(Assignment.demand)
         .join(Assignment.body)
         .where(*queries.open_and_public())
-        .options(
-            selectinload(Assignment.demand).selectinload(Demand.assignments),
-            selectinload(Assignment.body).selectinload(Body.contacts),
-            selectinload(Assignment.body).selectinload(Body.pauses),
+        .options(  # demand and body come with the join; their collections in one query each
+            contains_eager(Assignment.demand).selectinload(Demand.assignments),
+            contains_eager(Assignment.body).selectinload(Body.contacts),
+            contains_eager(Assignment.body).selectinload(Body.pauses),
         )
         .order_by(Body.name, Demand.id)
     )
@@ -191,19 +193,41 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
     rendered = []
     with force_locale("de"):  # once for all: switching the locale reloads the catalogue
         expires = answer_links.expiry_date()
+        url = external_urls()  # the URL map bound once
+        i18n = outbox.template_gettext()  # the catalogue looked up once
+        # each link is in the text and the HTML part; a few names and dates recur in many
+        demand_url = _once(lambda demand: url("public.demand", demand_id=demand.id))
+        names = {
+            "state_name": _once(workflow.state_label),
+            "role_name": _once(role_label),
+            "day": _once(lambda d: format_date(d, "medium") if d else ""),  # the date filter's
+        }
+
         for digest in digests:
             text, html = outbox.render(
                 "digest",
                 digest=digest,
-                answer_url=external_url(
-                    "answer.show", token=answer_links.answer_token(digest.body)
-                ),
-                body_url=external_url("public.body", slug=digest.body.slug),
-                demand_url=lambda d: external_url("public.demand", demand_id=d.id),
+                answer_url=url("answer.show", token=answer_links.answer_token(digest.body)),
+                body_url=url("public.body", slug=digest.body.slug),
+                demand_url=demand_url,
                 expires=expires,
+                **names,
+                **i18n,
             )
             rendered.append((digest, digest.subject, text, html))
     return rendered
+
+
+def _once(func):
+    """Return ``func`` remembering its result per argument (for one run of renders)."""
+    results: dict = {}
+
+    def once(value):
+        if value not in results:
+            results[value] = func(value)
+        return results[value]
+
+    return once
 
 
 def write_digests(on: dt.date | None = None, by: str = "") -> list:
@@ -218,29 +242,27 @@ def write_digests(on: dt.date | None = None, by: str = "") -> list:
             sa.select(OutboxMessage.key).where(OutboxMessage.key.in_([d.key for d in digests]))
         )
     )
-    written = []
-    for digest, subject, text, html in render_digests([d for d in digests if d.key not in done]):
-        message = outbox.queue(
-            digest.key,
-            kind="digest",
-            to=digest.to,
-            cc=digest.cc,
-            subject=subject,
-            text=text,
-            html=html,
-            body_id=digest.body.id,
-            expires_at=week_end(on),
-            data={
+    rows = [
+        {
+            "key": digest.key,
+            "kind": "digest",
+            "to": digest.to,
+            "cc": digest.cc,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "body_id": digest.body.id,
+            "expires_at": week_end(on),
+            "data": {
                 "week": digest.week,
                 "demand_ids": [i.demand.id for i in digest.items],
                 "next_step_ids": [s.id for s in digest.next_steps],
                 "written_by": by[:200],
             },
-        )
-        if message is not None:
-            written.append(message)
-    db.session.flush()
-    return written
+        }
+        for digest, subject, text, html in render_digests([d for d in digests if d.key not in done])
+    ]
+    return outbox.queue_many(rows)  # one statement; a key queued meanwhile is skipped
 
 
 def write_week(on: dt.date | None = None, by: str = "") -> list:
