@@ -855,8 +855,8 @@ def main() -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     args.rounds = 2
-    args.slice = 1.0 if args.quick else 1.5  # seconds per round and app
-    args.scale_slice = 1.0 if args.quick else 1.5
+    args.slice = 0.6 if args.quick else 1.0  # seconds per round and app
+    args.scale_slice = 0.6 if args.quick else 1.0
     args.load_seconds = 15 if args.quick else 60
     steps = args.only or ["pages", "scale", "weekly", "load"]
     RESULTS.mkdir(parents=True, exist_ok=True)

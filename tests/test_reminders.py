@@ -501,7 +501,11 @@ def test_digest_says_how_many_are_overdue_none_some_all(app, db, ms_with_two):
     ms, mi, overdue, fresh = ms_with_two
     mi.contacts.clear()
     db.session.commit()
-    assert "1 davon ist überfällig." in _digest_text()
+    text = _digest_text()
+    assert (
+        "Forderungen der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt offen.\n1 davon ist"
+        in (text)
+    ), "the overdue count starts a line of its own"
     _since(fresh, 2025, 9, 1, db)
     text = _digest_text()
     assert "Alle 2 sind überfällig." in text and "davon" not in text
