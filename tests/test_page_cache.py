@@ -363,10 +363,15 @@ def test_the_cache_can_be_switched_off(db, reader, world, app_config):
 
 
 def test_without_the_data_version_table_pages_are_rendered(db, reader, world):
-    db.session.execute(sa.text("DROP TABLE data_version"))
-    db.session.commit()
-    assert reader.get("/").status_code == 200
-    assert statements_run(db, reader, "/") > 0
+    table = db.metadata.tables["data_version"]
+    db.session.remove()
+    table.drop(db.engine)
+    try:
+        assert reader.get("/").status_code == 200
+        assert statements_run(db, reader, "/") > 0
+    finally:  # PostgreSQL's schema serves the next tests too
+        db.session.remove()
+        table.create(db.engine)
 
 
 # ----------------------------------------------------------------------- Redis, two workers
@@ -407,10 +412,26 @@ def redis_url(tmp_path_factory):
     process.wait(10)
 
 
-def test_two_workers_share_one_redis_cache(tmp_path, app, db, world, redis_url):
-    url = str(db.engine.url.render_as_string(hide_password=False))
-    first = make_app(tmp_path / "a", url, CACHE_URL=redis_url)
-    second = make_app(tmp_path / "b", url, CACHE_URL=redis_url)
+@pytest.fixture
+def workers(tmp_path, db):
+    """Make more apps on the test's database (more workers); close their connections after."""
+    made = []
+
+    def make(**config):
+        url = db.engine.url.render_as_string(hide_password=False)
+        made.append(make_app(tmp_path / f"worker{len(made)}", url, **config))
+        return made[-1]
+
+    yield make
+    for worker in made:
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_two_workers_share_one_redis_cache(app, db, world, redis_url, workers):
+    first = workers(CACHE_URL=redis_url)
+    second = workers(CACHE_URL=redis_url)
     with first.app_context():
         page_cache.cache.clear()
     path = f"/forderungen/{world['demand'].id}"
@@ -425,11 +446,9 @@ def test_two_workers_share_one_redis_cache(tmp_path, app, db, world, redis_url):
         assert shown(second.test_client(), path, "Über Redis geändert")
 
 
-def test_pages_are_served_while_redis_is_down(tmp_path, app, db, world, caplog):
+def test_pages_are_served_while_redis_is_down(tmp_path, app, db, world, caplog, workers):
     url, process = start_redis(tmp_path)
-    worker = make_app(
-        tmp_path / "w", db.engine.url.render_as_string(hide_password=False), CACHE_URL=url
-    )
+    worker = workers(CACHE_URL=url)
     path = f"/forderungen/{world['demand'].id}"
     with worker.app_context():
         client = worker.test_client()
