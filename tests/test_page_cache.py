@@ -349,7 +349,7 @@ def test_the_cache_holds_at_most_its_entries(db, reader, world, app_config):
     assert len(page_cache.cache.cache._cache) <= 3
 
 
-@pytest.mark.parametrize("app_config", [{"CACHE_MAX_PAGE": 2000}])
+@pytest.mark.parametrize("app_config", [{"CACHE_MAX_PAGE": 800}])  # compressed ~1.5 KB
 def test_a_page_over_the_size_limit_is_rendered_each_time(db, reader, world, app_config):
     assert reader.get("/").status_code == 200
     assert statements_run(db, reader, "/") > 0

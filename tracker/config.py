@@ -61,7 +61,7 @@ DEFAULTS = {
     "PAGE_SIZE": 50,
     "CACHE_ENTRIES": 300,  # anonymous pages kept per worker (0: no page cache)
     "CACHE_URL": "",  # redis://host:6379/1: one page cache shared by all workers
-    "CACHE_MAX_PAGE": 512 * 1024,  # bytes; a larger page is rendered each time
+    "CACHE_MAX_PAGE": 512 * 1024,  # bytes, compressed; a larger page is rendered each time
 }
 
 INTEGER_KEYS = {

@@ -16,14 +16,16 @@ CSRF token), with an ``Authorization`` header (API tokens), anything but GET/HEA
 response that sets a cookie or touched the session, and the staff, login and answer-link pages.
 Cached responses carry an ``ETag`` and ``Last-Modified``; conditional requests get a 304.
 
-Memory: in-process (``SimpleCache``) at most ``CACHE_ENTRIES`` pages per worker, none over
-``CACHE_MAX_PAGE`` bytes; with ``CACHE_URL`` (``redis://…``) all workers share one Redis.
+Memory: in-process (``SimpleCache``) at most ``CACHE_ENTRIES`` pages per worker, kept
+compressed (zlib), none over ``CACHE_MAX_PAGE`` bytes compressed; with ``CACHE_URL``
+(``redis://…``) all workers share one Redis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zlib
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -93,8 +95,8 @@ class PageCache:
                 environ[KEY] = (key, changed_at, day)
                 stored = quietly(self.app, self.backend.get, key)
                 if stored is not None:
-                    status, headers, body = stored
-                    response = Response(body, status=status, headers=headers)
+                    status, headers, packed = stored
+                    response = Response(zlib.decompress(packed), status=status, headers=headers)
                     response.headers.update(self.security_headers)
                     return response.make_conditional(request)(environ, start_response)
         return self.wsgi_app(environ, start_response)
@@ -177,7 +179,8 @@ def _store(response: Response) -> Response:
     ):
         return response
     body = response.get_data()
-    if len(body) > current_app.config["CACHE_MAX_PAGE"]:
+    packed = zlib.compress(body, 1)  # pages shrink about tenfold: a 2 MB body page fits too
+    if len(packed) > current_app.config["CACHE_MAX_PAGE"]:
         return response
     key, changed_at, day = found
     response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
@@ -188,5 +191,5 @@ def _store(response: Response) -> Response:
     response.cache_control.must_revalidate = True
     response.vary.update(("Accept-Language", "Cookie"))
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-    quietly(current_app, cache.set, key, (response.status_code, headers, body))
+    quietly(current_app, cache.set, key, (response.status_code, headers, packed))
     return response.make_conditional(request)
