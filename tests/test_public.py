@@ -278,6 +278,24 @@ def test_workflow_shown_whole_in_words_and_as_a_diagram(client, data, where, lan
         assert re.search(r'class="diagram__box diagram__box--current"', svg.group(0))
 
 
+def test_the_diagram_rendered_once_still_follows_language_state_and_mount_point(client, data):
+    """The figure is kept per process: each language, marked state and prefix gets its own."""
+    card = data["card"]
+    demand, other = f"/forderungen/{card.id}", "/ablauf"
+    for _round in range(2):  # the second round comes from the kept figures
+        german = client.get(demand, headers={"Accept-Language": "de"}).get_data(as_text=True)
+        english = client.get(demand, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Ablauf einer Forderung" in german and "Ablauf einer Forderung" not in english
+        assert "aktueller Stand" in german
+        plain = client.get(other, headers={"Accept-Language": "de"}).get_data(as_text=True)
+        assert "diagram__box--current" not in plain and "aktueller Stand:" not in plain
+        assert 'href="/ablauf.mmd"' in plain
+        mounted = client.get(other, environ_overrides={"SCRIPT_NAME": "/tracker"})
+        assert 'href="/tracker/ablauf.mmd"' in mounted.get_data(as_text=True)
+    marked = re.search(r'state--current"[^>]*>\s*<span class="diagram__name">([^<]+)', german)
+    assert marked and marked[1] == str(workflow.STATE_BY_NAME[card.state].label)
+
+
 def test_workflow_mermaid_is_a_download(client):
     response = client.get("/ablauf.mmd?stand=addressed")
     assert response.status_code == 200

@@ -89,9 +89,9 @@ class PageCache:
             if found is not None:
                 token, changed_at = found
                 day = today()
-                # the host too: a page with absolute links (the report) must not reach the
-                # readers of another host, so a forged Host header cannot poison the cache
-                key = f"{locale_of(request)}|{day}|{token}|{request.host_url}|{request.full_path}"
+                # the host and mount point too: a page with absolute links (the report) must
+                # not reach the readers of another host, so a forged Host cannot poison the cache
+                key = f"{locale_of(request)}|{day}|{token}|{request.url_root}|{request.full_path}"
                 environ[KEY] = (key, changed_at, day)
                 stored = quietly(self.app, self.backend.get, key)
                 if stored is not None:
