@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from helpers import csrf_token, make_body, make_demand, make_user, timeline
 from test_api import check
 
-from tracker.domain.models import Event, EventPart, TimelineEntry
+from tracker.domain.models import Demand, Event, EventPart, TimelineEntry
 from tracker.services import api_tokens, repeats
 from tracker.services.errors import ServiceError
 
@@ -90,7 +90,7 @@ def test_staff_link_it_and_pages_show_since_when(client, auth, db, chain, staff)
 
 @pytest.mark.parametrize(
     ("value", "status"),
-    [("99999", 422), ("self", 422), ("", 302)],
+    [("99999", 422), ("self", 422), ("", 302), ("abc", 422), ("12.5", 422), ("-3", 422)],
 )
 def test_staff_form_refuses_bad_links(client, auth, db, chain, staff, value, status):
     auth.login_as(staff)
@@ -158,3 +158,64 @@ def test_api_links_repeated_demands(client, db, chain):
         "/api/v1/demands", json={"title": "X", "text": "Y", "repeats": 99999}, headers=headers
     )
     assert check(spec, unknown, "/demands", "post")["code"] == "validation_failed"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Bitte die Nummer einer Forderung angeben, zum Beispiel 12 oder #12."),
+        ("99999", "Es gibt keine Forderung mit der Nummer 99999."),
+    ],
+)
+def test_staff_form_says_what_is_wrong_with_the_number(
+    client, auth, db, chain, staff, value, message
+):
+    """A bad number is refused with a German message beside the field, the input kept."""
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{chain['again'].id}"
+    page = client.get(url).get_data(as_text=True)
+    response = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(chain["again"].version),
+            "repeats-repeats": value,
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html and f'value="{value}"' in html
+    assert db.session.get(Demand, chain["again"].id).repeats_id is None
+
+
+def test_staff_page_offers_the_number_and_shows_the_link(client, auth, db, chain, staff):
+    """The field takes „#12“ as well as „12“; the page then names the earlier demand, and the
+    form, sent again as shown, changes nothing."""
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{chain['again'].id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "<option" not in page.split('id="wiederholt-titel"')[1].split("</form>")[0]
+    response = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(chain["again"].version),
+            "repeats-repeats": f" #{chain['old'].id} ",
+        },
+    )
+    assert response.status_code == 302
+    assert db.session.get(Demand, chain["again"].id).repeats_id == chain["old"].id
+    page = client.get(url).get_data(as_text=True)
+    assert f"#{chain['old'].id} Dialogkultur erweitern</a>" in page
+    assert f'name="repeats-repeats" size="10" type="text" value="{chain["old"].id}"' in page
+    entries = db.session.scalar(sa.select(sa.func.count(TimelineEntry.id)))
+    again = client.post(
+        url + "/wiederholt",
+        data={
+            "repeats-csrf_token": csrf_token(page),
+            "repeats-version": str(db.session.get(Demand, chain["again"].id).version),
+            "repeats-repeats": str(chain["old"].id),
+        },
+    )
+    assert again.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == entries

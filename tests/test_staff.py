@@ -908,3 +908,25 @@ def test_required_marks_sit_in_the_label_and_length_errors_read_well(
     assert message in page
     assert "Feld kann nicht" not in page and "Field cannot" not in page
     assert count(Demand) == 0
+
+
+@pytest.mark.parametrize("role", ["", "lead", "involved"])
+def test_role_selects_render_as_wtforms_does(app, role):
+    """The role selects' fast widget writes what WTForms' own Select writes, byte for byte."""
+    from wtforms import SelectField
+    from wtforms.widgets import Select
+
+    from tracker.web.staff.forms import ROLE_CHOICES, OptionsInOnePass, VersionedForm
+
+    class Both(VersionedForm):
+        fast = SelectField("x", choices=ROLE_CHOICES, widget=OptionsInOnePass())
+        slow = SelectField("x", choices=ROLE_CHOICES, widget=Select())
+
+    with app.test_request_context():
+        form = Both(formdata=None, fast=role, slow=role)
+        fast, slow = (
+            str(form.fast(**{"aria-invalid": "true"})),
+            str(form.slow(**{"aria-invalid": "true"})),
+        )
+        assert fast == slow.replace('id="slow" name="slow"', 'id="fast" name="fast"')
+        assert role == "" or f'selected value="{role}"' in fast

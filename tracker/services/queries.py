@@ -218,8 +218,12 @@ def list_demands(
     page: int = 1,
     per_page: int = 50,
     total: int | None = None,
+    options=None,
 ) -> Page:
-    """Return one page of demands matching ``f``; pass ``total`` when it is known already."""
+    """Return one page of demands matching ``f``; pass ``total`` when it is known already.
+
+    ``options``: the loader options (default ``demand_options()``), for a list that shows less.
+    """
     if total is None:
         total = total_from_counts(f, count_by_state(f, include_internal))
     page = max(page, 1)
@@ -228,7 +232,7 @@ def list_demands(
     stmt = (
         sa.select(Demand)
         .where(*_where(f, include_internal))
-        .options(*demand_options())
+        .options(*(demand_options() if options is None else options))
         .order_by(Demand.id)
         .limit(per_page)
         .offset((max(page, 1) - 1) * per_page)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
-from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional
-from wtforms.widgets import Select, html_params
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from tracker.domain import labels, rules
-from tracker.domain.models import Demand, Event, TimelineEntry
+from tracker.domain.models import Demand, TimelineEntry
 from tracker.extensions import db
 from tracker.services import answers, rechecks, repeats
 from tracker.web.forms import ConfirmForm, Form, limited
@@ -42,46 +39,37 @@ class RecheckForm(Form):
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
-class OptionsInOnePass(Select):
-    """Render a select as WTForms' ``Select`` does, byte for byte, its options in one pass.
-
-    The repeats select offers every other demand (10,000 on the bench data): WTForms builds
-    each option through ``html_params`` and a ``Markup`` of its own, which took a second.
-    """
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for k in dir(flags):
-            if k in self.validation_attrs and k not in kwargs:
-                kwargs[k] = getattr(flags, k)
-        # (value, label) pairs, as repeats_choices() gives them: no Choice objects per option
-        options = "".join(
-            f"<option {'selected ' if field.coerce(value) == field.data else ''}"
-            f'value="{escape(value)}">{escape(label or value)}</option>'
-            for value, label in field.choices
-        )
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+def demand_number(text: str) -> int | None:
+    """The demand number typed into the repeats field: „12“ or „#12“ (None: not a number)."""
+    digits = text.strip().removeprefix("#").strip()
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else None
 
 
 class RepeatsForm(VersionedForm):
-    repeats = SelectField(
-        _l("Wiederholt die frühere Forderung"), validators=[Optional()], widget=OptionsInOnePass()
+    """The earlier demand by its number, as the staff lists and pages show it (#12).
+
+    A select of every other demand (10,000 on the bench data) was a megabyte of page and no use
+    to anyone; the number is checked here and refused with a message, changing nothing.
+    """
+
+    repeats = StringField(
+        _l("Nummer der früheren Forderung"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "size": 10, "maxlength": 12},
     )
+    earlier: Demand | None = None
 
-
-def repeats_choices(demand: Demand) -> list[tuple[str, str]]:
-    """Offer every other demand, the oldest events first."""
-    rows = db.session.execute(
-        sa.select(Demand.id, Demand.title, Event.date)
-        .outerjoin(Event, Event.id == Demand.event_id)
-        .where(Demand.id != demand.id)
-        .order_by(Event.date.is_(None), Event.date, Demand.id)
-    ).all()
-    dates = {d: f" ({d:%d.%m.%Y})" for d in {row[2] for row in rows} if d}  # once per event
-    return [("", _l("– keine –"))] + [
-        (str(id_), f"#{id_} {title[:80]}{dates.get(date, '')}") for id_, title, date in rows
-    ]
+    def validate_repeats(self, field) -> None:
+        number = demand_number(field.data or "")
+        if number is None:
+            raise ValidationError(
+                _l("Bitte die Nummer einer Forderung angeben, zum Beispiel 12 oder #12.")
+            )
+        self.earlier = db.session.get(Demand, number)
+        if self.earlier is None:
+            raise ValidationError(
+                _l("Es gibt keine Forderung mit der Nummer %(number)s.", number=number)
+            )
 
 
 def context(demand: Demand, forms: dict) -> dict:
@@ -110,7 +98,6 @@ def context(demand: Demand, forms: dict) -> dict:
         version=demand.version,
         repeats=str(demand.repeats_id or ""),
     )
-    repeats_form.repeats.choices = repeats_choices(demand)
     due = rechecks.due_date(demand)
     return {
         "statement_rows": rows,
@@ -186,10 +173,9 @@ def set_repeats(demand_id: int):
 
     demand = _demand_or_404(demand_id)
     form = RepeatsForm(prefix="repeats")
-    form.repeats.choices = repeats_choices(demand)
 
     def write():
-        earlier = db.session.get(Demand, int(form.repeats.data)) if form.repeats.data else None
+        earlier = form.earlier if (form.repeats.data or "").strip() else None
         return repeats.set_repeats(demand, earlier, current_user, form.expected_version())
 
     return save_on_page(demand, "repeats_form", form, write)
