@@ -159,7 +159,8 @@ def _records(*where) -> list[_Record]:
             entry.to_state,
             entry.body_id,
             entry.id.label("entry_id"),
-            entry.data,
+            # only a classification's data is read: the others' JSON is not decoded
+            sa.case((entry.kind == "classification", entry.data)).label("data"),
             lead_committed_until(),
         )
         .outerjoin(

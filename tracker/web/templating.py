@@ -60,6 +60,8 @@ def init_app(app: Flask) -> None:
         demanded_since=demanded_since,
         recheck_due=recheck_due,
         today=today,
+        state_badge_html=state_badge,
+        standing_html=standing,
     )
 
 
@@ -136,3 +138,55 @@ def _url_with(changes: dict) -> str:
         else:
             args[key] = value
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+# The state badge and the standing line of a demand: lists show them on every row, and a Jinja
+# macro costs far more per call than these few lines of Python. Each distinct one is written
+# once per request and language (a list repeats few states, targets and waits).
+
+
+def state_badge(state: str) -> Markup:
+    """Return the badge of a state: ``<span class="badge badge--raised">erhoben</span>``."""
+    return labels.once(
+        ("badge", state),
+        lambda: Markup('<span class="badge badge--{}">{}</span>').format(
+            state, workflow.state_label(state)
+        ),
+    )
+
+
+def standing(demand, p=None) -> Markup:
+    """Return how long ``demand`` has waited and until when (or its outcome), as a ``<span>``."""
+    p = p or progress(demand)
+    if p.target:
+        return labels.once(("standing", p.target, p.waited, p.overdue_by), lambda: _standing(p))
+    if demand.outcome:
+        return labels.once(
+            ("outcome", demand.outcome),
+            lambda: Markup('<span class="standing">{}</span>').format(
+                labels.gettext_once("Ergebnis: %(outcome)s")
+                % {
+                    "outcome": labels.text(
+                        workflow.OUTCOME_LABELS.get(demand.outcome, demand.outcome)
+                    )
+                }
+            ),
+        )
+    return Markup("")
+
+
+def _standing(p) -> Markup:
+    waited = labels.ngettext_once(
+        "seit %(num)d Arbeitstag", "seit %(num)d Arbeitstagen", p.waited
+    ) % {"num": p.waited}
+    if p.overdue:
+        late = labels.ngettext_once(
+            "%(num)d Arbeitstag überfällig", "%(num)d Arbeitstage überfällig", p.overdue_by
+        ) % {"num": p.overdue_by}
+        return Markup(
+            '<span class="standing standing--overdue">{} · <strong>{}</strong></span>'
+        ).format(waited, late)
+    target = labels.gettext_once("Ziel: %(date)s") % {
+        "date": labels.once(("date", p.target), lambda: format_date(p.target, "medium"))
+    }
+    return Markup('<span class="standing">{} · {}</span>').format(waited, target)

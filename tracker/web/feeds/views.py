@@ -18,7 +18,7 @@ from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, utcno
 from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import csv_export, queries
-from tracker.services.links import external_url
+from tracker.services.links import external_url, external_urls
 from tracker.services.progress import progress_of
 
 bp = Blueprint("feeds", __name__)
@@ -202,9 +202,69 @@ def demand_changes(demand_id: int):
     )
 
 
+# The serialised VTIMEZONE of a zone for the years around a given one: built by icalendar once.
+_TIMEZONES: dict[tuple[str, int], bytes] = {}
+
+
+def _ical_text(text: str) -> str:
+    """Escape a TEXT value as RFC 5545 (3.3.11) wants, as icalendar does."""
+    return (
+        text.replace(r"\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", r"\;")
+        .replace(",", r"\,")
+        .replace("\r\n", r"\n")
+        .replace("\n", r"\n")
+        .replace("\r", r"\n")
+    )
+
+
+def _ical_line(line: str) -> bytes:
+    """Return a content line folded to lines of fewer than 75 octets, ending in CRLF.
+
+    A fold never splits a UTF-8 sequence, nor a backslash from the character it escapes.
+    """
+    data = line.encode()
+    if len(data) < 75:
+        return data + b"\r\n"
+    parts, start, size = [], 0, len(data)
+    while size - start >= 75:
+        cut = start + 74
+        while data[cut] & 0xC0 == 0x80:  # inside a UTF-8 sequence: fold before it
+            cut -= 1
+        if cut - start > 1 and data[cut - 1] in b"\\^":
+            cut -= 1
+        parts.append(data[start:cut])
+        start = cut
+    parts.append(data[start:])
+    return b"\r\n ".join(parts) + b"\r\n"
+
+
+def _ical_timezone(tzid: str, year: int) -> bytes:
+    """Return the VTIMEZONE of ``tzid`` from the year before ``year`` to three years after."""
+    key = (tzid, year)
+    if key not in _TIMEZONES:
+        import icalendar
+
+        zone = icalendar.Timezone.from_tzid(
+            tzid, first_date=dt.date(year - 1, 1, 1), last_date=dt.date(year + 3, 1, 1)
+        )
+        _TIMEZONES[key] = zone.to_ical()
+    return _TIMEZONES[key]
+
+
+def _ical_utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 @bp.get("/stellen/<slug>/termine.ics")
 def body_calendar(slug: str):
-    """Serve the target dates of a body's open public demands as all-day iCal events."""
+    """Serve the target dates of a body's open public demands as all-day iCal events.
+
+    The calendar's header and time zone come from icalendar (the zone built once); the events,
+    many and all alike, are written here: the same lines icalendar writes, at a fraction of the
+    cost.
+    """
     body = _body_or_404(slug)
     import icalendar  # imported when a calendar is asked for: it costs 50 ms of every start
 
@@ -214,17 +274,24 @@ def body_calendar(slug: str):
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", _("Zieltermine: %(body)s", body=body.label))
+    head = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
     # RFC 5545 wants at least one component: the calendar's time zone keeps a body without open
     # demands a valid (empty) calendar rather than a broken one.
-    this_year = today().year
-    cal.add_component(
-        icalendar.Timezone.from_tzid(
-            current_app.config["TIMEZONE"],
-            first_date=dt.date(this_year - 1, 1, 1),
-            last_date=dt.date(this_year + 3, 1, 1),
-        )
-    )
-    made_at = utcnow().replace(microsecond=0)  # DTSTAMP: when this calendar was made
+    out = [head[: -len(end)], _ical_timezone(current_app.config["TIMEZONE"], today().year)]
+    made_at = _ical_utc(utcnow())  # DTSTAMP: when this calendar was made
+    host = _host()
+    # The messages translated once, their fields filled in for each event.
+    state_since = _("Zustand „%(state)s“ seit %(since)s.")
+    role_of = _("Rolle von %(body)s: %(role)s")
+    promised = _("Antwort zugesagt bis %(date)s.")
+    overdue = _("Überfällig seit %(num)d Arbeitstagen.")
+    target_of = _("Zieltermin: %(title)s")
+    medium_dates: dict[dt.date, str] = {}
+    default_dates: dict[dt.date, str] = {}
+    url_of = external_urls()
+    line = _ical_line
     for demand in queries.body_page_rows(body):  # rows: its role, its and the leads' dates
         if demand.state not in workflow.OPEN_STATES:
             continue
@@ -232,36 +299,38 @@ def body_calendar(slug: str):
         p = progress_of(demand.state, demand.state_changed_at, committed_until=committed)
         if p.target is None:
             continue
-        url = external_url("public.demand", demand_id=demand.id)
+        url = url_of("public.demand", demand_id=demand.id)
+        if p.since not in medium_dates:
+            medium_dates[p.since] = format_date(p.since, "medium")
         description = [
-            _(
-                "Zustand „%(state)s“ seit %(since)s.",
-                state=workflow.state_label(demand.state),
-                since=format_date(p.since, "medium"),
-            ),
-            _(
-                "Rolle von %(body)s: %(role)s",
-                body=body.label,
-                role=labels.role_label(demand.role),
-            ),
+            state_since
+            % {"state": workflow.state_label(demand.state), "since": medium_dates[p.since]},
+            role_of % {"body": body.label, "role": labels.role_label(demand.role)},
         ]
         if committed:
-            description.append(_("Antwort zugesagt bis %(date)s.", date=format_date(p.target)))
+            if p.target not in default_dates:
+                default_dates[p.target] = format_date(p.target)
+            description.append(promised % {"date": default_dates[p.target]})
         if p.overdue:
-            description.append(_("Überfällig seit %(num)d Arbeitstagen.", num=p.overdue_by))
+            description.append(overdue % {"num": p.overdue_by})
         description.append(url)
-        event = icalendar.Event()
-        event.add("uid", f"forderung-{demand.id}@{_host()}")
-        event.add("dtstamp", made_at)
-        event.add("last-modified", demand.updated_at.astimezone(dt.UTC).replace(microsecond=0))
-        event.add("dtstart", p.target)
-        event.add("dtend", p.target + dt.timedelta(days=1))
-        event.add("summary", _("Zieltermin: %(title)s", title=demand.title))
-        event.add("description", "\n".join(description))
-        event.add("url", url)
-        event.add("transp", "TRANSPARENT")
-        cal.add_component(event)
-    response = Response(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+        # In icalendar's order: its canonical properties first, then the others by name.
+        out += [
+            b"BEGIN:VEVENT\r\n",
+            line("SUMMARY:" + _ical_text(target_of % {"title": demand.title})),
+            b"DTSTART;VALUE=DATE:%b\r\n" % p.target.strftime("%Y%m%d").encode(),
+            b"DTEND;VALUE=DATE:%b\r\n"
+            % (p.target + dt.timedelta(days=1)).strftime("%Y%m%d").encode(),
+            line("DTSTAMP:" + made_at),
+            line(f"UID:forderung-{demand.id}@{_ical_text(host)}"),
+            line("DESCRIPTION:" + _ical_text("\n".join(description))),
+            line("LAST-MODIFIED:" + _ical_utc(demand.updated_at)),
+            b"TRANSP:TRANSPARENT\r\n",
+            line("URL:" + url),
+            b"END:VEVENT\r\n",
+        ]
+    out.append(end)
+    response = Response(b"".join(out), content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="termine-{body.slug}.ics"'
     return response
 
