@@ -266,3 +266,31 @@ def test_calendar_without_open_demands_is_still_valid(client, data):
     cal = _strict_ical(response.data)
     assert list(cal.walk("VEVENT")) == []
     assert [str(tz["tzid"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kurz",
+        "ä" * 120,  # two octets each: a fold must not split one
+        "Zuständigkeit; Frist, Termin\nzweite Zeile \\ Ende " * 4,
+        "🙂" * 50 + "x" * 3,  # four octets each
+        "a" * 73 + "\\;" + "b" * 80,  # a backslash right at the fold
+    ],
+)
+def test_ical_lines_fold_at_75_octets_without_splitting_a_character_or_an_escape(text):
+    from tracker.web.feeds.views import _ical_line, _ical_text
+
+    line = "DESCRIPTION:" + _ical_text(text)
+    folded = _ical_line(line)
+    assert folded.endswith(b"\r\n")
+    physical = folded[:-2].split(b"\r\n")
+    assert all(len(p) <= 75 for p in physical)
+    assert all(p.startswith(b" ") for p in physical[1:])
+    for p in physical:
+        p.decode()  # each line is whole UTF-8 on its own
+    assert b"".join([physical[0], *(p[1:] for p in physical[1:])]).decode() == line
+    import icalendar
+
+    parsed = icalendar.Event.from_ical(b"BEGIN:VEVENT\r\n" + folded + b"END:VEVENT\r\n")
+    assert str(parsed["DESCRIPTION"]) == text.replace("\r\n", "\n")
