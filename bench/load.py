@@ -8,6 +8,7 @@ request opens its own connection, sends its bytes and reads until the server clo
 from __future__ import annotations
 
 import asyncio
+import gzip
 import math
 import time
 from collections.abc import Callable
@@ -81,7 +82,9 @@ def rate(per_second: float) -> str:
 
 def raw_request(method: str, path: str, port: int, headers: dict | None, body: bytes) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in {"Accept-Language": "de", **(headers or {})}.items()]
+    # what every browser sends: its language, and that it takes gzip
+    defaults = {"Accept-Language": "de", "Accept-Encoding": "gzip"}
+    lines += [f"{k}: {v}" for k, v in {**defaults, **(headers or {})}.items()]
     if body or method != "GET":
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -114,9 +117,10 @@ async def fetch(
         name, _, value = line.partition(":")
         name = name.strip().lower()  # a repeated header (Set-Cookie): one value per line
         parsed[name] = f"{parsed[name]}\n{value.strip()}" if name in parsed else value.strip()
-    return Response(
-        int(status_line.split()[1]), parsed, content, started, time.monotonic() - started
-    )
+    seconds = time.monotonic() - started
+    if parsed.get("content-encoding") == "gzip":  # unpacked as a browser does, untimed
+        content = gzip.decompress(content)
+    return Response(int(status_line.split()[1]), parsed, content, started, seconds)
 
 
 async def hammer_async(

@@ -282,6 +282,36 @@ def test_conditional_get_answers_304_until_the_page_changes(db, reader, world):
     assert changed.headers["ETag"] != etag
 
 
+def test_a_reader_who_accepts_gzip_gets_the_page_as_kept(db, reader, world):
+    """Rendered (miss) or from the cache (hit): the same page, gzip or not, each its own ETag."""
+    import gzip
+
+    d = world["demand"]
+    path = f"/forderungen/{d.id}"
+    packed = {"Accept-Encoding": "gzip, deflate, br"}
+    miss = reader.get(path, headers=packed)
+    assert miss.headers["Content-Encoding"] == "gzip"
+    page = gzip.decompress(miss.get_data())
+    assert d.title.encode() in page
+    assert "Accept-Encoding" in {v.strip() for v in miss.headers["Vary"].split(",")}
+    assert statements_run(db, reader, path, packed) == 0
+    hit = reader.get(path, headers=packed)
+    assert hit.headers["Content-Encoding"] == "gzip" and gzip.decompress(hit.get_data()) == page
+    assert int(hit.headers["Content-Length"]) == len(hit.get_data()) < len(page)
+    plain = reader.get(path)  # from the cache, unpacked
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == page
+    refused = reader.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.get_data() == page
+    assert hit.headers["ETag"] != plain.headers["ETag"]
+    assert (
+        reader.get(path, headers={**packed, "If-None-Match": hit.headers["ETag"]}).status_code
+        == 304
+    )
+    assert reader.get(path, headers={"If-None-Match": hit.headers["ETag"]}).status_code == 200
+    head = reader.head(path, headers=packed)
+    assert head.status_code == 200 and head.headers["Content-Encoding"] == "gzip"
+
+
 def test_the_next_day_renders_again(db, reader, world, clock):
     d = world["demand"]
     clock.move_to(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
