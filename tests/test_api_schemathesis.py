@@ -76,7 +76,9 @@ def world(app, event):
 @schema.parametrize()
 @bounded
 def test_every_operation_anonymously(case, world):
-    case.call_and_validate()
+    # schemathesis asks for gzip as requests does, but its WSGI transport does not unpack what
+    # the page cache then sends (tests/test_page_cache.py checks the gzip form)
+    case.call_and_validate(headers={"Accept-Encoding": "identity"})
 
 
 @schema.parametrize()
