@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from helpers import csrf_token, make_body, make_demand, make_user, timeline
+from forms_as_rendered import forms_of
+from helpers import make_body, make_demand, make_user, timeline
 from test_api import check
 
 from tracker.domain.models import Demand, Event, EventPart, TimelineEntry
@@ -29,6 +30,17 @@ def chain(app, db):
     )
     again = make_demand("Dialogkultur erweitern (erneut)", bodies=[ms], event_id=later.id)
     return {"old": old, "fresh": fresh, "again": again, "later": later}
+
+
+def send_repeats_form(client, demand, **changes):
+    """Load the staff demand page and submit its „Wiederholt“ form as rendered, with
+    ``changes`` (``repeats``, ``version``) typed in."""
+    url = f"/verwaltung/forderungen/{demand.id}"
+    page = client.get(url).get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action.endswith(url + "/wiederholt")]
+    return client.post(
+        form.action, data=form.data(**{f"repeats-{k}": v for k, v in changes.items()})
+    )
 
 
 def test_demanded_since_follows_the_chain(db, chain, request_ctx):
@@ -67,16 +79,7 @@ def test_a_change_made_meanwhile_is_refused_not_an_error(app, db, chain, request
 
 def test_staff_link_it_and_pages_show_since_when(client, auth, db, chain, staff):
     auth.login_as(staff)
-    url = f"/verwaltung/forderungen/{chain['again'].id}"
-    page = client.get(url).get_data(as_text=True)
-    response = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(chain["again"].version),
-            "repeats-repeats": str(chain["old"].id),
-        },
-    )
+    response = send_repeats_form(client, chain["again"], repeats=str(chain["old"].id))
     assert response.status_code == 302
     public = client.get(f"/forderungen/{chain['again'].id}").get_data(as_text=True)
     assert "gefordert seit 18.06.2025" in public
@@ -94,16 +97,9 @@ def test_staff_link_it_and_pages_show_since_when(client, auth, db, chain, staff)
 )
 def test_staff_form_refuses_bad_links(client, auth, db, chain, staff, value, status):
     auth.login_as(staff)
-    url = f"/verwaltung/forderungen/{chain['again'].id}"
-    page = client.get(url).get_data(as_text=True)
     before = db.session.scalar(sa.select(sa.func.count(TimelineEntry.id)))
-    response = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(chain["again"].version),
-            "repeats-repeats": str(chain["again"].id) if value == "self" else value,
-        },
+    response = send_repeats_form(
+        client, chain["again"], repeats=str(chain["again"].id) if value == "self" else value
     )
     assert response.status_code == status
     assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == before
@@ -111,15 +107,11 @@ def test_staff_form_refuses_bad_links(client, auth, db, chain, staff, value, sta
 
 def test_stale_form_is_refused(client, auth, db, chain, staff):
     auth.login_as(staff)
-    url = f"/verwaltung/forderungen/{chain['again'].id}"
-    page = client.get(url).get_data(as_text=True)
-    response = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(chain["again"].version - 1),
-            "repeats-repeats": str(chain["old"].id),
-        },
+    response = send_repeats_form(
+        client,
+        chain["again"],
+        repeats=str(chain["old"].id),
+        version=str(chain["again"].version - 1),
     )
     assert response.status_code == 409
     assert "inzwischen geändert" in response.get_data(as_text=True)
@@ -172,16 +164,7 @@ def test_staff_form_says_what_is_wrong_with_the_number(
 ):
     """A bad number is refused with a German message beside the field, the input kept."""
     auth.login_as(staff)
-    url = f"/verwaltung/forderungen/{chain['again'].id}"
-    page = client.get(url).get_data(as_text=True)
-    response = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(chain["again"].version),
-            "repeats-repeats": value,
-        },
-    )
+    response = send_repeats_form(client, chain["again"], repeats=value)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html and f'value="{value}"' in html
@@ -195,27 +178,13 @@ def test_staff_page_offers_the_number_and_shows_the_link(client, auth, db, chain
     url = f"/verwaltung/forderungen/{chain['again'].id}"
     page = client.get(url).get_data(as_text=True)
     assert "<option" not in page.split('id="wiederholt-titel"')[1].split("</form>")[0]
-    response = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(chain["again"].version),
-            "repeats-repeats": f" #{chain['old'].id} ",
-        },
-    )
+    response = send_repeats_form(client, chain["again"], repeats=f" #{chain['old'].id} ")
     assert response.status_code == 302
     assert db.session.get(Demand, chain["again"].id).repeats_id == chain["old"].id
     page = client.get(url).get_data(as_text=True)
     assert f"#{chain['old'].id} Dialogkultur erweitern</a>" in page
     assert f'name="repeats-repeats" size="10" type="text" value="{chain["old"].id}"' in page
     entries = db.session.scalar(sa.select(sa.func.count(TimelineEntry.id)))
-    again = client.post(
-        url + "/wiederholt",
-        data={
-            "repeats-csrf_token": csrf_token(page),
-            "repeats-version": str(db.session.get(Demand, chain["again"].id).version),
-            "repeats-repeats": str(chain["old"].id),
-        },
-    )
+    again = send_repeats_form(client, chain["again"])  # as rendered, nothing typed
     assert again.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == entries
