@@ -10,7 +10,7 @@ words with ``_l`` from here, lazy strings that need no app or request until they
 
 from __future__ import annotations
 
-from flask import g, has_app_context
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -96,15 +96,24 @@ def label(code, table: str) -> str:
 
 
 def _memo() -> dict | None:
-    """Return this request's (app context's) translations in the current language."""
-    if not has_app_context():
+    """Return this request's (app context's) translations in the current language.
+
+    Lists call this for every label of every row, so it reads the app context's ``g`` once
+    through Flask's context variable and flask_babel's chosen locale from it (where
+    ``get_locale`` and ``force_locale`` keep it); only a context without one yet asks
+    ``get_locale``.
+    """
+    context = _cv_app.get(None)
+    if context is None:
         return None
-    locale = get_locale()
+    names = context.g.__dict__
+    babel = names.get("_flask_babel")
+    locale = getattr(babel, "babel_locale", None) or get_locale()
     if locale is None:
         return None
-    memos = g.get("_translated")
+    memos = names.get("_translated")
     if memos is None:
-        memos = g._translated = {}
+        memos = names["_translated"] = {}
     memo = memos.get(locale)
     if memo is None:  # None holds the catalogue itself, for the messages not seen yet
         memo = memos[locale] = {None: get_translations()}

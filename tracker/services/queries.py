@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), needed before use)
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
 from tracker.domain import workflow
 from tracker.domain.models import (
@@ -170,6 +170,20 @@ def demand_options():
         selectinload(Demand.assignments).joinedload(Assignment.body),
         joinedload(Demand.event_part),
         joinedload(Demand.event),  # the API shows its slug: no lazy load per demand
+    )
+
+
+def overview_options():
+    """Load only what the overview's rows show (``templating.demand_items``): the title, the
+    state and its standing, the bodies and their roles, the topics; not the text or the source.
+    """
+    return (
+        load_only(Demand.title, Demand.state, Demand.state_changed_at, Demand.outcome),
+        selectinload(Demand.topics).load_only(Topic.slug, Topic.name),
+        selectinload(Demand.assignments)
+        .load_only(Assignment.role, Assignment.committed_until)
+        .joinedload(Assignment.body)
+        .load_only(Body.name, Body.short_name),
     )
 
 

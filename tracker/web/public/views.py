@@ -46,6 +46,7 @@ def index():
         page=max(page, 1),
         per_page=current_app.config["PAGE_SIZE"],
         total=queries.total_from_counts(f, counts),
+        options=queries.overview_options(),
     )
     return render_template(
         "public/index.html",
