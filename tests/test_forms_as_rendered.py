@@ -32,7 +32,7 @@ def dump() -> dict[str, dict]:
     db.session.expire_all()
     tables = {}
     for table in db.metadata.sorted_tables:
-        if table.name == "data_version":  # the page cache's key; test_page_cache.py checks it
+        if table.name == "data_versions":  # the page cache's versions (test_page_cache.py)
             continue
         keys = list(table.primary_key.columns)
         rows = db.session.execute(sa.select(table).order_by(*keys)).mappings().all()

@@ -17,6 +17,7 @@ import subprocess
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from forms_as_rendered import forms_of
 from helpers import (
     Auth,
@@ -46,9 +47,22 @@ def world(app, event, staff):
     return {"body": body, "demand": demand, "event": event}
 
 
+class OwnSession(FlaskClient):
+    """A client whose every request has an app context, so a database session, of its own.
+
+    So has each request in production. A page then shows only what its own statements read,
+    the tables the cache keeps it by; in the test's session it could take an object from the
+    identity map without a statement, and depend on a table it never named.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def reader(app):
-    return app.test_client()
+    return OwnSession(app, app.response_class)
 
 
 @pytest.fixture
@@ -246,16 +260,62 @@ def test_a_consultation_and_a_meeting_show(db, reader, writer, world):
     assert shown(reader, "/beteiligungen", "Anhörung zum Integrationsgesetz")
 
 
-def test_writes_the_public_never_sees_keep_the_cache(app, db, reader, world, staff):
+def test_a_write_renews_only_the_pages_that_read_what_it_wrote(db, reader, writer, world):
+    """A progress note adds a timeline entry: the pages that show timelines render again,
+    the overview, the events and the workflow (which read no timeline) stay in the cache."""
+    d = world["demand"]
+    showing = [f"/forderungen/{d.id}", "/feed.atom", f"/forderungen/{d.id}/feed.atom"]
+    kept = ["/", "/veranstaltungen/", "/ablauf", "/api/v1/demands"]
+    warm(db, reader, showing + kept)
+    submit(
+        writer,
+        f"/verwaltung/forderungen/{d.id}",
+        f"/forderungen/{d.id}/stand",
+        **{"update-text": "Das Ministerium prüft einen Entwurf."},
+    )
+    for path in showing:
+        assert shown(reader, path, "Das Ministerium prüft einen Entwurf."), path
+    for path in kept:
+        assert statements_run(db, reader, path) == 0, f"{path} was rendered again"
+    db.session.get(Event, world["event"].id).title = "Fachtag Migration und Teilhabe"
+    transactions.commit()  # the events table: the events index renders again, the workflow not
+    assert shown(reader, "/veranstaltungen/", "Fachtag Migration und Teilhabe")
+    assert statements_run(db, reader, "/ablauf") == 0
+
+
+def test_writes_to_tables_no_page_read_keep_the_cache(app, db, reader, world, staff):
     warm(db, reader, ["/"])
-    before = db.session.scalar(sa.select(DataVersion.token))
-    staff.name = "Neuer Name"  # users, tokens, the outbox, subscriptions, job runs are private
+    before = dict(db.session.execute(sa.select(DataVersion.name, DataVersion.token)).all())
+    staff.name = "Neuer Name"
     transactions.commit()
-    assert db.session.scalar(sa.select(DataVersion.token)) == before
+    after = dict(db.session.execute(sa.select(DataVersion.name, DataVersion.token)).all())
+    assert after["users"] != before.get("users")
+    assert {n: t for n, t in after.items() if n != "users"} == {
+        n: t for n, t in before.items() if n != "users"
+    }
     assert statements_run(db, reader, "/") == 0
     world["demand"].title = "Geändert"
     transactions.commit()
-    assert db.session.scalar(sa.select(DataVersion.token)) != before
+    assert shown(reader, "/", "Geändert")
+
+
+def test_a_delete_renews_the_tables_its_rows_cascade_to():
+    """The database deletes a demand's timeline and assignments with it (ON DELETE CASCADE):
+    pages that read only those tables must render again too."""
+    from tracker.domain.models import Demand
+
+    written = transactions._written_by(Demand, deleted=True)
+    assert {"demands", "timeline_entries", "assignments", "demand_topics"} <= written
+    assert transactions._written_by(Demand, deleted=False) >= {"demands", "demand_topics"}
+    assert "timeline_entries" not in transactions._written_by(Demand, deleted=False)
+
+
+def test_a_page_depends_on_the_tables_its_statements_name():
+    assert page_cache._tables_in(
+        "SELECT demands.id, bodies.name FROM demands JOIN assignments AS assignments_1 "
+        "ON demands.id = assignments_1.demand_id JOIN bodies ON bodies.id = assignments_1.body_id"
+    ) == {"demands", "assignments", "bodies"}
+    assert page_cache._tables_in("SELECT 1") == set()
 
 
 def test_saving_a_form_unchanged_keeps_the_cache(db, reader, writer, world):
@@ -392,8 +452,8 @@ def test_the_cache_can_be_switched_off(db, reader, world, app_config):
     assert statements_run(db, reader, "/") > 0
 
 
-def test_without_the_data_version_table_pages_are_rendered(db, reader, world):
-    table = db.metadata.tables["data_version"]
+def test_without_the_data_versions_table_pages_are_rendered(db, reader, world):
+    table = db.metadata.tables["data_versions"]
     db.session.remove()
     table.drop(db.engine)
     try:

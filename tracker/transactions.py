@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from functools import cache
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Conflict, InternalServerError
 
@@ -30,10 +32,6 @@ def commit() -> None:
 
 WROTE = "tracker.wrote"  # set in Session.info by the first write of a transaction
 TOUCHED = "tracker.touched"  # the names of the tables the transaction wrote
-# What no public page, feed or API read shows: writing only these keeps the cached pages.
-PRIVATE_TABLES = frozenset(
-    {"users", "api_tokens", "outbox", "subscriptions", "job_runs", "data_version"}
-)
 
 
 def _touched(session) -> set[str]:
@@ -43,29 +41,98 @@ def _touched(session) -> set[str]:
 def _flushed(session, _context) -> None:
     session.info[WROTE] = True
     tables = _touched(session)  # after_flush still sees what the flush wrote
-    changed = [obj for obj in session.dirty if session.is_modified(obj)]  # not set-to-same
-    for obj in (*session.new, *changed, *session.deleted):
-        tables.add(getattr(getattr(obj, "__table__", None), "name", "?"))
+    for obj in session.new:
+        tables.update(_written_by(type(obj), deleted=False))
+    for obj in session.dirty:
+        tables.update(_changed_by(session, obj))
+    for obj in session.deleted:
+        tables.update(_written_by(type(obj), deleted=True))
+
+
+def _changed_by(session, obj) -> set[str]:
+    """Name the tables a changed object's flush wrote: its own if a column changed (not set to
+    the same value), an association table if that collection changed. A new entry in a list
+    (``demand.timeline``) is a row of the entry's own table, which it names as a new object.
+    """
+    tables = set()
+    if session.is_modified(obj, include_collections=False):
+        tables |= {table.name for table in sa.inspect(type(obj)).tables}
+    state = sa.inspect(obj)
+    for relationship in state.mapper.relationships:
+        if relationship.secondary is not None:
+            if state.attrs[relationship.key].history.has_changes():
+                tables.add(relationship.secondary.name)
+    return tables
 
 
 def _executed(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:  # Core DML through the session
         state.session.info[WROTE] = True
-        _touched(state.session).add(getattr(getattr(state.statement, "table", None), "name", "?"))
+        table = getattr(state.statement, "table", None)
+        if isinstance(table, sa.Table):
+            tables = _cascades(table) if state.is_delete else (table.name,)
+        else:  # a statement on something else: count it as a write to every table
+            tables = set(db.metadata.tables)
+        _touched(state.session).update(tables)
 
 
-def _renew_data_version(session) -> None:
-    """Before a commit that wrote public data, give the data version a new token in the same
-    transaction: the page cache then misses in every worker from the moment the commit lands.
+@cache
+def _written_by(model: type, deleted: bool) -> frozenset[str]:
+    """Name the tables a new or deleted object of ``model`` may write: its own, the
+    association tables of its collections, and on delete every table the database's ON DELETE
+    rules reach from it.
+    """
+    mapper = sa.inspect(model)
+    tables: set[str] = set()
+    for table in mapper.tables:
+        tables |= _cascades(table) if deleted else {table.name}
+    tables |= {r.secondary.name for r in mapper.relationships if r.secondary is not None}
+    return frozenset(tables)
+
+
+@cache
+def _cascades(table: sa.Table) -> frozenset[str]:
+    """Return ``table`` and the tables whose foreign keys lead to it, however indirectly."""
+    found, todo = set(), [table]
+    while todo:
+        current = todo.pop()
+        if current.name in found:
+            continue
+        found.add(current.name)
+        todo += [
+            t
+            for t in db.metadata.tables.values()
+            if t.foreign_keys and any(fk.column.table is current for fk in t.foreign_keys)
+        ]
+    return frozenset(found)
+
+
+def _renew_data_versions(session) -> None:
+    """Before a commit that wrote, give each table it wrote a new token in the same
+    transaction: the cached pages that read those tables miss in every worker from the moment
+    the commit lands; the others stay.
     """
     if session.new or session.dirty or session.deleted:
         session.flush()  # learn the tables of what is still pending
-    if not _touched(session) - PRIVATE_TABLES:
+    names = sorted(_touched(session) - {DataVersion.__tablename__})
+    if not names:
         return
-    values = {"token": secrets.token_hex(16), "changed_at": utcnow()}
-    renewed = session.execute(sa.update(DataVersion).where(DataVersion.id == 1).values(**values))
-    if renewed.rowcount == 0:  # a schema made by create_all (the tests) has no row yet
-        session.execute(sa.insert(DataVersion).values(id=1, **values))
+    token, now = secrets.token_hex(16), utcnow()
+    insert = _upsert(db.engine.dialect.name)
+    statement = insert.values([{"name": n, "token": token, "changed_at": now} for n in names])
+    # one statement, rows in name order: two commits never wait for each other's rows crosswise
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"token": statement.excluded.token, "changed_at": statement.excluded.changed_at},
+        )
+    )
+
+
+def _upsert(dialect: str):
+    if dialect == "postgresql":
+        return postgresql.insert(DataVersion.__table__)
+    return sqlite.insert(DataVersion.__table__)
 
 
 def _ended(session, transaction) -> None:
@@ -110,5 +177,5 @@ def init_app(app: Flask) -> None:
         sa.event.listen(Session, "after_flush", _flushed)
         sa.event.listen(Session, "do_orm_execute", _executed)
         sa.event.listen(Session, "after_transaction_end", _ended)
-        sa.event.listen(Session, "before_commit", _renew_data_version)
+        sa.event.listen(Session, "before_commit", _renew_data_versions)
     app.after_request(_end_request)

@@ -542,15 +542,16 @@ class NextStep(db.Model):
 
 
 class DataVersion(db.Model):
-    """One row whose token changes with every commit that touches what the public can see.
+    """A table's version: its token changes with every commit that writes to that table.
 
-    The page cache keys its pages by it (tracker/web/page_cache.py); tracker/transactions.py
-    renews it inside the committing transaction, so every worker sees the change at once.
+    The page cache keeps each page with the versions of the tables it read and serves it while
+    they are unchanged (tracker/web/page_cache.py); tracker/transactions.py renews the rows of
+    the tables a transaction wrote inside that transaction, so every worker sees it at once.
     """
 
-    __tablename__ = "data_version"
+    __tablename__ = "data_versions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the table's name
     token: Mapped[str] = mapped_column(sa.String(32))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

@@ -23,7 +23,7 @@ FORMAT_VERSION = 1
 # Secrets leave the database only when asked for: password hashes and API token hashes.
 SECRET_TABLES = {"api_tokens"}
 SECRET_COLUMNS = {("users", "password_hash"), ("users", "session_token")}
-NOT_DATA = {"data_version"}  # the page cache's key: renewed by the import's own commit
+NOT_DATA = {"data_versions"}  # the page cache's versions: renewed by the import's own commit
 
 
 def _data_tables() -> list[sa.Table]:

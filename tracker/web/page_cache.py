@@ -3,12 +3,16 @@
 Public pages are read far more often than the data changes, and everyone who is not logged in
 gets the same page. So an anonymous GET is answered from the cache when it holds the page for
 
-    the address (host and path with query), the language, today's date and the data version
+    the address (host and path with query), the language and today's date
 
-and otherwise rendered by Flask and stored. The data version is one row (``DataVersion``) that
-every commit touching public data renews inside its own transaction (tracker/transactions.py):
-the first request after a write, in any worker, misses and shows it. A hit is answered by the
-WSGI middleware ``PageCache`` before Flask sees the request: reading the version (one statement
+and the tables the page read when it was rendered are unchanged; otherwise Flask renders it
+and it is stored with the versions of the tables it read. Each table has a version row
+(``DataVersion``) that every commit writing to the table renews inside its own transaction
+(tracker/transactions.py): the first request after a write, in any worker, misses on every page
+that read that table and shows the change, while pages that did not read it stay (a progress
+note re-renders the demand's page and the feeds, not the overview or the events). Which tables a
+page read is taken from the SQL it ran, so no page has to declare it. A hit is answered by the
+WSGI middleware ``PageCache`` before Flask sees the request: reading the versions (one statement
 on a pooled DB-API connection), one lookup, the stored response with the security headers.
 
 Never cached: a request with a session or remember cookie (staff, flashed messages, a form's
@@ -26,10 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, has_request_context, request, session
 from flask_caching import Cache
 from werkzeug.wrappers import Request
 
@@ -43,6 +48,7 @@ cache = Cache()
 UNCACHED_BLUEPRINTS = frozenset({"staff", "auth", "answer"})
 UNCACHED_ENDPOINTS = frozenset({"public.healthz", "static", "public.favicon", "public.language"})
 KEY = "tracker.page_key"
+READS = "tracker.page_reads"  # the tables a page being rendered read
 
 
 def init_app(app: Flask) -> None:
@@ -81,21 +87,24 @@ class PageCache:
         self.security_headers = headers_for(app)
         with app.app_context():
             self.engine = db.engine
+        sa.event.listen(self.engine, "before_cursor_execute", _note_reads)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         if self.anonymous_read(request):
-            found = self.data_version()
-            if found is not None:
-                token, changed_at = found
+            versions = self.data_versions()
+            if versions is not None:
                 day = today()
                 # the host and mount point too: a page with absolute links (the report) must
                 # not reach the readers of another host, so a forged Host cannot poison the cache
-                key = f"{locale_of(request)}|{day}|{token}|{request.url_root}|{request.full_path}"
-                environ[KEY] = (key, changed_at, day)
+                key = f"{locale_of(request)}|{day}|{request.url_root}|{request.full_path}"
+                environ[KEY] = (key, versions, day)
+                environ[READS] = set()
                 stored = quietly(self.app, self.backend.get, key)
-                if stored is not None:
-                    status, headers, packed = stored
+                if stored is not None and all(
+                    versions.get(name, NEVER)[0] == token for name, token in stored[3]
+                ):
+                    status, headers, packed, _read = stored
                     response = Response(status=status, headers=headers)
                     response.headers.update(self.security_headers)
                     _encode(response, request, packed)
@@ -112,8 +121,8 @@ class PageCache:
             remember not in request.cookies
         )
 
-    def data_version(self) -> tuple[str, dt.datetime | None] | None:
-        """Return the data version's token and time, or None if it cannot be read."""
+    def data_versions(self) -> dict[str, tuple[str, dt.datetime]] | None:
+        """Return each written table's token and time of change, or None if they cannot be read."""
         failures = (sa.exc.SQLAlchemyError, self.engine.dialect.dbapi.Error)
         try:
             connection = self.engine.raw_connection()
@@ -122,22 +131,52 @@ class PageCache:
             return None
         try:
             cursor = connection.cursor()
-            cursor.execute("SELECT token, changed_at FROM data_version WHERE id = 1")
-            row = cursor.fetchone()
+            cursor.execute("SELECT name, token, changed_at FROM data_versions")
+            rows = cursor.fetchall()
             cursor.close()
         except failures as error:  # an old schema without the table
             self.app.logger.warning("page cache off for this request: %s", error)
             return None
         finally:
             connection.close()  # back to the pool
-        if row is None:  # a schema made by create_all (the tests) before its first write
-            return "", None
-        changed_at = row[1]
-        if isinstance(changed_at, str):  # SQLite hands back text
-            changed_at = dt.datetime.fromisoformat(changed_at)
-        if changed_at is not None and changed_at.tzinfo is None:
-            changed_at = changed_at.replace(tzinfo=dt.UTC)
-        return row[0], changed_at
+        versions = {}
+        for name, token, changed_at in rows:
+            if isinstance(changed_at, str):  # SQLite hands back text
+                changed_at = dt.datetime.fromisoformat(changed_at)
+            if changed_at.tzinfo is None:
+                changed_at = changed_at.replace(tzinfo=dt.UTC)
+            versions[name] = (token, changed_at)
+        return versions
+
+
+NEVER = (None, None)  # the version of a table no commit has written yet
+
+
+def _note_reads(_connection, _cursor, statement, *_args) -> None:
+    """Note the tables of a statement run while an anonymous page renders (engine event)."""
+    if has_request_context():
+        reads = request.environ.get(READS)
+        if reads is not None:
+            reads |= _tables_in(statement)
+
+
+_TABLES_IN: dict[str, frozenset[str]] = {}  # SQL text → the tables it names (SQL repeats)
+_WORD = re.compile(r"\w+")
+
+
+def _tables_in(statement: str) -> frozenset[str]:
+    """Name the tables a statement mentions: every word of it that is a table's name.
+
+    A column that shares a table's name only makes a page depend on one table more.
+    """
+    found = _TABLES_IN.get(statement)
+    if found is None:
+        if len(_TABLES_IN) >= 4096:  # IN lists of every length give new statements
+            _TABLES_IN.clear()
+        found = _TABLES_IN[statement] = frozenset(
+            db.metadata.tables.keys() & set(_WORD.findall(statement))
+        )
+    return found
 
 
 def _release() -> str:
@@ -184,16 +223,18 @@ def _store(response: Response) -> Response:
     packed = gzip.compress(body, 1, mtime=0)  # pages shrink about tenfold: 2 MB fit too
     if len(packed) > current_app.config["CACHE_MAX_PAGE"]:
         return response
-    key, changed_at, day = found
+    key, versions, day = found
+    read = tuple(sorted((name, versions.get(name, NEVER)[0]) for name in request.environ[READS]))
     response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
-    response.last_modified = max(changed_at, midnight) if changed_at else midnight
+    changes = [versions[name][1] for name, token in read if token is not None]
+    response.last_modified = max([midnight, *changes])
     response.cache_control.public = True
     response.cache_control.max_age = 0
     response.cache_control.must_revalidate = True
     response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-    quietly(current_app, cache.set, key, (response.status_code, headers, packed))
+    quietly(current_app, cache.set, key, (response.status_code, headers, packed, read))
     _encode(response, request, packed, body)
     return response.make_conditional(request)
 
