@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 
 from flask import Flask, abort, request
 
@@ -46,7 +47,8 @@ def connect(url: str):
 
 def same_sql() -> Flask:
     with open(os.environ["BENCH_SQL_FILE"], "rb") as f:
-        captured = pickle.load(f)  # {"url": database URL, "pages": {URL: [(SQL, parameters)]}}
+        # {"url": database URL, "pages": {URL: [(SQL, parameters)]}, "missed": the same}
+        captured = pickle.load(f)
     app = Flask(__name__)
     template = app.jinja_env.from_string(ROWS)
     connection = []  # opened in the worker, after gunicorn forked
@@ -54,7 +56,10 @@ def same_sql() -> Flask:
     @app.get("/")
     @app.get("/<path:_path>")
     def replay(_path: str = ""):
-        statements = captured["pages"].get(request.full_path.removesuffix("?"))
+        # bench/run.py's misses carry "_=n": the SQL of the page rendered without the cache
+        kind = "missed" if "_" in request.args else "pages"
+        address = re.sub(r"[?&]_=\d+$", "", request.full_path.removesuffix("?"))
+        statements = captured[kind].get(address)
         if statements is None:
             abort(404)
         if not connection:

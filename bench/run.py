@@ -9,10 +9,12 @@ Steps (only 127.0.0.1 is contacted; every measurement is bounded in time and in 
 1. pages — the 10k data set (bench/generate.py, cached in bench/results/, a copy per run) served
    by gunicorn (2 sync workers, TRACKER_ENV=production), beside bench/baseline_app.py's bare page
    and same-SQL baseline, served the same way. Every anonymous public page against the bare page;
-   the staff pages and the cold path (each request right after a staff write through the API)
-   against the same-SQL baseline, which replays the SQL the tracker ran for that page. Tracker and
-   baseline take turns in alternating rounds. The queries per page, cold and cached.
-2. scale — the cached and the cold path at 1k, 10k and 100k demands, beside the same SQL.
+   against the same-SQL baseline, which replays the SQL the tracker ran for that request: the
+   staff pages, each page right after a progress note through the API (the most frequent write:
+   pages that read no timeline stay cached through it), and each page rendered (a miss: an
+   address with a query argument no page reads). Tracker and baseline take turns in alternating
+   rounds. The queries per page after the note, rendered and cached.
+2. scale — the cached path and the rendered page at 1k, 10k and 100k demands, beside the same SQL.
 3. weekly — the scheduler's weekly job for 200 bodies against aiosmtpd, until the outbox is
    empty, beside raw smtplib sending the same finished messages; the process warmed up with one
    body's preview first, the time split into writing the digests and delivering them.
@@ -250,8 +252,12 @@ def cookies(response: load.Response) -> str:
 
 
 def capture(url: str, meta: dict, pages: list[str], staff: list[str], path: Path) -> dict:
-    """Request each page in-process right after a write (the cold path) and once more (cached);
-    pickle the cold request's SQL for the same-SQL baseline; return the statement counts.
+    """Request each page in-process right after a write, then as a miss (``missed``: with a
+    query argument it ignores, so that no cached page answers), then once more (cached).
+
+    Pickle both requests' SQL for the same-SQL baseline; return the statements of each:
+    ``(after the write, missed, cached)``. After the write, a page that read none of the tables
+    the write wrote comes from the cache (no statements).
     """
     import sqlalchemy as sa
 
@@ -278,23 +284,35 @@ def capture(url: str, meta: dict, pages: list[str], staff: list[str], path: Path
     answer = staff_client.post("/anmelden", data=body, content_type=headers["Content-Type"])
     if answer.status_code != 302:
         raise RuntimeError(f"in-process staff login answered {answer.status_code}")
-    captured, counts = {}, {}
+    after_write, missed, counts = {}, {}, {}
     for n, page in enumerate([*pages, *staff]):
         client = staff_client if page in staff else anonymous
+        client.get(page)  # in the cache (a public page) before the write
         written = anonymous.post(write_path(meta), data=write_body(-n), headers=API)
         if written.status_code != 201:
             raise RuntimeError(f"the API write answered {written.status_code}")
         statements.clear()
         if client.get(page).status_code != 200:
             continue
-        captured[page] = list(statements)
+        after_write[page] = list(statements)
+        statements.clear()
+        client.get(missed_path(page, 0))
+        missed[page] = list(statements)
         statements.clear()
         client.get(page)
-        counts[page] = (len(captured[page]), len(statements))
+        counts[page] = (len(after_write[page]), len(missed[page]), len(statements))
     with app.app_context():
         db.engine.dispose()
-    path.write_bytes(pickle.dumps({"url": url, "pages": captured}))
+    path.write_bytes(pickle.dumps({"url": url, "pages": after_write, "missed": missed}))
     return counts
+
+
+def missed_path(path: str, n: int) -> str:
+    """``path`` with a query argument no page reads: a new address, which no cached page has."""
+    return f"{path}{'&' if '?' in path else '?'}{MISS}={n}"
+
+
+MISS = "_"  # bench/baseline_app.py replays the missed request's SQL for such an address
 
 
 # --- measurements --------------------------------------------------------------------------------
@@ -332,14 +350,33 @@ def ratio_row(measurement: str, tracker: load.Load, base: load.Load, base_name: 
 
 def cold_load(port: int, path: str, meta: dict, seconds: float, counter: list[int]) -> load.Load:
     """Sequential: a staff write through the API, then the page (only the page is timed)."""
-    result = load.Load()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline or not (result.requests or result.errors):
+
+    def after_a_write() -> str:
         counter[0] += 1
         written = load.post(port, write_path(meta), write_body(counter[0]), API)
         if written.status != 201:
             raise RuntimeError(f"the API write answered {written.status}: {written.body[:200]}")
-        answer = load.get(port, path)
+        return path
+
+    return one_at_a_time(port, seconds, after_a_write)
+
+
+def missed_load(port: int, path: str, seconds: float, counter: list[int]) -> load.Load:
+    """Sequential: the page at an address no cached page has, so that each request renders."""
+
+    def new_address() -> str:
+        counter[0] += 1
+        return missed_path(path, counter[0])
+
+    return one_at_a_time(port, seconds, new_address)
+
+
+def one_at_a_time(port: int, seconds: float, next_path) -> load.Load:
+    """Request ``next_path()`` (which may write first) one at a time; time only the page."""
+    result = load.Load()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or not (result.requests or result.errors):
+        answer = load.get(port, next_path())
         if answer.status != 200:
             result.errors += 1
             continue
@@ -349,7 +386,8 @@ def cold_load(port: int, path: str, meta: dict, seconds: float, counter: list[in
 
 
 def sequential_load(port: int, path: str, seconds: float) -> load.Load:
-    """One request after the other on one connection at a time, for comparison with cold_load."""
+    """One request after the other on one connection at a time, for comparison with
+    cold_load and missed_load."""
     result = load.hammer(port, path, seconds, 1)
     result.seconds = sum(result.latencies)
     return result
@@ -404,42 +442,62 @@ def measure_pages(report: Report, url: str, meta: dict, args, scratch: Path) -> 
                 ratio_row(f"{label} `{path}`", totals["tracker"], totals["same SQL"], "same SQL")
             )
             log(f"{label}: {report.rows[-1].tracker} | {report.rows[-1].baseline}")
+        misses = [0]
         for label, path in public:
             if path not in counts:
                 continue
-            totals = alternate(
-                {
-                    "tracker": partial(cold_load, tracker.port, path, meta, args.slice, writes),
-                    "same SQL": partial(sequential_load, same_sql.port, path, args.slice),
-                },
-                args.rounds,
-            )
-            report.rows.append(
-                ratio_row(
-                    f"cold: {label} `{path}`", totals["tracker"], totals["same SQL"], "same SQL"
+            kept = counts[path][0] == 0
+            for name, measure, base_path in (
+                (
+                    "after a progress note" + (" (kept: it read nothing the note wrote)" * kept),
+                    partial(cold_load, tracker.port, path, meta, args.slice, writes),
+                    path,
+                ),
+                (
+                    "rendered (a miss)",
+                    partial(missed_load, tracker.port, path, args.slice, misses),
+                    missed_path(path, 0),
+                ),
+            ):
+                totals = alternate(
+                    {
+                        "tracker": measure,
+                        "same SQL": partial(sequential_load, same_sql.port, base_path, args.slice),
+                    },
+                    args.rounds,
                 )
-            )
-            log(f"cold {label}: {report.rows[-1].tracker} | {report.rows[-1].baseline}")
+                report.rows.append(
+                    ratio_row(
+                        f"{name}: {label} `{path}`",
+                        totals["tracker"],
+                        totals["same SQL"],
+                        "same SQL",
+                    )
+                )
+                log(f"{name} {label}: {report.rows[-1].tracker} | {report.rows[-1].baseline}")
     finally:
         stop(servers)
     budget = query_budget()
     lines = [
-        "| page | statements, cold (= the same-SQL baseline's) | statements, cached |",
-        "| --- | --- | --- |",
+        "| page | statements after a progress note (the same-SQL baseline's) | rendered, a miss "
+        "(the baseline's) | cached |",
+        "| --- | --- | --- | --- |",
     ]
     for _label, path in [*public, *staff]:
         if path in counts:
-            cold, cached = counts[path]
+            after, missed, cached = counts[path]
             over = (
                 " (over the budget)"
-                if budget and cold > budget and path in dict(public).values()
+                if budget and missed > budget and path in dict(public).values()
                 else ""
             )
-            lines.append(f"| `{path}` | {cold}{over} | {cached} |")
-    worst = max((counts[p][0], p) for _, p in public if p in counts)
+            lines.append(
+                f"| `{path}` | {after or '0 (kept in the cache)'} | {missed}{over} | {cached} |"
+            )
+    worst = max((counts[p][1], p) for _, p in public if p in counts)
     report.rows.append(
         Row(
-            "statements per public page, cold (tests/test_query_budgets.py)",
+            "statements per public page, rendered (tests/test_query_budgets.py)",
             f"at most {worst[0]} (`{worst[1]}`)",
             "–",
             None,
@@ -447,22 +505,26 @@ def measure_pages(report: Report, url: str, meta: dict, args, scratch: Path) -> 
             budget is None or worst[0] <= budget,
         )
     )
+    kept = [p for _, p in public if p in counts and counts[p][0] == 0]
     report.tables += [
-        f"Statements per request (in-process, {len(counts)} pages; cold: right after a write; "
-        "the staff pages logged in):",
+        f"Statements per request (in-process, {len(counts)} pages; the staff pages logged in). "
+        f"A progress note writes a timeline entry: {len(kept)} of {len(public)} public pages read "
+        "no timeline and stay in the cache through it.",
         "",
         *lines,
         "",
     ]
     report.notes.append(
-        f"- cold path: each request follows a public progress note through the API on demand "
-        f"{meta['scratch_demand_id']} ({writes[0]} writes); only the page is timed, one request "
-        "at a time, the same-SQL baseline likewise one at a time"
+        f"- after a progress note: each request follows a public progress note through the API "
+        f"on demand {meta['scratch_demand_id']} ({writes[0]} writes); rendered (a miss): each "
+        f"request has a query argument `{MISS}=n` no page reads, so no cached page answers "
+        f"({misses[0]} requests). Only the page is timed, one request at a time, the same-SQL "
+        "baseline likewise one at a time, replaying the statements the tracker ran for it"
     )
 
 
 def measure_scale(report: Report, args, scratch: Path) -> None:
-    """Requests/s of the cached and the cold path at each size, beside the same SQL's."""
+    """Requests/s of the cached path and the rendered page at each size, beside the same SQL's."""
     sizes = ["1k", "10k", "100k"]
     results: dict[tuple[str, str], dict[str, float]] = {}
     for size in sizes:
@@ -478,8 +540,10 @@ def measure_scale(report: Report, args, scratch: Path) -> None:
                 totals = alternate(
                     {
                         "cached": partial(load.hammer, tracker.port, path, args.scale_slice, 4),
-                        "cold": partial(cold_load, tracker.port, path, meta, args.scale_slice, [0]),
-                        "same SQL": partial(sequential_load, same_sql.port, path, args.scale_slice),
+                        "rendered": partial(missed_load, tracker.port, path, args.scale_slice, [0]),
+                        "same SQL": partial(
+                            sequential_load, same_sql.port, missed_path(path, 0), args.scale_slice
+                        ),
                     },
                     1,
                 )
@@ -504,8 +568,8 @@ def measure_scale(report: Report, args, scratch: Path) -> None:
         )
     report.tables += [
         "How cost grows: requests/s at 1k, 10k and 100k demands (10 timeline entries each, 50 "
-        "bodies; cached: 4 connections; cold: one request at a time, each after a write; same "
-        "SQL: the cold request's SQL, one at a time):",
+        "bodies; cached: 4 connections; rendered: one request at a time, each a miss; same "
+        "SQL: the rendered request's SQL, one at a time):",
         "",
         *lines,
         "",
