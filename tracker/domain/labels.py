@@ -99,9 +99,9 @@ def _memo() -> dict | None:
     """Return this request's (app context's) translations in the current language.
 
     Lists call this for every label of every row, so it reads the app context's ``g`` once
-    through Flask's context variable and flask_babel's chosen locale from it (where
-    ``get_locale`` and ``force_locale`` keep it); only a context without one yet asks
-    ``get_locale``.
+    through Flask's context variable (``_cv_app``, which the ``g`` proxy itself reads) and
+    flask_babel's chosen locale from it (where ``get_locale`` and ``force_locale`` keep it);
+    only a context without one yet asks ``get_locale``.
     """
     context = _cv_app.get(None)
     if context is None:

@@ -121,8 +121,9 @@ class PageCache:
             remember not in request.cookies
         )
 
-    def data_versions(self) -> dict[str, tuple[str, dt.datetime]] | None:
-        """Return each written table's token and time of change, or None if they cannot be read."""
+    def data_versions(self) -> dict[str, tuple] | None:
+        """Return each written table's token and time of change (as the driver hands it back:
+        ``changed_at`` reads it), or None if they cannot be read."""
         failures = (sa.exc.SQLAlchemyError, self.engine.dialect.dbapi.Error)
         try:
             connection = self.engine.raw_connection()
@@ -139,14 +140,14 @@ class PageCache:
             return None
         finally:
             connection.close()  # back to the pool
-        versions = {}
-        for name, token, changed_at in rows:
-            if isinstance(changed_at, str):  # SQLite hands back text
-                changed_at = dt.datetime.fromisoformat(changed_at)
-            if changed_at.tzinfo is None:
-                changed_at = changed_at.replace(tzinfo=dt.UTC)
-            versions[name] = (token, changed_at)
-        return versions
+        return {name: (token, changed_at) for name, token, changed_at in rows}
+
+
+def changed_at(value) -> dt.datetime:
+    """Return a version's time of change in UTC (SQLite hands it back as text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 NEVER = (None, None)  # the version of a table no commit has written yet
@@ -227,7 +228,7 @@ def _store(response: Response) -> Response:
     read = tuple(sorted((name, versions.get(name, NEVER)[0]) for name in request.environ[READS]))
     response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
-    changes = [versions[name][1] for name, token in read if token is not None]
+    changes = [changed_at(versions[name][1]) for name, token in read if token is not None]
     response.last_modified = max([midnight, *changes])
     response.cache_control.public = True
     response.cache_control.max_age = 0
