@@ -31,3 +31,12 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 migrate = Migrate(render_as_batch=True)
+
+
+def upsert(target):
+    """Return an INSERT into ``target`` that can say ON CONFLICT, in the database's dialect
+    (SQLite or PostgreSQL, the two the tracker runs on)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)

@@ -13,12 +13,11 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Conflict, InternalServerError
 
 from tracker.domain.models import DataVersion, utcnow
-from tracker.extensions import db
+from tracker.extensions import db, upsert
 from tracker.services.errors import StaleDemand, stale_refused
 
 log = logging.getLogger(__name__)
@@ -118,8 +117,9 @@ def _renew_data_versions(session) -> None:
     if not names:
         return
     token, now = secrets.token_hex(16), utcnow()
-    insert = _upsert(db.engine.dialect.name)
-    statement = insert.values([{"name": n, "token": token, "changed_at": now} for n in names])
+    statement = upsert(DataVersion).values(
+        [{"name": n, "token": token, "changed_at": now} for n in names]
+    )
     # one statement, rows in name order: two commits never wait for each other's rows crosswise
     session.execute(
         statement.on_conflict_do_update(
@@ -127,12 +127,6 @@ def _renew_data_versions(session) -> None:
             set_={"token": statement.excluded.token, "changed_at": statement.excluded.changed_at},
         )
     )
-
-
-def _upsert(dialect: str):
-    if dialect == "postgresql":
-        return postgresql.insert(DataVersion.__table__)
-    return sqlite.insert(DataVersion.__table__)
 
 
 def _ended(session, transaction) -> None:

@@ -30,13 +30,11 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from tracker.domain import rules
 from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
-from tracker.extensions import db
+from tracker.extensions import db, upsert
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +153,7 @@ def queue_many(rows: list[dict]) -> list[OutboxMessage]:
     dialect = db.engine.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         return [m for row in rows if (m := queue(**row)) is not None]
-    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(OutboxMessage)
+    insert = upsert(OutboxMessage)
     now = utcnow()
     values = [
         {
