@@ -310,6 +310,47 @@ def test_a_delete_renews_the_tables_its_rows_cascade_to():
     assert "timeline_entries" not in transactions._written_by(Demand, deleted=False)
 
 
+def test_an_orm_delete_statement_renews_its_cascades_and_leaves_the_lookup_sound(db, world):
+    """An ORM statement's table is annotated: it must still lead to the tables the database's
+    ON DELETE rules reach, and not spoil the lookup for later deletes."""
+    from tracker.domain.models import Demand
+
+    db.session.execute(sa.delete(Demand).where(Demand.id == -1))
+    touched = db.session.info[transactions.TOUCHED]
+    assert {"demands", "timeline_entries", "assignments"} <= touched
+    assert "timeline_entries" in transactions._written_by(Demand, deleted=True)
+    db.session.rollback()
+
+
+def test_a_part_removed_from_its_event_renews_what_its_deletion_reaches(db, world):
+    """Removed from ``event.parts`` (delete-orphan), a part is deleted at the flush; the
+    database then sets the ``event_part_id`` of its demands to NULL."""
+    event = db.session.get(Event, world["event"].id)
+    event.parts.remove(event.parts[0])
+    db.session.flush()
+    assert {"event_parts", "demands"} <= db.session.info[transactions.TOUCHED]
+    db.session.rollback()
+
+
+def test_a_released_savepoint_leaves_the_versions_to_the_commit(db, world):
+    """Renewing them at each savepoint would lock their rows for the rest of the transaction."""
+    upserts = []
+
+    def record(conn, cursor, statement, *args):
+        if "data_versions" in statement and not statement.startswith("SELECT"):
+            upserts.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.session.begin_nested():
+            world["demand"].title = "Im Sicherungspunkt"
+        assert upserts == []
+        transactions.commit()
+        assert len(upserts) == 1
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_a_page_depends_on_the_tables_its_statements_name():
     assert page_cache._tables_in(
         "SELECT demands.id, bodies.name FROM demands JOIN assignments AS assignments_1 "

@@ -58,17 +58,20 @@ def _changed_by(session, obj) -> set[str]:
         tables |= {table.name for table in sa.inspect(type(obj)).tables}
     state = sa.inspect(obj)
     for relationship in state.mapper.relationships:
-        if relationship.secondary is not None:
-            if state.attrs[relationship.key].history.has_changes():
-                tables.add(relationship.secondary.name)
+        history = state.attrs[relationship.key].history
+        if relationship.secondary is not None and history.has_changes():
+            tables.add(relationship.secondary.name)
+        if relationship.cascade.delete_orphan and history.deleted:  # removed: deleted at flush
+            tables |= _written_by(relationship.mapper.class_, deleted=True)
     return tables
 
 
 def _executed(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:  # Core DML through the session
         state.session.info[WROTE] = True
-        table = getattr(state.statement, "table", None)
-        if isinstance(table, sa.Table):
+        # the statement's table as the metadata holds it (an ORM statement's is annotated)
+        table = db.metadata.tables.get(getattr(getattr(state.statement, "table", None), "name", ""))
+        if table is not None:
             tables = _cascades(table) if state.is_delete else (table.name,)
         else:  # a statement on something else: count it as a write to every table
             tables = set(db.metadata.tables)
@@ -111,6 +114,8 @@ def _renew_data_versions(session) -> None:
     transaction: the cached pages that read those tables miss in every worker from the moment
     the commit lands; the others stay.
     """
+    if session.in_nested_transaction():  # a savepoint released: the outer commit renews them
+        return
     if session.new or session.dirty or session.deleted:
         session.flush()  # learn the tables of what is still pending
     names = sorted(_touched(session) - {DataVersion.__tablename__})
@@ -120,7 +125,8 @@ def _renew_data_versions(session) -> None:
     statement = upsert(DataVersion).values(
         [{"name": n, "token": token, "changed_at": now} for n in names]
     )
-    # one statement, rows in name order: two commits never wait for each other's rows crosswise
+    # one statement at the end of the transaction, rows in name order: two commits never wait
+    # for each other's version rows crosswise
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["name"],

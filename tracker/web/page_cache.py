@@ -186,7 +186,7 @@ def _release() -> str:
     """
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.blake2b(digest_size=8)
-    for folder in (package, shipped("templates")):
+    for folder in (package, shipped("templates"), shipped("migrations")):  # a data migration too
         for path in sorted(folder.rglob("*")):
             if path.suffix in (".py", ".html", ".txt", ".mo", ".toml") and path.is_file():
                 stat = path.stat()
