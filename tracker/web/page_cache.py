@@ -76,8 +76,9 @@ def init_app(app: Flask) -> None:
 class PageCache:
     """WSGI middleware: answer an anonymous read from the cache before Flask sees it.
 
-    A hit costs reading the data version on a pooled DB-API connection, one cache lookup and
-    the response; a miss goes on to Flask with its key, and ``_store`` keeps what it rendered.
+    A hit costs reading the tables' versions on a pooled DB-API connection, one cache lookup
+    and the response; a page stored with other versions of the tables it read, or none, goes on
+    to Flask with its key, and ``_store`` keeps what it rendered with the tables it read.
     """
 
     def __init__(self, app: Flask, wsgi_app):
