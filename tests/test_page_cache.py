@@ -161,20 +161,6 @@ def test_a_demands_edit_shows_on_every_page_at_once(db, reader, writer, world, l
         assert shown(reader, path, "Bezahlkarte abschaffen", language), path
 
 
-def test_a_progress_note_shows_on_the_demand_page_feed_and_api(db, reader, writer, world):
-    d = world["demand"]
-    paths = [f"/forderungen/{d.id}", "/feed.atom", f"/forderungen/{d.id}/feed.atom"]
-    warm(db, reader, paths)
-    submit(
-        writer,
-        f"/verwaltung/forderungen/{d.id}",
-        f"/forderungen/{d.id}/stand",
-        **{"update-text": "Das Ministerium prüft einen Entwurf."},
-    )
-    for path in paths:
-        assert shown(reader, path, "Das Ministerium prüft einen Entwurf."), path
-
-
 def test_a_state_change_shows_in_the_lists_and_the_api(db, reader, writer, world):
     d = world["demand"]
     paths = ["/?state=addressed", f"/api/v1/demands/{d.id}"]
@@ -260,7 +246,9 @@ def test_a_consultation_and_a_meeting_show(db, reader, writer, world):
     assert shown(reader, "/beteiligungen", "Anhörung zum Integrationsgesetz")
 
 
-def test_a_write_renews_only_the_pages_that_read_what_it_wrote(db, reader, writer, world):
+def test_a_progress_note_shows_on_the_pages_that_read_timelines_the_others_stay(
+    db, reader, writer, world
+):
     """A progress note adds a timeline entry: the pages that show timelines render again,
     the overview, the events and the workflow (which read no timeline) stay in the cache."""
     d = world["demand"]
