@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         state_badge_html=state_badge,
         standing_html=standing,
         demand_items=demand_items,
+        bodies_line_html=bodies_line,
     )
 
 
@@ -202,7 +203,6 @@ def demand_items(demands) -> Markup:
     url = escape(url_for("public.demand", demand_id=0)[:-1])  # /forderungen/: once, not per row
     responsible = labels.gettext_once("Zuständig:")
     topics_label = labels.gettext_once("Themen:")
-    lead = escape(labels.role_label("lead"))
     rows = []
     for d in demands:
         row = [
@@ -211,13 +211,9 @@ def demand_items(demands) -> Markup:
             f'<p class="demand-item__meta">{state_badge(d.state)} {standing(d)}</p>'
         ]
         if d.assignments:
-            names = ", ".join(
-                f"{_text(a.body.label)} ({lead})" if a.role == "lead" else _text(a.body.label)
-                for a in d.assignments
-            )
             row.append(
                 f'<p class="demand-item__bodies"><span class="muted">{responsible}</span> '
-                f"{names}</p>"
+                f"{bodies_line(d)}</p>"
             )
         if d.topics:
             tags = "".join(
@@ -231,6 +227,16 @@ def demand_items(demands) -> Markup:
         row.append("</li>\n")
         rows.append("".join(row))
     return Markup("".join(rows))
+
+
+def bodies_line(demand) -> Markup:
+    """Return the bodies responsible for ``demand``, each lead one marked:
+    „MI (federführend), MS“ (lists, the staff list and the report show this line)."""
+    lead = escape(labels.role_label("lead"))
+    return Markup(", ").join(
+        Markup(f"{_text(a.body.label)} ({lead})") if a.role == "lead" else _text(a.body.label)
+        for a in demand.assignments
+    )
 
 
 def _text(value) -> Markup:
