@@ -37,6 +37,7 @@ class Recorder:
         self.delay = delay
         self.lock = threading.Lock()
         self.received: list[tuple[object, EmailMessage]] = []
+        self.peers: list[tuple[str, int]] = []
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
@@ -44,6 +45,7 @@ class Recorder:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.received.append((envelope, message))
+            self.peers.append(session.peer)  # (host, port): one port per client connection
         return "250 Message accepted for delivery"
 
 
@@ -79,6 +81,12 @@ class MailServer:
     def envelopes(self) -> list:
         with self.handler.lock:
             return [e for e, _ in self.handler.received]
+
+    @property
+    def connections(self) -> int:
+        """How many client connections delivered messages."""
+        with self.handler.lock:
+            return len(set(self.handler.peers))
 
     def keys(self) -> Counter:
         """How often each X-Tracker-Key arrived."""

@@ -45,7 +45,11 @@ def three_bodies(app, db, mailserver):
     db.session.remove()
 
 
-def _run(app, mailserver, tmp_path, kill_at: str = "") -> subprocess.CompletedProcess:
+def _run(
+    app, mailserver, tmp_path, kill_at: str = "", connections: int = 1
+) -> subprocess.CompletedProcess:
+    """Run the weekly job in a new process; by default over one SMTP connection, whose crash
+    leaves at most one row uncertain."""
     env = {
         **os.environ,
         "TRACKER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -53,6 +57,7 @@ def _run(app, mailserver, tmp_path, kill_at: str = "") -> subprocess.CompletedPr
         "TRACKER_SMTP_URL": mailserver.url,
         "TRACKER_BASE_URL": BASE_URL,
         "TRACKER_KILL_AT": kill_at,
+        "TRACKER_SMTP_CONNECTIONS": str(connections),
     }
     return subprocess.run(
         [sys.executable, "-c", RUN_WEEKLY],
@@ -143,3 +148,35 @@ def test_a_kill_before_the_server_got_the_message_leaves_one_uncertain_row(
     assert sender.flush()["sent"] == 1
     assert _keys(mailserver) == Counter(dict.fromkeys(SLUGS, 1))
     assert _reminder_entries(db)[uncertain.id] == 2
+
+
+def test_a_kill_while_three_connections_deliver_leaves_one_uncertain_row_per_connection_at_most(
+    app, db, mailserver, tmp_path
+):
+    app.config["SMTP_URL"] = mailserver.url
+    slugs = [f"m{n}" for n in range(9)]
+    for slug in slugs:
+        body = make_body(slug, f"Ministerium {slug}", ((f"Referat {slug}", f"r@{slug}.example.org", 1),))
+        make_demand(f"Forderung an {slug}", bodies=[body])
+    db.session.commit()
+    db.session.remove()
+
+    crashed = _run(app, mailserver, tmp_path, kill_at="outbox:accepted:4", connections=3)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert _run(app, mailserver, tmp_path, connections=3).returncode == 0
+
+    rows = _digests(db)
+    assert len(rows) == len(slugs)
+    uncertain = [r for r in rows if r.status != "sent"]
+    assert 1 <= len(uncertain) <= 3  # the killed delivery's row, and those of the other two
+    assert all(r.status == "sending" for r in uncertain)
+    received = _keys(mailserver)
+    assert max(received.values()) == 1  # nobody got a digest twice
+    # every body whose row is booked got its digest; an uncertain one at most once (the
+    # killed delivery reached the server, the others may have)
+    assert {r.body.slug for r in rows if r.status == "sent"} <= set(received)
+    assert sum(received[r.body.slug] for r in uncertain) >= 1
+    assert _reminder_entries(db) == Counter({r.id: 1 for r in rows if r.status == "sent"})
+    later = utcnow() + outbox.STUCK_AFTER + dt.timedelta(minutes=1)
+    assert sender.flush(now=later)["sent"] == 0  # uncertain rows are never resent by themselves
+    assert _keys(mailserver) == received

@@ -281,6 +281,32 @@ def test_two_senders_at_once_deliver_each_row_exactly_once(app, db):
         server.stop()
 
 
+@pytest.mark.parametrize(("connections", "limit"), [(3, 1000), (3, 5), (1, 1000)])
+def test_one_flush_delivers_over_the_configured_connections_side_by_side(
+    app, db, connections, limit
+):
+    from smtp import MailServer
+
+    server = MailServer(delay=0.05).start()  # slow enough that every connection gets rows
+    try:
+        app.config.update(SMTP_URL=server.url, SMTP_CONNECTIONS=connections)
+        keys = _queue(12, "side")
+        result = sender.flush(limit=limit)
+
+        sent = min(limit, len(keys))
+        assert result == {"sent": sent, "retry": 0, "failed": 0}
+        received = server.keys()
+        assert sum(received.values()) == sent and set(received.values()) == {1}
+        assert server.connections == min(connections, sent)
+        rows = _rows(db)
+        assert sum(r.status == "sent" for r in rows) == sent
+        assert {r.status for r in rows} <= {"sent", "pending"}
+        # the flush's own session still works afterwards (the connections had their own)
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == len(keys)
+    finally:
+        server.stop()
+
+
 def test_subject_with_a_line_break_is_still_delivered(smtp_app, client, db, mailserver):
     # A title may contain a line break (the API accepts any text); header injection is refused
     # by the email package, so the subject must be put on one line before it goes out.

@@ -25,6 +25,7 @@ ENVIRONMENT = {
     "TRACKER_PROXIES": "PROXIES",
     "TRACKER_RECHECK_MONTHS": "RECHECK_MONTHS",
     "TRACKER_OUTBOX_INTERVAL": "OUTBOX_INTERVAL",
+    "TRACKER_SMTP_CONNECTIONS": "SMTP_CONNECTIONS",
     "TRACKER_SCHEDULER_LOCK_CHECK": "SCHEDULER_LOCK_CHECK",
     "TRACKER_CACHE_ENTRIES": "CACHE_ENTRIES",
     "TRACKER_CACHE_URL": "CACHE_URL",
@@ -47,6 +48,7 @@ DEFAULTS = {
     "PROXIES": 0,
     "RECHECK_MONTHS": 6,
     "OUTBOX_INTERVAL": 60,  # seconds between the scheduler's outbox deliveries
+    "SMTP_CONNECTIONS": 3,  # connections the outbox delivers over side by side
     "SCHEDULER_LOCK_CHECK": 10,  # seconds between checks that the scheduler still holds its lock
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -69,6 +71,7 @@ INTEGER_KEYS = {
     "ANSWER_LINK_DAYS",
     "PROXIES",
     "OUTBOX_INTERVAL",
+    "SMTP_CONNECTIONS",
     "SCHEDULER_LOCK_CHECK",
     "RECHECK_MONTHS",
     "CACHE_ENTRIES",

@@ -122,16 +122,21 @@ def _renew_data_versions(session) -> None:
     if not names:
         return
     token, now = secrets.token_hex(16), utcnow()
-    statement = upsert(DataVersion).values(
-        [{"name": n, "token": token, "changed_at": now} for n in names]
+    # one statement, built once, run for the rows in name order at the end of the transaction:
+    # two commits never wait for each other's version rows crosswise
+    session.connection().execute(
+        _renewal(session.get_bind().dialect.name),
+        [{"name": n, "token": token, "changed_at": now} for n in names],
     )
-    # one statement at the end of the transaction, rows in name order: two commits never wait
-    # for each other's version rows crosswise
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["name"],
-            set_={"token": statement.excluded.token, "changed_at": statement.excluded.changed_at},
-        )
+
+
+@cache
+def _renewal(dialect: str):
+    """The upsert of one version row (its parameters: name, token, changed_at)."""
+    statement = upsert(DataVersion.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"token": statement.excluded.token, "changed_at": statement.excluded.changed_at},
     )
 
 

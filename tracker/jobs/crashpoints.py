@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections import Counter
 
 _seen: Counter = Counter()
+_lock = threading.Lock()  # the outbox's connections reach points from several threads
 
 
 def reached(name: str) -> None:
@@ -19,8 +21,10 @@ def reached(name: str) -> None:
     spec = os.environ.get("TRACKER_KILL_AT")
     if not spec:
         return
-    _seen[name] += 1
+    with _lock:
+        _seen[name] += 1
+        seen = _seen[name]
     for item in spec.split(","):
         point, _, nth = item.strip().rpartition(":") if item.count(":") > 1 else (item, "", "1")
-        if point.strip() == name and _seen[name] == int(nth or 1):
+        if point.strip() == name and seen == int(nth or 1):
             os.kill(os.getpid(), signal.SIGKILL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import logging
+import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32, EmailPolicy
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -221,6 +222,13 @@ _BASE64_UTF8.header_encoding = BASE64
 
 POLICY = _MailPolicy()
 LEGACY_POLICY = _LegacyMailPolicy()
+_LEGACY_SMTP_POLICY = LEGACY_POLICY.clone(linesep="\r\n")
+
+
+@lru_cache(maxsize=8)
+def _envelope_sender(from_header: str) -> str:
+    """The address in a From header (``Name <address>``), as smtplib's send_message takes it."""
+    return getaddresses([from_header])[0][1]
 
 
 def _list_host() -> str:
@@ -271,7 +279,12 @@ def build_email(message: OutboxMessage | Outgoing) -> Message:
     if message.html:
         parts.append(_text_part("html", message.html))
     if len(parts) > 1:
-        email = MIMEMultipart("alternative", _subparts=parts, policy=LEGACY_POLICY)
+        # "=_" never occurs in quoted-printable text (it writes "=" as "=3D"): with this
+        # boundary the generator need not search both parts for a collision (a regex each)
+        boundary = f"=_{secrets.token_hex(12)}"
+        email = MIMEMultipart(
+            "alternative", boundary=boundary, _subparts=parts, policy=LEGACY_POLICY
+        )
     else:
         email = parts[0]
         email["MIME-Version"] = "1.0"  # one, at the top (RFC 2045)
@@ -370,7 +383,11 @@ class Transport:
             return f"file {path.name}"
         if self.connection is None:
             self.connection = self._connect()
-        self.connection.send_message(email)
+        if isinstance(email, EmailMessage):  # non-ASCII addresses: smtplib decides on SMTPUTF8
+            self.connection.send_message(email)
+        else:  # ASCII headers: the row names the recipients, no header needs parsing
+            data = email.as_bytes(policy=_LEGACY_SMTP_POLICY)  # as send_message flattens it
+            self.connection.sendmail(_envelope_sender(email["From"]), message.to + message.cc, data)
         code, reply = self.connection.last_data_reply
         return f"{code} {reply.decode(errors='replace')}"
 
@@ -441,13 +458,25 @@ def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False) ->
     return None
 
 
+def count_due(now: dt.datetime, at_most: int, *, ignore_backoff: bool = False) -> int:
+    """Count the rows ``claim_next`` would take now, up to ``at_most``."""
+    due = _due(ignore_backoff).limit(at_most).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(due), {"now": now})
+
+
+def _due(ignore_backoff: bool) -> sa.Select:
+    """The rows a sender may take (``now`` is a parameter)."""
+    due = sa.select(_OUTBOX.c.id).where(_OUTBOX.c.status == "pending")
+    if not ignore_backoff:
+        due = due.where(_OUTBOX.c.next_attempt_at <= sa.bindparam("now"))
+    return due
+
+
 @lru_cache(maxsize=4)
 def _claim_statements(dialect: str, ignore_backoff: bool):
     """Build the pick and the claim once (they run for every message): token and now are
     parameters."""
-    due = sa.select(_OUTBOX.c.id).where(_OUTBOX.c.status == "pending")
-    if not ignore_backoff:
-        due = due.where(_OUTBOX.c.next_attempt_at <= sa.bindparam("now"))
+    due = _due(ignore_backoff)
     due = due.order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(1)
     if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
@@ -535,17 +564,16 @@ def mark_sent(
     extra = {"smtp_reply": reply[:500]} if reply else {}
     if by:
         extra["confirmed_by"] = by[:200]
-    values = {
-        "status": "sent",
-        "sent_at": now,
-        "attempts": message.attempts + 1,
-        "transport": transport,
-        "last_error": "",
-        "claimed_by": None,
-    }
-    if extra:
-        values["data"] = {**message.data, **extra}
-    db.session.execute(sa.update(_OUTBOX).where(_OUTBOX.c.id == message.id).values(values))
+    db.session.execute(
+        _BOOK_SENT,
+        {
+            "row_id": message.id,
+            "new_sent_at": now,
+            "new_attempts": message.attempts + 1,
+            "new_transport": transport,
+            "new_data": {**message.data, **extra},
+        },
+    )
     if isinstance(message, OutboxMessage):
         db.session.expire(message)
     entries = [
@@ -564,6 +592,22 @@ def mark_sent(
     if entries:  # Core, one executemany: no ORM objects to make for rows nobody reads here
         db.session.execute(sa.insert(TimelineEntry.__table__), entries)
     log.info("mail %s (%s) sent via %s to %s", message.id, message.key, transport, message.to)
+
+
+# built once: it runs for every message sent
+_BOOK_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("row_id"))
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("new_sent_at"),
+        attempts=sa.bindparam("new_attempts"),
+        transport=sa.bindparam("new_transport"),
+        last_error="",
+        claimed_by=None,
+        data=sa.bindparam("new_data"),
+    )
+)
 
 
 def retry(message: OutboxMessage) -> None:
