@@ -348,6 +348,11 @@ def test_lead_commitment_is_the_target_on_every_surface(client, db, world):
     csv = client.get("/forderungen.csv").get_data(as_text=True)
     assert f"{promised.isoformat()};nein" in csv
     assert statistics.statistics().overall.overdue == 0
+    digests = {d.body.slug: d for d in reminders.build_digests()}
+    for slug in ("mi", "ms"):  # the involved body's reminder counts the lead's promise too
+        (item,) = [i for i in digests[slug].items if i.demand.id == card.id]
+        assert (item.committed_until, item.progress.target) == (promised, promised)
+        assert not item.progress.overdue
     # an involved body's own commitment does not move the demand's target
     db.session.get(Assignment, (card.id, world["mi"].id)).committed_until = None
     db.session.get(Assignment, (card.id, world["ms"].id)).committed_until = promised

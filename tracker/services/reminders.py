@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_date, gettext, ngettext
+from flask_babel import force_locale, format_date, get_translations, gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -20,7 +20,7 @@ from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
 from tracker.services import answer_links, outbox, queries
 from tracker.services.links import external_urls
-from tracker.services.progress import Progress, committed_date, progress
+from tracker.services.progress import Progress, progress_of
 
 WEEKLY = "weekly-digest"  # the job name the weekly run claims its ISO week under
 
@@ -125,13 +125,21 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
     or open next steps agreed with it in a meeting (issue 13)."""
     on = on or today()
     days = current_app.config["ESCALATION_DAYS"]
+    lead = sa.orm.aliased(Assignment)
+    lead_commitment = (  # what committed_date(demand) says, without loading its assignments
+        sa.select(sa.func.min(lead.committed_until))
+        .where(lead.demand_id == Demand.id, lead.role == "lead", lead.committed_until.is_not(None))
+        .scalar_subquery()
+    )
     stmt = (
-        sa.select(Assignment)
+        sa.select(Assignment, lead_commitment)
         .join(Assignment.demand)
         .join(Assignment.body)
         .where(*queries.open_and_public())
-        .options(  # demand and body come with the join; their collections in one query each
-            contains_eager(Assignment.demand).selectinload(Demand.assignments),
+        .options(  # demand and body come with the join; the body's collections in one query each
+            contains_eager(Assignment.demand).load_only(
+                Demand.id, Demand.title, Demand.state, Demand.state_changed_at
+            ),
             contains_eager(Assignment.body).selectinload(Body.contacts),
             contains_eager(Assignment.body).selectinload(Body.pauses),
         )
@@ -140,20 +148,16 @@ def build_digests(on: dt.date | None = None, body_slug: str | None = None) -> li
     if body_slug:
         stmt = stmt.where(Body.slug == body_slug)
     by_body: dict[int, Digest] = {}
-    for assignment in db.session.scalars(stmt):
+    for assignment, demand_commitment in db.session.execute(stmt):
         body = assignment.body
         if is_paused(body, on) or not body.contacts:
             continue
         digest = by_body.setdefault(body.id, Digest(body, iso_week(on), on=on))
-        p = progress(assignment.demand, on, assignment)
+        demand = assignment.demand
+        committed = assignment.committed_until or demand_commitment
+        p = progress_of(demand.state, demand.state_changed_at, on, committed)
         digest.items.append(
-            DigestItem(
-                assignment.demand,
-                assignment.role,
-                p,
-                escalation_level(p, days),
-                assignment.committed_until or committed_date(assignment.demand),
-            )
+            DigestItem(demand, assignment.role, p, escalation_level(p, days), committed)
         )
     from tracker.services.meetings import open_steps_by_body
 
@@ -203,10 +207,41 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
             "day": _once(lambda d: format_date(d, "medium") if d else ""),  # the date filter's
         }
 
+        translations = get_translations()
+        words = {  # the item's fixed words, translated once for all digests
+            "committed": translations.ugettext("Antwort zugesagt bis:"),
+            "target": translations.ugettext("Zieldatum:"),
+            "broken": translations.ugettext("Zusage überschritten"),
+        }
+
+        def item_words(item: DigestItem) -> ItemWords:
+            p = item.progress
+            late = ""
+            if p.overdue:
+                late = translations.ungettext(
+                    "%(num)d Arbeitstag überfällig", "%(num)d Arbeitstage überfällig", p.overdue_by
+                ) % {"num": p.overdue_by}
+                if item.committed_until:
+                    late = f"{words['broken']}, {late}"
+            return ItemWords(
+                url=demand_url(item.demand),
+                state=names["state_name"](item.demand.state),
+                since=translations.ugettext("seit %(date)s") % {"date": names["day"](p.since)},
+                waited=translations.ungettext(
+                    "%(num)d Arbeitstag", "%(num)d Arbeitstage", p.waited
+                ) % {"num": p.waited},
+                target_label=words["committed" if item.committed_until else "target"],
+                target=names["day"](p.target),
+                late=late,
+                role=names["role_name"](item.role),
+            )
+
         for digest in digests:
             text, html = outbox.render(
                 "digest",
                 digest=digest,
+                # what each item says, worded once for the text and the HTML part
+                items=[(item, item_words(item)) for item in digest.items],
                 answer_url=url("answer.show", token=answer_links.answer_token(digest.body)),
                 body_url=url("public.body", slug=digest.body.slug),
                 demand_url=demand_url,
@@ -216,6 +251,20 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
             )
             rendered.append((digest, digest.subject, text, html))
     return rendered
+
+
+@dataclass(frozen=True)
+class ItemWords:
+    """What a digest's text and HTML part say about one item, in words."""
+
+    url: str
+    state: str  # the state's name
+    since: str  # „seit 3. Nov. 2026“
+    waited: str  # „12 Arbeitstage“
+    target_label: str  # „Zieldatum:“ or „Antwort zugesagt bis:“
+    target: str
+    late: str  # empty, or „3 Arbeitstage überfällig“ (after „Zusage überschritten, “)
+    role: str
 
 
 def _once(func):
