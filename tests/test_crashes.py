@@ -156,7 +156,9 @@ def test_a_kill_while_three_connections_deliver_leaves_one_uncertain_row_per_con
     app.config["SMTP_URL"] = mailserver.url
     slugs = [f"m{n}" for n in range(9)]
     for slug in slugs:
-        body = make_body(slug, f"Ministerium {slug}", ((f"Referat {slug}", f"r@{slug}.example.org", 1),))
+        body = make_body(
+            slug, f"Ministerium {slug}", ((f"Referat {slug}", f"r@{slug}.example.org", 1),)
+        )
         make_demand(f"Forderung an {slug}", bodies=[body])
     db.session.commit()
     db.session.remove()

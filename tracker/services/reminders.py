@@ -227,9 +227,8 @@ def render_digests(digests: list[Digest]) -> list[tuple[Digest, str, str, str]]:
                 url=demand_url(item.demand),
                 state=names["state_name"](item.demand.state),
                 since=translations.ugettext("seit %(date)s") % {"date": names["day"](p.since)},
-                waited=translations.ungettext(
-                    "%(num)d Arbeitstag", "%(num)d Arbeitstage", p.waited
-                ) % {"num": p.waited},
+                waited=translations.ungettext("%(num)d Arbeitstag", "%(num)d Arbeitstage", p.waited)
+                % {"num": p.waited},
                 target_label=words["committed" if item.committed_until else "target"],
                 target=names["day"](p.target),
                 late=late,
