@@ -3,7 +3,7 @@
 Rows are claimed with a conditional UPDATE (pending -> sending) before anything goes out, so two
 senders running at once never deliver the same row. A failed delivery goes back to pending with a
 growing delay; a digest whose week is over expires instead of arriving late. Nothing here commits:
-``tracker.jobs.sender`` does, once per message, so at most one row is ever uncertain.
+``tracker.jobs.sender`` does, once per message, so at most one row per SMTP connection is uncertain.
 """
 
 from __future__ import annotations
@@ -231,9 +231,10 @@ def _envelope_sender(from_header: str) -> str:
     return getaddresses([from_header])[0][1]
 
 
-def _list_host() -> str:
+@lru_cache(maxsize=8)
+def _list_host(base_url: str) -> str:
     """The site's host name for List-Id, in ASCII (an umlaut domain in its IDNA form)."""
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "forderungstracker.invalid"
+    host = urlsplit(base_url).hostname or "forderungstracker.invalid"
     return host.encode("idna").decode("ascii")
 
 
@@ -253,9 +254,8 @@ def _headers(message) -> list[tuple[str, str]]:
         ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies, please
     ]
     if message.kind == "digest":
-        headers.append(
-            ("List-Id", f"Erinnerungen des Forderungstrackers <erinnerungen.{_list_host()}>")
-        )
+        host = _list_host(current_app.config["BASE_URL"])
+        headers.append(("List-Id", f"Erinnerungen des Forderungstrackers <erinnerungen.{host}>"))
     one_click = message.data.get("one_click_url")
     if one_click:  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address
         headers.append(("List-Unsubscribe", f"<{one_click}>"))

@@ -91,12 +91,15 @@ class OptionsInOnePass(Select):
             if k in self.validation_attrs and k not in kwargs:
                 kwargs[k] = getattr(flags, k)
         data, coerce = field.data, field.coerce
-        options = "".join(
-            f"<option {'selected ' if coerce(c.value) == data else ''}"
-            f'value="{escape(c.value)}">{escape(labels.text(c.label or c.value))}</option>'
-            for c in field.choices  # SelectChoice objects
+        options = []
+        for c in field.choices:  # SelectChoice objects
+            # labels.text before any truth test: a lazy label's bool() translates it anew
+            label = (labels.text(c.label) if c.label is not None else "") or c.value
+            selected = "selected " if coerce(c.value) == data else ""
+            options.append(f'<option {selected}value="{escape(c.value)}">{escape(label)}</option>')
+        return Markup(
+            f"<select {html_params(name=field.name, **kwargs)}>{''.join(options)}</select>"
         )
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
 ROLE_CHOICES = [SelectChoice("", _l("nicht zuständig"))] + [
