@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -930,3 +931,23 @@ def test_role_selects_render_as_wtforms_does(app, role):
         )
         assert fast == slow.replace('id="slow" name="slow"', 'id="fast" name="fast"')
         assert role == "" or f'selected value="{role}"' in fast
+
+
+def test_staff_list_marks_internal_and_overdue_demands_and_names_the_bodies(client, logged_in):
+    ms, mi = make_body(), make_body("mi", "Innenministerium", contacts=())
+    late = make_demand("Seit Langem liegen geblieben", bodies=[ms, mi])
+    late.state_changed_at = late.state_changed_at - dt.timedelta(days=200)
+    make_demand("Nur intern", is_public=False)
+    db.session.commit()
+
+    rows = re.findall(
+        r"<tr( class=\"row--overdue\")?><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>",
+        client.get("/verwaltung/").get_data(as_text=True),
+    )
+    by_title = {re.search(r">([^<]+)</a>", cells[1]).group(1): cells for cells in rows}
+    overdue, title, state, bodies = by_title["Seit Langem liegen geblieben"]
+    assert overdue and "Arbeitstage überfällig" in state and "badge--internal" not in title
+    assert bodies == "Sozialministerium (federführend), Innenministerium"
+    overdue, title, state, bodies = by_title["Nur intern"]
+    assert not overdue and '<span class="badge badge--internal">intern</span>' in title
+    assert "– noch keine –" in bodies and "überfällig" not in state

@@ -178,12 +178,28 @@ def overview_options():
     state and its standing, the bodies and their roles, the topics; not the text or the source.
     """
     return (
-        load_only(Demand.title, Demand.state, Demand.state_changed_at, Demand.outcome),
+        load_only(*_ROW_COLUMNS),
         selectinload(Demand.topics).load_only(Topic.slug, Topic.name),
+        _row_bodies(),
+    )
+
+
+def staff_list_options():
+    """Load only what the staff list's rows show (``templating.staff_rows``): the overview's
+    columns and whether a demand is public, the bodies; no topics."""
+    return (load_only(*_ROW_COLUMNS, Demand.is_public), _row_bodies())
+
+
+_ROW_COLUMNS = (Demand.title, Demand.state, Demand.state_changed_at, Demand.outcome)
+
+
+def _row_bodies():
+    """The bodies of each demand with their roles and committed dates, as rows show them."""
+    return (
         selectinload(Demand.assignments)
         .load_only(Assignment.role, Assignment.committed_until)
         .joinedload(Assignment.body)
-        .load_only(Body.name, Body.short_name),
+        .load_only(Body.name, Body.short_name)
     )
 
 

@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         state_badge_html=state_badge,
         standing_html=standing,
         demand_items=demand_items,
+        staff_rows=staff_rows,
         bodies_line_html=bodies_line,
     )
 
@@ -186,12 +187,14 @@ def _standing(p) -> Markup:
             "%(num)d Arbeitstag überfällig", "%(num)d Arbeitstage überfällig", p.overdue_by
         ) % {"num": p.overdue_by}
         return Markup(
-            '<span class="standing standing--overdue">{} · <strong>{}</strong></span>'
-        ).format(waited, late)
+            f'<span class="standing standing--overdue">{escape(waited)} · '
+            f"<strong>{escape(late)}</strong></span>"
+        )
     target = labels.gettext_once("Ziel: %(date)s") % {
         "date": labels.once(("date", p.target), lambda: format_date(p.target, "medium"))
     }
-    return Markup('<span class="standing">{} · {}</span>').format(waited, target)
+    # f-strings with escape(): Markup.format goes through string.Formatter, a tenth of a row
+    return Markup(f'<span class="standing">{escape(waited)} · {escape(target)}</span>')
 
 
 def demand_items(demands) -> Markup:
@@ -229,13 +232,35 @@ def demand_items(demands) -> Markup:
     return Markup("".join(rows))
 
 
+def staff_rows(demands) -> Markup:
+    """Return the staff list's rows, a ``<tr>`` for each of ``demands`` (internal ones marked),
+    written in Python as ``demand_items`` writes the overview's."""
+    url = escape(url_for("staff.demand", demand_id=0)[:-1])  # /verwaltung/forderungen/
+    internal = escape(labels.gettext_once("intern"))
+    nobody = escape(labels.gettext_once("– noch keine –"))
+    rows = []
+    for d in demands:
+        p = progress(d)
+        overdue = ' class="row--overdue"' if p.overdue else ""
+        badge = "" if d.is_public else f' <span class="badge badge--internal">{internal}</span>'
+        rows.append(
+            f"<tr{overdue}>"
+            f'<td><span class="muted">#{d.id}</span> <a href="{url}{d.id}">{_text(d.title)}</a>'
+            f"{badge}</td><td>{state_badge(d.state)}<br>{standing(d, p)}</td>"
+            f"<td>{bodies_line(d) or nobody}</td></tr>\n"
+        )
+    return Markup("".join(rows))
+
+
 def bodies_line(demand) -> Markup:
     """Return the bodies responsible for ``demand``, each lead one marked:
     „MI (federführend), MS“ (lists, the staff list and the report show this line)."""
     lead = escape(labels.role_label("lead"))
-    return Markup(", ").join(
-        Markup(f"{_text(a.body.label)} ({lead})") if a.role == "lead" else _text(a.body.label)
-        for a in demand.assignments
+    return Markup(
+        ", ".join(
+            f"{_text(a.body.label)} ({lead})" if a.role == "lead" else _text(a.body.label)
+            for a in demand.assignments
+        )
     )
 
 

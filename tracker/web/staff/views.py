@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from tracker import inputs
 from tracker.domain import workflow
 from tracker.domain.labels import part_label
-from tracker.domain.models import Assignment, Body, Contact, Demand, EventPart, Topic, User
+from tracker.domain.models import Body, Contact, Demand, EventPart, Topic, User
 from tracker.extensions import db
 from tracker.services import bodies as body_service
 from tracker.services import demands as demand_service
@@ -78,10 +78,8 @@ def index():
     """List all demands, internal ones included, with their standing."""
     f = queries.DemandFilter.from_args(request.args)
     page = inputs.int_arg(request.args, "page", 1)
-    # the list shows title, state, standing and bodies: no topics, no source to load
-    only_bodies = [selectinload(Demand.assignments).joinedload(Assignment.body)]
     pagination = queries.list_demands(
-        f, include_internal=True, page=page, per_page=100, options=only_bodies
+        f, include_internal=True, page=page, per_page=100, options=queries.staff_list_options()
     )
     return render_template(
         "staff/index.html",
