@@ -73,6 +73,7 @@ def test_bad_address_and_internal_demand(app, client, db):
     assert "gültige E-Mail-Adresse" in response.get_data(as_text=True)
     internal = make_demand(is_public=False)
     assert client.get(f"/forderungen/{internal.id}/folgen").status_code == 404
+    assert client.head(f"/forderungen/{demand.id}/folgen").status_code == 200  # as GET
     page = client.get(f"/forderungen/{demand.id}/folgen").get_data(as_text=True)
     response = client.post(
         f"/forderungen/{internal.id}/folgen",

@@ -23,7 +23,7 @@ def subscribe(demand_id: int):
     """
     demand = queries.visible_demand(demand_id, include_internal=False) or abort(404)
     form = FollowForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, HEAD
         return render_template("follow/form.html", demand=demand, form=form)
     if not form.validate_on_submit():
         return render_template("follow/form.html", demand=demand, form=form), 422
@@ -69,7 +69,7 @@ def end(token: str):
 def one_click(token: str):
     """End following with one POST from the mail client (List-Unsubscribe-Post)."""
     sub = _subscription(token)
-    if request.method == "GET":  # a person (or a link checker) opened it: ask first
+    if request.method != "POST":  # a person, or a link checker (GET, HEAD): ask first
         return redirect(url_for("follow.end", token=token))
     subscriptions.end(sub)
     return render_template("follow/ended.html", sub=sub)
