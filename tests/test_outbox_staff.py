@@ -115,3 +115,31 @@ def test_cli_flush_all_ignores_the_backoff(runner, db, smtp_app, mailserver):
     result = runner.invoke(args=["outbox", "flush", "--all"])
     assert result.exit_code == 0 and "sent 2" in result.output, result.output
     assert len(mailserver.messages) == 2
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+def test_send_all_now_with_the_server_down_tries_each_row_once(
+    app, db, client, auth, staff, idle_mailserver, connections
+):
+    """A row that fails goes back to pending at once: ignoring the backoff, the same flush
+    must not take it again (it used up all attempts in a few milliseconds)."""
+    app.config.update(SMTP_URL=idle_mailserver.url, SMTP_CONNECTIONS=connections)
+    _waiting(db)
+    assert sender.flush(ignore_backoff=True) == {"sent": 0, "retry": 2, "failed": 0}
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 2), ("pending", 2)]
+
+    auth.login_as(staff)
+    page = client.get("/verwaltung/postausgang").get_data(as_text=True)
+    response = client.post(
+        "/verwaltung/postausgang/alle-senden",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    assert "2 werden später erneut versucht" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [r.attempts for r in db.session.scalars(sa.select(OutboxMessage))] == [3, 3]
+
+    idle_mailserver.start()  # back: the next flush delivers each one once
+    assert sender.flush(ignore_backoff=True) == {"sent": 2, "retry": 0, "failed": 0}
+    assert sorted(idle_mailserver.keys().values()) == [1, 1]
