@@ -275,6 +275,27 @@ def test_api_refuses_control_characters_naming_the_field(client, world, token, c
     assert f"U+{ord(char):04X}" in problem["detail"]
 
 
+@pytest.mark.parametrize(
+    ("url", "fields", "field"),
+    [
+        ("/api/v1/demands/{id}/updates", ["text"], "text"),
+        ("/api/v1/demands", ["title", "text"], "title"),
+    ],
+)
+def test_api_refuses_a_lone_surrogate_and_keeps_a_pair(client, world, token, url, fields, field):
+    """JSON can escape half of a UTF-16 pair ("\\ud800"): no database or page can hold it."""
+    url = url.format(id=world["values"]["demand_id"])
+    values = {name: "T" for name in fields}
+    body = json.dumps({**values, field: "Stand @"}).replace("@", "\\ud800")
+    response = client.post(url, data=body, content_type="application/json", headers=token)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    problem = response.get_json()
+    assert problem["code"] == "validation_failed" and field in problem["errors"]
+    assert "Surrogat" in problem["detail"]
+    paired = client.post(url, json={**values, field: "Stand 😀"}, headers=token)
+    assert paired.status_code == 201, paired.get_data(as_text=True)
+
+
 def test_api_keeps_tabs_and_newlines_and_normalises_cr(client, world, token):
     url = f"/api/v1/demands/{world['values']['demand_id']}/updates"
     response = client.post(url, json={"text": "a\r\nb\tc\rd"}, headers=token)

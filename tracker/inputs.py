@@ -24,6 +24,8 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter
 MAX_ID = 2**31 - 1
 CONTROL_CLASS = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # CR (\x0d) included: normalise first
 CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+# A lone UTF-16 surrogate: JSON may write one ("\\ud800"), no text can store or send it.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 # The same rule as patterns a whole text matches (a CR is allowed: it is normalised), for the
 # OpenAPI document: any text, and a text with more than white space (what strip() leaves).
 TEXT_PATTERN = rf"^(?:[^{CONTROL_CLASS}]|\r)*$"
@@ -155,6 +157,12 @@ def check_json(value: Any, max_depth: int = MAX_DEPTH, max_list: int = MAX_LIST)
 
 
 def _check_string(value: str, path: str) -> None:
+    if SURROGATE.search(value):
+        raise InputError(
+            path,
+            "validation_failed",
+            _("„%(name)s“ enthält ein einzelnes UTF-16-Surrogat, kein Zeichen.", name=path or "…"),
+        )
     char = control_character(value)
     if char:
         raise InputError(
