@@ -28,6 +28,7 @@ from helpers import (
     make_evidence,
     wait_until,
 )
+from werkzeug.http import http_date
 
 from tracker import transactions
 from tracker.domain.models import DataVersion, Event, Topic
@@ -354,9 +355,10 @@ def test_saving_a_form_unchanged_keeps_the_cache(db, reader, writer, world):
     assert statements_run(db, reader, f"/forderungen/{d.id}") == 0
 
 
-def test_conditional_get_answers_304_until_the_page_changes(db, reader, world):
+def test_conditional_get_answers_304_until_the_page_changes(db, reader, world, clock):
     d = world["demand"]
     path = f"/forderungen/{d.id}"
+    clock.shift(dt.timedelta(seconds=2))  # the last change's second is over: a date is sent
     first = reader.get(path)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert first.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
@@ -369,6 +371,32 @@ def test_conditional_get_answers_304_until_the_page_changes(db, reader, world):
     changed = reader.get(path, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and "Neuer Titel" in changed.get_data(as_text=True)
     assert changed.headers["ETag"] != etag
+
+
+def test_if_modified_since_gets_no_304_for_a_page_changed_twice_in_one_second(
+    clock, db, reader, world
+):
+    """HTTP dates have whole seconds: a reader holding the date of the first change must
+    not be told that the page is unchanged after a second change within the same second."""
+    path = f"/forderungen/{world['demand'].id}"
+    changed = db.session.get(DataVersion, "demands").changed_at
+    second = http_date(changed.replace(tzinfo=dt.UTC))
+    first = reader.get(path)
+    assert "Last-Modified" not in first.headers and first.headers["ETag"]
+    assert "Date" not in first.headers  # the server adds it, once
+    world["demand"].title = "Zweite Änderung"
+    transactions.commit()  # in the same second (the clock stands still)
+    again = reader.get(path, headers={"If-Modified-Since": second})
+    assert again.status_code == 200 and "Zweite Änderung" in again.get_data(as_text=True)
+    cached = reader.get(path, headers={"If-Modified-Since": second})  # a hit decides the same
+    assert cached.status_code == 200 and "Last-Modified" not in cached.headers
+    clock.shift(dt.timedelta(seconds=2))
+    later = reader.get(path)
+    assert later.headers["Last-Modified"] and "Date" not in later.headers
+    assert (
+        reader.get(path, headers={"If-Modified-Since": later.headers["Last-Modified"]}).status_code
+        == 304
+    )
 
 
 def test_a_reader_who_accepts_gzip_gets_the_page_as_kept(db, reader, world):
@@ -459,6 +487,15 @@ def test_the_language_choice_is_part_of_the_key(db, reader, world):
     warm(db, reader, ["/ablauf"])
     reader.get(language_link(reader.get("/ablauf").get_data(as_text=True), "en"))
     assert '<html lang="en">' in reader.get("/ablauf").get_data(as_text=True)
+
+
+def test_a_page_first_rendered_for_a_head_links_its_language_switch_back_to_itself(
+    db, reader, world
+):
+    path = "/statistik?stelle=x"
+    assert reader.head(path).status_code == 200  # rendered, and kept, for a HEAD
+    link = language_link(reader.get(path).get_data(as_text=True), "en")
+    assert link == "/sprache/en?next=/statistik?stelle%3Dx"
 
 
 @pytest.mark.parametrize("app_config", [{"CACHE_ENTRIES": 3}])

@@ -462,3 +462,18 @@ def test_long_event_titles_are_cut_at_a_word_with_an_ellipsis(client, event):
     assert title.startswith(shown[:-1]) and title[len(shown) - 1] == " "
     crumb = client.get("/veranstaltungen/fachtag").get_data(as_text=True)
     assert 'aria-current="page">Fachtag der LIGA' in crumb and "…</span></nav>" in crumb
+
+
+def test_personal_answers_are_kept_by_no_cache_and_public_ones_may_be(client, data, auth, staff):
+    public = client.get(f"/forderungen/{data['card'].id}")
+    assert public.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    personal = {
+        "/anmelden": client.get("/anmelden"),
+        "/antwort/falsch": client.get("/antwort/falsch"),
+        "API with a token": client.get("/api/v1/demands", headers={"Authorization": "Bearer x"}),
+    }
+    auth.login_as(staff)
+    for path in ("/verwaltung/", "/verwaltung/api-tokens", f"/forderungen/{data['card'].id}"):
+        personal[path] = client.get(path)
+    for name, response in personal.items():
+        assert response.headers["Cache-Control"] == "private, no-store", name

@@ -18,7 +18,8 @@ on a pooled DB-API connection), one lookup, the stored response with the securit
 Never cached: a request with a session or remember cookie (staff, flashed messages, a form's
 CSRF token), with an ``Authorization`` header (API tokens), anything but GET/HEAD and 200, a
 response that sets a cookie or touched the session, and the staff, login and answer-link pages.
-Cached responses carry an ``ETag`` and ``Last-Modified``; conditional requests get a 304.
+Cached responses carry an ``ETag`` and (once the second of their last change is over)
+``Last-Modified``; conditional requests get a 304.
 
 Memory: in-process (``SimpleCache``) at most ``CACHE_ENTRIES`` pages per worker, kept
 compressed (gzip, and sent so to readers who accept it), none over ``CACHE_MAX_PAGE`` bytes
@@ -31,6 +32,7 @@ import datetime as dt
 import gzip
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,11 +43,11 @@ from werkzeug.wrappers import Request
 from tracker import locale_of, shipped
 from tracker.domain.workdays import today
 from tracker.extensions import db
-from tracker.web.security import headers_for
+from tracker.web.security import PERSONAL_BLUEPRINTS, headers_for
 
 cache = Cache()
 
-UNCACHED_BLUEPRINTS = frozenset({"staff", "auth", "answer"})
+
 UNCACHED_ENDPOINTS = frozenset({"public.healthz", "static", "public.favicon", "public.language"})
 KEY = "tracker.page_key"
 READS = "tracker.page_reads"  # the tables a page being rendered read
@@ -93,13 +95,14 @@ class PageCache:
     def __call__(self, environ, start_response):
         request = Request(environ)
         if self.anonymous_read(request):
+            began = time.time()  # before the versions are read (see _conditional)
             versions = self.data_versions()
             if versions is not None:
                 day = today()
                 # the host and mount point too: a page with absolute links (the report) must
                 # not reach the readers of another host, so a forged Host cannot poison the cache
                 key = f"{locale_of(request)}|{day}|{request.url_root}|{request.full_path}"
-                environ[KEY] = (key, versions, day)
+                environ[KEY] = (key, versions, day, began)
                 environ[READS] = set()
                 stored = quietly(self.app, self.backend.get, key)
                 if stored is not None and all(
@@ -109,7 +112,7 @@ class PageCache:
                     response = Response(status=status, headers=headers)
                     response.headers.update(self.security_headers)
                     _encode(response, request, packed)
-                    return response.make_conditional(request)(environ, start_response)
+                    return _conditional(response, request, began)(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
     def anonymous_read(self, request: Request) -> bool:
@@ -211,7 +214,7 @@ def _store(response: Response) -> Response:
         return response
     if (
         response.status_code != 200
-        or request.blueprint in UNCACHED_BLUEPRINTS
+        or request.blueprint in PERSONAL_BLUEPRINTS
         or request.endpoint in UNCACHED_ENDPOINTS
         or response.direct_passthrough
         or "Content-Encoding" in response.headers
@@ -225,7 +228,7 @@ def _store(response: Response) -> Response:
     packed = gzip.compress(body, 1, mtime=0)  # pages shrink about tenfold: 2 MB fit too
     if len(packed) > current_app.config["CACHE_MAX_PAGE"]:
         return response
-    key, versions, day = found
+    key, versions, day, began = found
     read = tuple(sorted((name, versions.get(name, NEVER)[0]) for name in request.environ[READS]))
     response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
@@ -238,7 +241,24 @@ def _store(response: Response) -> Response:
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
     quietly(current_app, cache.set, key, (response.status_code, headers, packed, read))
     _encode(response, request, packed, body)
-    return response.make_conditional(request)
+    return _conditional(response, request, began)
+
+
+def _conditional(response: Response, request: Request, began: float) -> Response:
+    """Answer a conditional request with 304 if the reader has this page.
+
+    HTTP dates count whole seconds: a page changed twice within one second would carry the
+    same ``Last-Modified`` both times, and a reader asking ``If-Modified-Since`` would get a
+    304 for the older one. So the date is sent (and ``If-Modified-Since`` honoured) only when
+    it lies two seconds or more before the versions were read: no later change can fall into
+    its second. Nearer to a change, the ``ETag`` alone answers. The server sends ``Date``.
+    """
+    modified = response.last_modified
+    if modified is not None and began - modified.timestamp() < 2:
+        del response.headers["Last-Modified"]
+    response = response.make_conditional(request)
+    del response.headers["Date"]  # werkzeug adds one; the server (gunicorn …) adds its own
+    return response
 
 
 def _encode(response: Response, request: Request, packed: bytes, body: bytes | None = None):
