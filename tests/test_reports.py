@@ -71,8 +71,10 @@ def test_report_lists_each_public_demand_with_state_outcome_statements_and_asses
     assert "Die Karte erschwert Überweisungen." in html
     assert "LIGA, MS" in html
     assert "Noch keine Stellungnahme." in html  # the demand nobody answered yet
-    # links print with their address: absolute URLs
-    assert f'href="http://localhost/forderungen/{report_data["done"].id}"' in html
+    # links print with their address: absolute URLs under the base URL, whatever Host said
+    assert f'href="http://tracker.test/forderungen/{report_data["done"].id}"' in html
+    forged = client.get("/berichte/fachtag", headers={"Host": "evil.test"}).get_data(as_text=True)
+    assert "evil.test" not in forged and "http://tracker.test/beteiligungen" in forged
     assert "Drucken / als PDF speichern" in html
     assert 'style="' not in html
 

@@ -13,6 +13,7 @@ from tracker.domain import labels, workflow
 from tracker.domain.workdays import today
 from tracker.inputs import CONTROL
 from tracker.services.changes import describe
+from tracker.services.links import external_url
 from tracker.services.progress import progress
 from tracker.services.rechecks import due_date as recheck_due
 from tracker.services.repeats import demanded_since
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
         demanded_since=demanded_since,
+        external_url=external_url,
         recheck_due=recheck_due,
         today=today,
         state_badge_html=state_badge,
