@@ -131,6 +131,13 @@ def test_token_signed_with_another_secret_is_refused(client, db, world):
     _assert_refused(client, db, world, other_salt, 403, INVALID, csrf)
 
 
+@pytest.mark.parametrize("body_id", [10**30, 2**31, 0, -1, True, "1"])
+def test_signed_token_naming_an_id_no_row_can_have_is_refused(client, db, world, body_id):
+    """Only someone with the secret could sign it; still a clear refusal, never a 500."""
+    csrf = csrf_token(_token_page(client, _valid(world)))
+    _assert_refused(client, db, world, _sign({"body": body_id, "slug": "ms"}), 403, INVALID, csrf)
+
+
 def test_expired_token_is_gone(app, client, db, world, clock):
     csrf = csrf_token(_token_page(client, _valid(world)))
     days = app.config["ANSWER_LINK_DAYS"]

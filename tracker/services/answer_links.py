@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from tracker.domain.models import Body
 from tracker.domain.workdays import today
+from tracker.inputs import MAX_ID
 
 SALT = "tracker.web.answer.views-link.v1"
 
@@ -48,6 +49,7 @@ def body_id_from(token: str) -> tuple[int, str]:
         raise TokenExpired() from None
     except BadSignature:
         raise TokenInvalid() from None
-    if not isinstance(data, dict) or not isinstance(data.get("body"), int):
-        raise TokenInvalid()
+    body = data.get("body") if isinstance(data, dict) else None
+    if not isinstance(body, int) or isinstance(body, bool) or not 1 <= body <= MAX_ID:
+        raise TokenInvalid()  # an id no row can have: refused before any query
     return data["body"], str(data.get("slug", ""))
