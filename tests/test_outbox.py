@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from email import message_from_bytes, policy
 
@@ -375,3 +376,19 @@ def test_staff_outbox_page_flush_and_retry_without_smtp(app, client, auth, staff
     assert _rows(db)[0].status == "pending"
     assert sender.flush()["sent"] == 1
     assert len(list((tmp_path / "mail").glob("*-test.eml"))) == 2  # same file name, rewritten
+
+
+def test_a_row_keeps_its_message_id_when_it_is_sent_again(smtp_app, db, mailserver):
+    """Sent again (after an uncertain delivery), it is recognisably the same message."""
+    row = outbox.queue("k:again", kind="test", to=["a@example.org"], subject="S", text="T")
+    db.session.commit()
+    assert sender.flush()["sent"] == 1
+    db.session.get(OutboxMessage, row.id).status = "pending"  # as „Erneut senden“ puts it back
+    db.session.commit()
+    assert sender.flush()["sent"] == 1
+    first, second = (str(m["Message-ID"]) for m in mailserver.messages)
+    assert first == second and re.fullmatch(
+        rf"<outbox-{row.id}\.[0-9a-f]{{12}}@tracker\.test>", first
+    )
+    for envelope in mailserver.envelopes:  # one line, not folded
+        assert f"\r\nMessage-ID: {first}\r\n".encode() in envelope.content
