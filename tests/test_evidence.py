@@ -258,7 +258,16 @@ def test_consultations_page_lists_filters_and_counts(client, evidence):
     other = client.get("/beteiligungen?jahr=2025").get_data(as_text=True)
     assert "Aufnahmegesetz" not in other
     assert "Aufnahmegesetz" in client.get("/beteiligungen?stelle=ms&jahr=2026").get_data(True)
-    assert client.get("/beteiligungen?stelle=nix&jahr=abc").status_code == 200
+    # a filter that names nothing says so (as the overview does) instead of showing everything
+    for query, said in [
+        ("stelle=nix", "Unbekannter Filter „stelle“: „nix“."),
+        ("jahr=abc", "„jahr“ muss eine Zahl zwischen 1990 und 2100 sein."),
+        ("jahr=99999999999", "„jahr“ muss eine Zahl zwischen 1990 und 2100 sein."),
+    ]:
+        for path in ("/beteiligungen", "/beteiligungen.csv", "/dialog"):
+            refused = client.get(f"{path}?{query}")
+            assert refused.status_code == 400 and said in refused.get_data(as_text=True), path
+    assert client.get("/ablauf.mmd?stand=nope").status_code == 400
 
 
 def test_dialogue_page_and_body_page(client, evidence):

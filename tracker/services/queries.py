@@ -45,7 +45,7 @@ def open_and_public() -> list:
     return [Demand.state.in_(workflow.OPEN_STATES), *visible(Demand)]
 
 
-def _unknown(name: str, value: str) -> InputError:
+def unknown_filter(name: str, value: str) -> InputError:
     shown = clean_text(value)[:80] or "…"
     return InputError(
         name,
@@ -71,10 +71,10 @@ class DemandFilter:
         for name in ("state", "topic", "body", "event", "q"):
             value = args.get(name, "")
             if control_character(value):
-                raise _unknown(name, value)
+                raise unknown_filter(name, value)
             values[name] = value
         if values["state"] and values["state"] not in workflow.STATE_BY_NAME | {"open": None}:
-            raise _unknown("state", values["state"])
+            raise unknown_filter("state", values["state"])
         f = cls(**{**values, "q": values["q"].strip()[:200]})
         f.check_known()
         return f
@@ -95,7 +95,7 @@ class DemandFilter:
         ).one()
         for name, value in given.items():
             if not found._mapping[name]:
-                raise _unknown(name, value)
+                raise unknown_filter(name, value)
 
     @property
     def active(self) -> bool:

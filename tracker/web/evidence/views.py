@@ -19,6 +19,7 @@ from tracker.domain import labels
 from tracker.domain.models import Body, Demand, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db
+from tracker.inputs import int_arg
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
 from tracker.services import queries
@@ -62,11 +63,13 @@ def _register_globals(state):
 
 
 def _filters() -> tuple[Body | None, int | None]:
-    """Read the body and year filters; unknown values filter nothing."""
+    """Read the body and year filters; a value that names no body or year is a 400 saying so
+    (as on the overview), not a page that silently shows everything."""
     slug = request.args.get("stelle", "")
     body = db.session.scalar(sa.select(Body).where(Body.slug == slug)) if slug else None
-    year = request.args.get("jahr", "")
-    return body, (int(year) if year.isdigit() and 1990 <= int(year) <= 2100 else None)
+    if slug and body is None:
+        raise queries.unknown_filter("stelle", slug)
+    return body, int_arg(request.args, "jahr", None, minimum=1990, maximum=2100)
 
 
 def _bodies() -> list[Body]:

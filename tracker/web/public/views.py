@@ -175,7 +175,7 @@ def workflow_mermaid():
     """Offer the workflow diagram as Mermaid text (``?stand=`` marks a state)."""
     current = request.args.get("stand") or None
     if current is not None and current not in workflow.STATE_BY_NAME:
-        abort(400)
+        raise queries.unknown_filter("stand", current)
     return Response(
         workflow.mermaid(current),
         mimetype="text/plain",
