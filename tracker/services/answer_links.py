@@ -52,4 +52,4 @@ def body_id_from(token: str) -> tuple[int, str]:
     body = data.get("body") if isinstance(data, dict) else None
     if not isinstance(body, int) or isinstance(body, bool) or not 1 <= body <= MAX_ID:
         raise TokenInvalid()  # an id no row can have: refused before any query
-    return data["body"], str(data.get("slug", ""))
+    return body, str(data.get("slug", ""))
