@@ -69,7 +69,10 @@ def init_app(app: Flask) -> None:
     else:
         # SimpleCache prunes once it holds more than its threshold, before adding one
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": entries - 1}
-    settings |= {"CACHE_DEFAULT_TIMEOUT": 24 * 3600, "CACHE_KEY_PREFIX": f"page:{_release()}:"}
+    # pages keep the security headers they were sent with: other headers (HSTS on), other pages
+    security = hashlib.blake2b(repr(sorted(headers_for(app).items())).encode(), digest_size=4)
+    prefix = f"page:{_release()}:{security.hexdigest()}:"
+    settings |= {"CACHE_DEFAULT_TIMEOUT": 24 * 3600, "CACHE_KEY_PREFIX": prefix}
     cache.init_app(app, config=settings)
     app.wsgi_app = PageCache(app, app.wsgi_app)
     app.after_request(_store)
@@ -87,7 +90,6 @@ class PageCache:
         self.app = app
         self.wsgi_app = wsgi_app
         self.backend = app.extensions["cache"][cache]
-        self.security_headers = headers_for(app)
         with app.app_context():
             self.engine = db.engine
         sa.event.listen(self.engine, "before_cursor_execute", _note_reads)
@@ -108,11 +110,10 @@ class PageCache:
                 if stored is not None and all(
                     versions.get(name, NEVER)[0] == token for name, token in stored[3]
                 ):
-                    status, headers, packed, _read = stored
+                    status, headers, packed, _read, etag, modified = stored
                     response = Response(status=status, headers=headers)
-                    response.headers.update(self.security_headers)
-                    _encode(response, request, packed)
-                    return _conditional(response, request, began)(environ, start_response)
+                    _encode(response, request, packed, etag)
+                    return _conditional(response, request, began, modified)(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
     def anonymous_read(self, request: Request) -> bool:
@@ -230,21 +231,34 @@ def _store(response: Response) -> Response:
         return response
     key, versions, day, began = found
     read = tuple(sorted((name, versions.get(name, NEVER)[0]) for name in request.environ[READS]))
-    response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+    etag = hashlib.blake2b(body, digest_size=16).hexdigest()
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
     changes = [changed_at(versions[name][1]) for name, token in read if token is not None]
-    response.last_modified = max([midnight, *changes])
+    modified = max([midnight, *changes])
+    response.last_modified = modified
     response.cache_control.public = True
     response.cache_control.max_age = 0
     response.cache_control.must_revalidate = True
     response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-    quietly(current_app, cache.set, key, (response.status_code, headers, packed, read))
-    _encode(response, request, packed, body)
-    return _conditional(response, request, began)
+    # the security headers come after this hook (tracker/web/security.py): a hit sends them too
+    headers += [(k, v) for k, v in headers_for(current_app).items() if k not in response.headers]
+    entry = (response.status_code, headers, packed, read, etag, modified.timestamp())
+    quietly(current_app, cache.set, key, entry)
+    _encode(response, request, packed, etag, body)
+    return _conditional(response, request, began, modified.timestamp())
 
 
-def _conditional(response: Response, request: Request, began: float) -> Response:
+# what makes a request conditional (werkzeug's make_conditional answers these)
+CONDITIONS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
+def _conditional(response: Response, request: Request, began: float, modified: float):
     """Answer a conditional request with 304 if the reader has this page.
 
     HTTP dates count whole seconds: a page changed twice within one second would carry the
@@ -253,15 +267,16 @@ def _conditional(response: Response, request: Request, began: float) -> Response
     it lies two seconds or more before the versions were read: no later change can fall into
     its second. Nearer to a change, the ``ETag`` alone answers. The server sends ``Date``.
     """
-    modified = response.last_modified
-    if modified is not None and began - modified.timestamp() < 2:
+    if began - modified < 2:
         del response.headers["Last-Modified"]
+    if not any(name in request.environ for name in CONDITIONS):
+        return response  # nothing to compare (most requests): a hit skips the parsing
     response = response.make_conditional(request)
     del response.headers["Date"]  # werkzeug adds one; the server (gunicorn …) adds its own
     return response
 
 
-def _encode(response: Response, request: Request, packed: bytes, body: bytes | None = None):
+def _encode(response: Response, request: Request, packed: bytes, etag: str, body=None):
     """Give the page as kept (gzip) to a reader who accepts it, else unpacked.
 
     Browsers all accept gzip: they get a tenth of the bytes, and the cache's hit nothing to
@@ -270,6 +285,7 @@ def _encode(response: Response, request: Request, packed: bytes, body: bytes | N
     if request.accept_encodings["gzip"]:
         response.set_data(packed)
         response.headers["Content-Encoding"] = "gzip"
-        response.set_etag(response.get_etag()[0] + "-gzip")
+        response.headers["ETag"] = f'"{etag}-gzip"'
     else:
         response.set_data(gzip.decompress(packed) if body is None else body)
+        response.headers["ETag"] = f'"{etag}"'
