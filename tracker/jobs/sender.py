@@ -25,12 +25,10 @@ from tracker.transactions import commit
 
 
 class _Quota:
-    """How many rows the connections of one flush may still take, and which rows failed in it
-    (none is tried twice in one flush), shared between them."""
+    """How many rows the connections of one flush may still take, shared between them."""
 
     def __init__(self, limit: int):
         self.left = limit
-        self.failed: list[int] = []
         self.lock = threading.Lock()
 
     def take(self) -> bool:
@@ -77,9 +75,7 @@ def _deliver(quota: _Quota, now: dt.datetime, ignore_backoff: bool) -> dict[str,
     transport = outbox.Transport(current_app.config["SMTP_URL"], current_app.config["MAIL_DIR"])
     try:
         while quota.take():
-            message = outbox.claim_next(
-                token, now, ignore_backoff=ignore_backoff, skip=quota.failed
-            )
+            message = outbox.claim_next(token, now, ignore_backoff=ignore_backoff)
             commit()  # the claim, together with the booking of the message before it
             if message is None:
                 break
@@ -88,7 +84,6 @@ def _deliver(quota: _Quota, now: dt.datetime, ignore_backoff: bool) -> dict[str,
                 reply = transport.send(message, outbox.build_email(message))
             except (smtplib.SMTPException, OSError, ValueError) as error:
                 transport.reset()
-                quota.failed.append(message.id)
                 status = outbox.mark_failed(message, error, now)
                 counts["failed" if status == "failed" else "retry"] += 1
                 continue

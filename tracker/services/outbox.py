@@ -447,20 +447,18 @@ _OUTBOX = OutboxMessage.__table__
 _OUTGOING = [_OUTBOX.c[name] for name in Outgoing.__dataclass_fields__]
 
 
-def claim_next(
-    token: str, now: dt.datetime, *, ignore_backoff: bool = False, skip=()
-) -> Outgoing | None:
+def claim_next(token: str, now: dt.datetime, *, ignore_backoff: bool = False) -> Outgoing | None:
     """Move the next due row from pending to sending for this sender and return it, or None.
 
     One statement: PostgreSQL locks the row it picks and skips those another sender holds
     (SKIP LOCKED); on SQLite writers are serialised, and the ``status = 'pending'`` condition
     claims a row for one sender only. ``ignore_backoff`` also takes rows whose retry is not due,
-    except those in ``skip`` (the ids this flush tried already: one attempt per flush).
+    but only those no sender of this flush (``now``) has tried: one attempt per flush.
     The claim returns the row's columns (Core, no ORM object): the commit after it expires
     nothing that would have to be loaded again.
     """
     due, claim = _claim_statements(db.engine.dialect.name, ignore_backoff)
-    params = {"token": token, "now": now, "skip": list(skip)}
+    params = {"token": token, "now": now}
     for _ in range(5):  # another sender may take the row between pick and claim: pick again
         row = db.session.execute(claim, params).first()
         if row is not None:
@@ -473,15 +471,20 @@ def claim_next(
 def count_due(now: dt.datetime, at_most: int, *, ignore_backoff: bool = False) -> int:
     """Count the rows ``claim_next`` would take now, up to ``at_most``."""
     due = _due(ignore_backoff).limit(at_most).subquery()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(due), {"now": now, "skip": []})
+    return db.session.scalar(sa.select(sa.func.count()).select_from(due), {"now": now})
 
 
 def _due(ignore_backoff: bool) -> sa.Select:
-    """The rows a sender may take (``now`` and, ignoring the backoff, ``skip`` are parameters:
-    a row that failed in this flush is back in pending at once and must wait for the next)."""
+    """The rows a sender may take (``now``, the flush's time, is a parameter).
+
+    Ignoring the backoff, a row that failed in this flush is back in pending at once: it keeps
+    the time it was claimed (``now``), which is how every connection of the flush, whichever
+    transaction it sees, knows to leave it for the next flush.
+    """
     due = sa.select(_OUTBOX.c.id).where(_OUTBOX.c.status == "pending")
     if ignore_backoff:
-        return due.where(_OUTBOX.c.id.not_in(sa.bindparam("skip", expanding=True)))
+        claimed = _OUTBOX.c.claimed_at
+        return due.where(sa.or_(claimed.is_(None), claimed < sa.bindparam("now")))
     return due.where(_OUTBOX.c.next_attempt_at <= sa.bindparam("now"))
 
 
@@ -539,11 +542,10 @@ def mark_failed(message: Outgoing, error: Exception, now: dt.datetime) -> str:
     Return the row's new status.
     """
     attempts = message.attempts + 1
-    values = {
+    values = {  # claimed_at stays: when this attempt began (see _due)
         "attempts": attempts,
         "last_error": f"{type(error).__name__}: {error}"[:2000],
         "claimed_by": None,
-        "claimed_at": None,
     }
     if attempts >= MAX_ATTEMPTS:
         values["status"] = "failed"
