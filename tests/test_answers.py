@@ -415,3 +415,16 @@ def test_statement_form_sent_twice_is_recorded_once(client, db, world):
         sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_notice")
     ).all()
     assert len(notices) == 2
+
+
+@pytest.mark.parametrize(
+    ("on", "latest"),
+    [
+        (dt.date(2026, 12, 3), dt.date(2027, 12, 3)),
+        (dt.date(2027, 3, 1), dt.date(2028, 3, 1)),  # over a 29 February: 366 days
+        (dt.date(2028, 2, 29), dt.date(2029, 2, 28)),
+    ],
+)
+def test_a_commitment_may_reach_exactly_one_year_ahead(on, latest):
+    assert answers.check_commitment(None, latest, on=on) == {}
+    assert "committed_until" in answers.check_commitment(None, latest + dt.timedelta(days=1), on=on)

@@ -350,7 +350,8 @@ def test_pages_and_csv_say_the_filter_is_unknown(client, world, path, name, valu
     response = client.get(f"{path}?{name}={value}")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert f"Unbekannter Filter „{name}“" in page
+    said = "enthält ein Steuerzeichen" if value == "%00" else "Unbekannter Filter"
+    assert f"„{name}“" in page and said in page
     assert "Bezahlkarte evaluieren" not in page  # not silently everything
 
 
@@ -460,3 +461,9 @@ def test_overview_with_an_unknown_filter_keeps_the_filter_form(client, world):
     assert "Bezahlkarte evaluieren" not in page
     english = client.get("/?state=nonsense", headers={"Accept-Language": "en"})
     assert "Unknown filter “state”: “nonsense”." in english.get_data(as_text=True)
+
+
+def test_a_control_character_in_a_filter_is_named_as_such(client, world):
+    response = client.get("/?q=a%00b&body=x%07")  # (the API's schema says it in its own words)
+    assert response.status_code == 400
+    assert "„body“ enthält ein Steuerzeichen (U+0007)." in response.get_data(as_text=True)

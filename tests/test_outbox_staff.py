@@ -145,3 +145,22 @@ def test_send_all_now_with_the_server_down_tries_each_row_once(
     idle_mailserver.start()  # back: the next flush delivers each one once
     assert sender.flush(ignore_backoff=True) == {"sent": 2, "retry": 0, "failed": 0}
     assert sorted(idle_mailserver.keys().values()) == [1, 1]
+
+
+def test_send_all_now_says_which_messages_ran_out_of_attempts(
+    app, db, client, auth, staff, idle_mailserver
+):
+    app.config["SMTP_URL"] = idle_mailserver.url  # down
+    _waiting(db)
+    for row in db.session.scalars(sa.select(OutboxMessage)):
+        row.attempts = outbox.MAX_ATTEMPTS - 1
+    db.session.commit()
+    auth.login_as(staff)
+    page = client.get("/verwaltung/postausgang").get_data(as_text=True)
+    response = client.post(
+        "/verwaltung/postausgang/alle-senden",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    said = response.get_data(as_text=True)
+    assert "0 Nachrichten versandt, 0 werden später erneut versucht, 2 nicht zugestellt" in said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -139,16 +140,30 @@ def test_report_as_pdf(client, report_data):
 def test_pdf_fetches_only_our_stylesheet(app, monkeypatch):
     with app.test_request_context("/berichte/fachtag.pdf"):
         fetcher = reports._static_fetcher()
-        response = fetcher.fetch("http://localhost/static/style.css")
+        response = fetcher.fetch("http://tracker.test/static/style.css")  # under the base URL
         assert b"@media print" in response.read()
         response.close()
         for url in (
             "http://example.org/x.css",
-            "http://localhost/static/../reports.py",
+            "http://localhost/static/style.css",  # the request's host is not ours
+            "http://tracker.test/static/../reports.py",
             "file:///etc/passwd",
         ):
             with pytest.raises(ValueError):
                 fetcher.fetch(url)
+
+
+@pytest.mark.skipif(not reports.pdf_available(), reason="WeasyPrint or Pango is not installed")
+def test_pdf_links_under_the_base_url_whatever_the_host(client, report_data):
+    pdf = client.get("/berichte/fachtag.pdf", headers={"Host": "evil.test"}).data
+    texts = [pdf]
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            texts.append(zlib.decompress(stream))
+        except zlib.error:
+            pass  # an image or font
+    uris = [uri for text in texts for uri in re.findall(rb"/URI \(([^)]*)\)", text)]
+    assert uris and all(uri.startswith(b"http://tracker.test/") for uri in uris), uris
 
 
 def test_report_starts_with_a_list_of_its_demands(client, report_data):

@@ -7,6 +7,7 @@ and the OpenAPI document all read them from here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 
@@ -43,7 +44,6 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 200
 LOGIN_PASSWORD_MAX = 1_000  # what the login form takes (longer is refused before hashing)
 STEPS_MAX = 50  # next steps of one meeting
-COMMIT_DAYS_MAX = 366  # a body commits to answer within a year
 IMPORT_BYTES_MAX = 1024 * 1024  # a CSV upload
 IMPORT_ROWS_MAX = 1_000  # demands in one CSV import
 SEARCH_MAX = 200  # characters of a search that count
@@ -136,3 +136,12 @@ def slug_problem(slug: str | None) -> str | None:
     if problem is None and not SLUG_PATTERN.fullmatch(slug):
         problem = str(_l("Nur Kleinbuchstaben, Ziffern und Bindestriche."))
     return problem
+
+
+def latest_commitment(on: dt.date) -> dt.date:
+    """The last day a body may commit to answer by, asked ``on``: a year ahead, the same date
+    (29 February: 28 February)."""
+    try:
+        return on.replace(year=on.year + 1)
+    except ValueError:
+        return on.replace(year=on.year + 1, day=28)

@@ -36,7 +36,7 @@ def check_commitment(
     if committed_until is not None:
         if committed_until < on:
             errors["committed_until"] = str(_l("Das Datum darf nicht in der Vergangenheit liegen."))
-        elif committed_until > on + dt.timedelta(days=rules.COMMIT_DAYS_MAX):
+        elif committed_until > rules.latest_commitment(on):
             errors["committed_until"] = str(_l("Bitte ein Datum innerhalb eines Jahres angeben."))
     return errors
 

@@ -70,8 +70,13 @@ class DemandFilter:
         values = {}
         for name in ("state", "topic", "body", "event", "q"):
             value = args.get(name, "")
-            if control_character(value):
-                raise unknown_filter(name, value)
+            char = control_character(value)
+            if char:
+                raise InputError(
+                    name,
+                    "invalid_parameter",
+                    _("„%(name)s“ enthält ein Steuerzeichen (%(char)s).", name=name, char=char),
+                )
             values[name] = value
         if values["state"] and values["state"] not in workflow.STATE_BY_NAME | {"open": None}:
             raise unknown_filter("state", values["state"])

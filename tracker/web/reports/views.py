@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import format_date, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,7 @@ from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services import event_report
 from tracker.services import statistics as stats
+from tracker.services.links import external_url
 
 bp = Blueprint("reports", __name__)
 
@@ -91,7 +92,9 @@ def report_pdf(slug: str):
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
     # PDF/UA-1: a tagged PDF (structure tree for screen readers) with its title and language.
-    pdf = HTML(string=html, base_url=request.url_root, url_fetcher=_static_fetcher()).write_pdf(
+    # relative links resolve under TRACKER_BASE_URL, as the HTML report's absolute ones do
+    base_url = external_url("public.index")
+    pdf = HTML(string=html, base_url=base_url, url_fetcher=_static_fetcher()).write_pdf(
         stylesheets=[_pdf_stylesheet()], pdf_variant="pdf/ua-1"
     )
     name = f"bericht-{slug}-{today().isoformat()}.pdf"
@@ -140,7 +143,7 @@ def _static_fetcher():
     """Return a WeasyPrint URL fetcher that reads our static files and fetches nothing else."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    static_url = url_for("static", filename="", _external=True)
+    static_url = external_url("static", filename="")
     folder = current_app.static_folder
 
     class StaticOnly(URLFetcher):

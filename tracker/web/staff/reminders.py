@@ -140,14 +140,20 @@ def _flush_and_report(ignore_backoff: bool):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     sent = sender.flush(ignore_backoff=ignore_backoff)
-    flash(
-        _l(
-            "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
+    said = _l(
+        "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht.",
+        sent=sent["sent"],
+        retry=sent["retry"],
+    )
+    if sent["failed"]:
+        said = _l(
+            "%(sent)d Nachrichten versandt, %(retry)d werden später erneut versucht, "
+            "%(failed)d nicht zugestellt (kein Versuch mehr übrig).",
             sent=sent["sent"],
             retry=sent["retry"],
-        ),
-        "success",
-    )
+            failed=sent["failed"],
+        )
+    flash(said, "success" if not sent["failed"] else "error")
     return redirect(url_for("staff.outbox_page"))
 
 
