@@ -951,3 +951,15 @@ def test_staff_list_marks_internal_and_overdue_demands_and_names_the_bodies(clie
     overdue, title, state, bodies = by_title["Nur intern"]
     assert not overdue and '<span class="badge badge--internal">intern</span>' in title
     assert "– noch keine –" in bodies and "überfällig" not in state
+
+
+def test_staff_list_past_its_last_page_says_so(client, logged_in):
+    make_demand("Eine")
+    page = client.get("/verwaltung/?state=raised&page=3")
+    assert page.status_code == 404
+    said = page.get_data(as_text=True)
+    assert "Seite 3 gibt es nicht: die Liste hat 1 Seite." in said
+    assert "state=raised" in said.split("Zur letzten Seite")[0].rsplit("href=", 1)[1]
+    assert "Keine Forderung passt" not in said and "Seite 3 von" not in said
+    empty = client.get("/verwaltung/?state=closed").get_data(as_text=True)
+    assert "Keine Forderung passt zu diesen Filtern." in empty

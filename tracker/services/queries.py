@@ -218,6 +218,11 @@ class Page:
     total: int
 
     @property
+    def status(self) -> int:
+        """The HTTP status of a page of this list: 404 past its end (the page says so)."""
+        return 404 if self.total and self.page > self.pages else 200
+
+    @property
     def pages(self) -> int:
         return max(math.ceil(self.total / self.per_page), 1)
 

@@ -56,7 +56,7 @@ def index():
         counts=counts,
         total=sum(counts.values()),
         **queries.filter_choices(),
-    )
+    ), pagination.status
 
 
 def _overview_refused(error: inputs.InputError):

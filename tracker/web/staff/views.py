@@ -87,7 +87,7 @@ def index():
         pagination=pagination,
         demands=pagination.items,
         **queries.filter_choices(),
-    )
+    ), pagination.status
 
 
 @bp.route("/forderungen/neu", methods=["GET", "POST"])
