@@ -117,6 +117,17 @@ def test_cli_flush_all_ignores_the_backoff(runner, db, smtp_app, mailserver):
     assert len(mailserver.messages) == 2
 
 
+def _send_all_now(client) -> str:
+    """Press „Alle … jetzt senden“ on the outbox page as rendered; return the page after."""
+    page = client.get("/verwaltung/postausgang").get_data(as_text=True)
+    response = client.post(
+        "/verwaltung/postausgang/alle-senden",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    return response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("connections", [1, 3])
 def test_send_all_now_with_the_server_down_tries_each_row_once(
     app, db, client, auth, staff, idle_mailserver, connections
@@ -130,13 +141,7 @@ def test_send_all_now_with_the_server_down_tries_each_row_once(
     assert [(r.status, r.attempts) for r in rows] == [("pending", 2), ("pending", 2)]
 
     auth.login_as(staff)
-    page = client.get("/verwaltung/postausgang").get_data(as_text=True)
-    response = client.post(
-        "/verwaltung/postausgang/alle-senden",
-        data={"csrf_token": csrf_token(page)},
-        follow_redirects=True,
-    )
-    listing = response.get_data(as_text=True)
+    listing = _send_all_now(client)
     assert "2 werden später erneut versucht" in listing
     assert listing.count("ConnectionRefusedError") == 2  # why, on the list itself
     db.session.expire_all()
@@ -156,11 +161,5 @@ def test_send_all_now_says_which_messages_ran_out_of_attempts(
         row.attempts = outbox.MAX_ATTEMPTS - 1
     db.session.commit()
     auth.login_as(staff)
-    page = client.get("/verwaltung/postausgang").get_data(as_text=True)
-    response = client.post(
-        "/verwaltung/postausgang/alle-senden",
-        data={"csrf_token": csrf_token(page)},
-        follow_redirects=True,
-    )
-    said = response.get_data(as_text=True)
+    said = _send_all_now(client)
     assert "0 Nachrichten versandt, 0 werden später erneut versucht, 2 nicht zugestellt" in said
