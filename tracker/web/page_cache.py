@@ -47,7 +47,6 @@ from tracker.web.security import PERSONAL_BLUEPRINTS, headers_for
 
 cache = Cache()
 
-
 UNCACHED_ENDPOINTS = frozenset({"public.healthz", "static", "public.favicon", "public.language"})
 KEY = "tracker.page_key"
 READS = "tracker.page_reads"  # the tables a page being rendered read
@@ -101,8 +100,8 @@ class PageCache:
             versions = self.data_versions()
             if versions is not None:
                 day = today()
-                # the host and mount point too: a page with absolute links (the report) must
-                # not reach the readers of another host, so a forged Host cannot poison the cache
+                # the host and mount point too: absolute links come from TRACKER_BASE_URL, but
+                # should a page ever take one from the Host, a forged Host poisons no other key
                 key = f"{locale_of(request)}|{day}|{request.url_root}|{request.full_path}"
                 environ[KEY] = (key, versions, day, began)
                 environ[READS] = set()
