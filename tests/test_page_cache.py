@@ -9,6 +9,7 @@ page must show the change, in both languages.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ from tracker.domain.models import DataVersion, Event, Topic
 from tracker.extensions import db
 from tracker.services import answer_links
 from tracker.web import page_cache
+from tracker.web.page_cache import PageCache
 
 
 @pytest.fixture
@@ -427,6 +429,8 @@ def test_a_reader_who_accepts_gzip_gets_the_page_as_kept(db, reader, world):
     assert reader.get(path, headers={"If-None-Match": hit.headers["ETag"]}).status_code == 200
     head = reader.head(path, headers=packed)
     assert head.status_code == 200 and head.headers["Content-Encoding"] == "gzip"
+    assert head.get_data() == b""
+    assert head.headers["Content-Length"] == hit.headers["Content-Length"]
 
 
 def test_the_next_day_renders_again(db, reader, world, clock):
@@ -528,6 +532,37 @@ def test_without_the_data_versions_table_pages_are_rendered(db, reader, world):
     finally:  # PostgreSQL's schema serves the next tests too
         db.session.remove()
         table.create(db.engine)
+
+
+def test_a_lost_connection_for_the_versions_costs_one_render(app, db, reader, world, caplog):
+    """The versions are read on a connection the thread keeps for them: when the database drops
+    it (a restart, an idle timeout), that request renders the page, and the next is a hit again,
+    on a new connection. Disposing of the engine's pool closes it too."""
+    middleware = app.wsgi_app
+    while not isinstance(middleware, PageCache):
+        middleware = middleware.app
+    warm(db, reader, ["/"])
+    own = middleware.local.connection
+    if db.engine.dialect.name == "postgresql":  # the server ends every other session
+        with db.engine.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    else:
+        own.close()
+    caplog.set_level(logging.WARNING)
+    page = reader.get("/")
+    assert page.status_code == 200 and world["demand"].title in page.get_data(as_text=True)
+    assert "page cache off for this request" in caplog.text
+    assert statements_run(db, reader, "/") == 0  # the page kept, the versions read anew
+    assert middleware.local.connection is not own
+    db.session.remove()
+    db.engine.dispose()
+    assert middleware.opened == []
+    assert statements_run(db, reader, "/") == 0  # the versions on a new connection
 
 
 # ----------------------------------------------------------------------- Redis, two workers

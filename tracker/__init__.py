@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 import flask_babel
 from flask import Flask, has_request_context, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header, parse_cookie
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config, inputs
@@ -30,15 +33,25 @@ def shipped(name: str) -> Path:
 
 def select_locale() -> str:
     """The language of this request (CLI and jobs speak German)."""
-    return locale_of(request) if has_request_context() else "de"
+    return locale_of(request.environ) if has_request_context() else "de"
 
 
-def locale_of(request) -> str:
-    """Use the reader's choice (a cookie), else the browser's preference, else German."""
-    chosen = request.cookies.get(LOCALE_COOKIE)
-    if chosen in LOCALES:
-        return chosen
-    return request.accept_languages.best_match(LOCALES) or "de"
+def locale_of(environ: dict) -> str:
+    """Use the reader's choice (a cookie), else the browser's preference, else German.
+
+    From the WSGI environment: the page cache asks before Flask has made a request of it.
+    """
+    if "HTTP_COOKIE" in environ:
+        chosen = parse_cookie(environ["HTTP_COOKIE"]).get(LOCALE_COOKIE)
+        if chosen in LOCALES:
+            return chosen
+    return _preferred(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+@lru_cache(maxsize=256)
+def _preferred(accept_language: str) -> str:
+    """The browser's preferred language of ours (browsers send a handful of such headers)."""
+    return parse_accept_header(accept_language, LanguageAccept).best_match(LOCALES) or "de"
 
 
 def _configure_logging(app: Flask) -> None:

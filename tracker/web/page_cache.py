@@ -13,7 +13,8 @@ that read that table and shows the change, while pages that did not read it stay
 note re-renders the demand's page and the feeds, not the overview or the events). Which tables a
 page read is taken from the SQL it ran, so no page has to declare it. A hit is answered by the
 WSGI middleware ``PageCache`` before Flask sees the request: reading the versions (one statement
-on a pooled DB-API connection), one lookup, the stored response with the security headers.
+on a DB-API connection the thread keeps for it), one lookup, the stored headers (the security
+headers among them) and body.
 
 Never cached: a request with a session or remember cookie (staff, flashed messages, a form's
 CSRF token), with an ``Authorization`` header (API tokens), anything but GET/HEAD and 200, a
@@ -31,13 +32,17 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import os
 import re
+import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, has_request_context, request, session
 from flask_caching import Cache
+from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_cookie
 from werkzeug.wrappers import Request
 
 from tracker import locale_of, shipped
@@ -80,8 +85,8 @@ def init_app(app: Flask) -> None:
 class PageCache:
     """WSGI middleware: answer an anonymous read from the cache before Flask sees it.
 
-    A hit costs reading the tables' versions on a pooled DB-API connection, one cache lookup
-    and the response; a page stored with other versions of the tables it read, or none, goes on
+    A hit costs reading the tables' versions on the thread's own DB-API connection, one cache
+    lookup and the WSGI answer; a page stored with other versions of the tables it read, or none, goes on
     to Flask with its key, and ``_store`` keeps what it rendered with the tables it read.
     """
 
@@ -92,45 +97,51 @@ class PageCache:
         with app.app_context():
             self.engine = db.engine
         sa.event.listen(self.engine, "before_cursor_execute", _note_reads)
+        self.local = threading.local()  # each thread's connection for the versions
+        # a pool of one shared connection (in-memory SQLite) keeps it: the data lives in it
+        self.own_connections = isinstance(self.engine.pool, sa.pool.QueuePool)
+        self.opened: list = []  # every thread's: closed with the engine's pool
+        self.generation = 0  # counts the disposals: a thread's older connection is closed
+        sa.event.listen(self.engine, "engine_disposed", self._close_all)
 
     def __call__(self, environ, start_response):
-        request = Request(environ)
-        if self.anonymous_read(request):
+        if self.anonymous_read(environ):
             began = time.time()  # before the versions are read (see _conditional)
             versions = self.data_versions()
             if versions is not None:
                 day = today()
-                # the host and mount point too: absolute links come from TRACKER_BASE_URL, but
-                # should a page ever take one from the Host, a forged Host poisons no other key
-                key = f"{locale_of(request)}|{day}|{request.url_root}|{request.full_path}"
+                key = "|".join((locale_of(environ), str(day), _address(environ)))
                 environ[KEY] = (key, versions, day, began)
                 environ[READS] = set()
                 stored = quietly(self.app, self.backend.get, key)
                 if stored is not None and all(
                     versions.get(name, NEVER)[0] == token for name, token in stored[3]
                 ):
-                    status, headers, packed, _read, etag, modified = stored
-                    response = Response(status=status, headers=headers)
-                    _encode(response, request, packed, etag)
-                    return _conditional(response, request, began, modified)(environ, start_response)
+                    return _answer(stored, environ, start_response, began)
         return self.wsgi_app(environ, start_response)
 
-    def anonymous_read(self, request: Request) -> bool:
+    def anonymous_read(self, environ: dict) -> bool:
         """Tell whether the request is one everyone gets the same answer to."""
-        if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return False
+        if "HTTP_COOKIE" not in environ:
+            return True
+        cookies = parse_cookie(environ["HTTP_COOKIE"])
         config = self.app.config
         remember = config.get("REMEMBER_COOKIE_NAME", "remember_token")
-        return config["SESSION_COOKIE_NAME"] not in request.cookies and (
-            remember not in request.cookies
-        )
+        return config["SESSION_COOKIE_NAME"] not in cookies and remember not in cookies
 
     def data_versions(self) -> dict[str, tuple] | None:
         """Return each written table's token and time of change (as the driver hands it back:
-        ``changed_at`` reads it), or None if they cannot be read."""
+        ``changed_at`` reads it), or None if they cannot be read.
+
+        They are read on a connection of this thread's own, kept out of the pool: a hit then
+        pays neither a checkout with its ping nor the reset at checkin. A connection that fails
+        is closed, and the next request opens a new one.
+        """
         failures = (sa.exc.SQLAlchemyError, self.engine.dialect.dbapi.Error)
         try:
-            connection = self.engine.raw_connection()
+            connection = self._connection()
         except failures as error:  # the database is away: Flask renders the error page
             self.app.logger.warning("page cache off for this request: %s", error)
             return None
@@ -139,12 +150,55 @@ class PageCache:
             cursor.execute("SELECT name, token, changed_at FROM data_versions")
             rows = cursor.fetchall()
             cursor.close()
-        except failures as error:  # an old schema without the table
+        except failures as error:  # an old schema without the table, a lost connection
             self.app.logger.warning("page cache off for this request: %s", error)
+            self._drop()
             return None
         finally:
-            connection.close()  # back to the pool
+            if not self.own_connections:
+                connection.close()  # back to the pool
         return {name: (token, changed_at) for name, token, changed_at in rows}
+
+    def _connection(self):
+        """This thread's own DB-API connection in autocommit (each read sees the last commit),
+        or a pooled one (see ``own_connections``)."""
+        if not self.own_connections:
+            return self.engine.raw_connection()
+        own = getattr(self.local, "connection", None)
+        if own is not None and self.local.opened_in == (os.getpid(), self.generation):
+            return own
+        pooled = self.engine.raw_connection()  # opened as the engine opens them (its pragmas)
+        pooled.rollback()  # the pool's ping may have begun a transaction
+        pooled.detach()  # ours now: closing it closes it
+        own = pooled.dbapi_connection
+        if self.engine.dialect.name == "postgresql":
+            own.autocommit = True  # else every read would leave a transaction open
+        # sqlite3 begins transactions only before writes: each SELECT reads the last commit
+        self.local.connection, self.local.opened_in = own, (os.getpid(), self.generation)
+        self.opened.append(own)
+        return own
+
+    def _drop(self) -> None:
+        """Close this thread's own connection after an error (a new one next time)."""
+        own, self.local.connection = getattr(self.local, "connection", None), None
+        if own is not None:
+            if own in self.opened:
+                self.opened.remove(own)
+            _close(own)
+
+    def _close_all(self, _engine) -> None:
+        """Close every thread's own connection with the pool (tests, a restore, shutdown)."""
+        self.generation += 1
+        opened, self.opened = self.opened, []
+        for own in opened:
+            _close(own)
+
+
+def _close(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 (broken already, or closed by its thread)
+        pass
 
 
 def changed_at(value) -> dt.datetime:
@@ -273,6 +327,44 @@ def _conditional(response: Response, request: Request, began: float, modified: f
     response = response.make_conditional(request)
     del response.headers["Date"]  # werkzeug adds one; the server (gunicorn …) adds its own
     return response
+
+
+def _answer(stored: tuple, environ: dict, start_response, began: float):
+    """Send a stored page: a plain request as the WSGI answer itself, without building a
+    response object (most hits); a conditional one through werkzeug's comparison."""
+    status, headers, packed, _read, etag, modified = stored
+    if any(name in environ for name in CONDITIONS):
+        request = Request(environ)
+        response = Response(status=status, headers=headers)
+        _encode(response, request, packed, etag)
+        return _conditional(response, request, began, modified)(environ, start_response)
+    if _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+        body = packed
+        headers = [*headers, ("Content-Encoding", "gzip"), ("ETag", f'"{etag}-gzip"')]
+    else:
+        body = gzip.decompress(packed)
+        headers = [*headers, ("ETag", f'"{etag}"')]
+    if began - modified < 2:  # as _conditional: no date within the second of a change
+        headers = [(k, v) for k, v in headers if k != "Last-Modified"]
+    headers.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+
+@lru_cache(maxsize=256)
+def _takes_gzip(accept_encoding: str) -> bool:
+    """Tell whether an ``Accept-Encoding`` header takes gzip (browsers send a handful)."""
+    return bool(parse_accept_header(accept_encoding)["gzip"])
+
+
+def _address(environ: dict) -> str:
+    """The host and mount point too: absolute links come from TRACKER_BASE_URL, but should a
+    page ever take one from the Host, a forged Host poisons no other key."""
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    return (
+        f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}|"
+        f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    )
 
 
 def _encode(response: Response, request: Request, packed: bytes, etag: str, body=None):
