@@ -433,6 +433,25 @@ def test_a_reader_who_accepts_gzip_gets_the_page_as_kept(db, reader, world):
     assert head.headers["Content-Length"] == hit.headers["Content-Length"]
 
 
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+def test_a_hit_answers_with_the_headers_of_the_rendered_page(db, reader, world, accept):
+    """A hit is answered by the middleware itself: the same status, headers (the security
+    headers among them) and body as the page rendered before it; HEAD the headers alone."""
+    path = f"/forderungen/{world['demand'].id}"
+    headers = {"Accept-Encoding": accept}
+    miss = reader.get(path, headers=headers)
+    assert statements_run(db, reader, path, headers) == 0
+    hit, head = reader.get(path, headers=headers), reader.head(path, headers=headers)
+
+    def sent(response):  # Last-Modified waits for the second of the last change to be over
+        return sorted((k, v) for k, v in response.headers.items() if k != "Last-Modified")
+
+    assert hit.status == miss.status == "200 OK" and hit.get_data() == miss.get_data()
+    assert sent(hit) == sent(miss) == sent(head)
+    assert hit.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in hit.headers
+    assert head.get_data() == b""
+
+
 def test_the_next_day_renders_again(db, reader, world, clock):
     d = world["demand"]
     clock.move_to(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))

@@ -86,8 +86,9 @@ class PageCache:
     """WSGI middleware: answer an anonymous read from the cache before Flask sees it.
 
     A hit costs reading the tables' versions on the thread's own DB-API connection, one cache
-    lookup and the WSGI answer; a page stored with other versions of the tables it read, or none, goes on
-    to Flask with its key, and ``_store`` keeps what it rendered with the tables it read.
+    lookup and the WSGI answer; a page stored with other versions of the tables it read, or
+    none, goes on to Flask with its key, and ``_store`` keeps what it rendered with the tables
+    it read.
     """
 
     def __init__(self, app: Flask, wsgi_app):
