@@ -321,13 +321,18 @@ def _conditional(response: Response, request: Request, began: float, modified: f
     it lies two seconds or more before the versions were read: no later change can fall into
     its second. Nearer to a change, the ``ETag`` alone answers. The server sends ``Date``.
     """
-    if began - modified < 2:
+    if not _dated(began, modified):
         del response.headers["Last-Modified"]
     if not any(name in request.environ for name in CONDITIONS):
         return response  # nothing to compare (most requests): a hit skips the parsing
     response = response.make_conditional(request)
     del response.headers["Date"]  # werkzeug adds one; the server (gunicorn …) adds its own
     return response
+
+
+def _dated(began: float, modified: float) -> bool:
+    """Tell whether ``Last-Modified`` may be sent (see ``_conditional``)."""
+    return began - modified >= 2
 
 
 def _answer(stored: tuple, environ: dict, start_response, began: float):
@@ -339,15 +344,10 @@ def _answer(stored: tuple, environ: dict, start_response, began: float):
         response = Response(status=status, headers=headers)
         _encode(response, request, packed, etag)
         return _conditional(response, request, began, modified)(environ, start_response)
-    if _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
-        body = packed
-        headers = [*headers, ("Content-Encoding", "gzip"), ("ETag", f'"{etag}-gzip"')]
-    else:
-        body = gzip.decompress(packed)
-        headers = [*headers, ("ETag", f'"{etag}"')]
-    if began - modified < 2:  # as _conditional: no date within the second of a change
+    body, representation = _representation(environ, packed, etag)
+    if not _dated(began, modified):
         headers = [(k, v) for k, v in headers if k != "Last-Modified"]
-    headers.append(("Content-Length", str(len(body))))
+    headers = [*headers, *representation, ("Content-Length", str(len(body)))]
     start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
@@ -374,10 +374,14 @@ def _encode(response: Response, request: Request, packed: bytes, etag: str, body
     Browsers all accept gzip: they get a tenth of the bytes, and the cache's hit nothing to
     unpack. The gzip form is another representation, so it carries an ETag of its own.
     """
-    if request.accept_encodings["gzip"]:
-        response.set_data(packed)
-        response.headers["Content-Encoding"] = "gzip"
-        response.headers["ETag"] = f'"{etag}-gzip"'
-    else:
-        response.set_data(gzip.decompress(packed) if body is None else body)
-        response.headers["ETag"] = f'"{etag}"'
+    data, headers = _representation(request.environ, packed, etag, body)
+    response.set_data(data)
+    for name, value in headers:
+        response.headers[name] = value
+
+
+def _representation(environ: dict, packed: bytes, etag: str, body: bytes | None = None):
+    """Return the body for this reader (gzip as kept, or unpacked) and its headers."""
+    if _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+        return packed, [("Content-Encoding", "gzip"), ("ETag", f'"{etag}-gzip"')]
+    return (gzip.decompress(packed) if body is None else body), [("ETag", f'"{etag}"')]
