@@ -481,3 +481,34 @@ def test_personal_answers_are_kept_by_no_cache_and_public_ones_may_be(client, da
         personal[path] = client.get(path)
     for name, response in personal.items():
         assert response.headers["Cache-Control"] == "private, no-store", name
+
+
+def test_the_site_header_follows_the_page_the_language_and_the_login(client, auth, staff):
+    """The header is rendered once per endpoint, language and login state: no variant leaks
+    into another (the current page marked, the links of who is logged in, the language)."""
+
+    def header(path: str) -> str:
+        page = client.get(path).get_data(as_text=True)
+        return page[page.index('<a class="skip-link"') : page.index("</header>")]
+
+    bodies = header("/stellen/")
+    assert 'aria-current="page">Stellen</a>' in bodies and "Anmelden</a>" in bodies
+    assert bodies.count("aria-current") == 1
+    workflow_page = header("/ablauf")
+    assert (
+        'aria-current="page">Ablauf</a>' in workflow_page
+        and workflow_page.count("aria-current") == 1
+    )
+    client.set_cookie("sprache", "en")
+    english = header("/ablauf")
+    assert "Skip to content" in english and 'aria-current="page">Workflow</a>' in english
+    client.delete_cookie("sprache")
+    auth.login_as(staff)
+    logged_in = header("/ablauf")
+    assert "Abmelden</a>" in logged_in and "Anmelden</a>" not in logged_in
+    assert 'href="/verwaltung/"' in logged_in
+    staff_page = header("/verwaltung/")
+    assert (
+        'aria-current="page">Verwaltung</a>' in staff_page and staff_page.count("aria-current") == 1
+    )
+    assert header("/stellen/") != bodies  # logged in: the same page, another variant

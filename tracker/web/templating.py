@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import format_date, format_time, get_locale, get_translations
+from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         timeline_label=in_the_readers_language(labels.timeline_label),
         workflow_svg=workflow_svg,
         diagram=diagram,
+        site_header=site_header,
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
         demanded_since=demanded_since,
@@ -73,16 +75,35 @@ def init_app(app: Flask) -> None:
 def diagram(current: str | None) -> Markup:
     """Return the workflow figure (templates/_diagram.html) with ``current`` marked.
 
-    It depends only on the declaration, the language and where the app is mounted, so each
-    variant is rendered once per process: it was a sixth of a demand page's cold cost.
+    It was a sixth of a demand page's cold cost.
     """
-    rendered = current_app.extensions.setdefault("tracker.diagrams", {})
-    key = (str(get_locale()), current, request.script_root)
-    if key not in rendered:
-        if len(rendered) >= 64:  # a few states times two languages; a forged prefix adds none
+    return rendered_once("_diagram.html", (current,), current=current)
+
+
+def site_header() -> Markup:
+    """Return the skip link and the site's header (templates/_site_header.html).
+
+    Its links and which of them is the current page depend only on the endpoint and whether
+    someone is logged in: fourteen ``url_for`` and a dozen messages a page, rendered once.
+    """
+    authenticated = current_user.is_authenticated
+    return rendered_once("_site_header.html", (request.endpoint, authenticated))
+
+
+def rendered_once(template: str, key: tuple, **context) -> Markup:
+    """Return ``template`` rendered with ``context``, once per process for each ``key``.
+
+    For fragments that depend on nothing but ``key``, the language and where the app is
+    mounted. A few endpoints, states and languages make a few hundred variants at most; the
+    memo starts over past that.
+    """
+    rendered = current_app.extensions.setdefault("tracker.rendered_once", {})
+    memo_key = (template, str(get_locale()), request.script_root, *key)
+    if memo_key not in rendered:
+        if len(rendered) >= 1024:
             rendered.clear()
-        rendered[key] = Markup(render_template("_diagram.html", current=current))
-    return rendered[key]
+        rendered[memo_key] = Markup(render_template(template, **context))
+    return rendered[memo_key]
 
 
 def machine_time(value: dt.date | dt.datetime | None) -> str:
