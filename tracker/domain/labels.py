@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 # The names of the codes, by table; each table names the codes of a model's constant in its
@@ -158,6 +157,12 @@ def gettext_once(message: str) -> str:
         return found
 
 
+def _(message: str, **variables) -> str:
+    """flask_babel's ``gettext`` (what this module translates), once per request and language."""
+    found = gettext_once(message)
+    return found % variables if variables else found
+
+
 def ngettext_once(singular: str, plural: str, num: int) -> str:
     """Choose and translate the plural form as ngettext does, once per request and language."""
     memo = _memo()
@@ -197,7 +202,10 @@ def field_label(name: str) -> str:
 
 
 def timeline_label(entry) -> str:
-    """Say in a few words what a timeline entry records: the pages, feeds, e-mails and report."""
+    """Say in a few words what a timeline entry records: the pages, feeds, e-mails and report.
+
+    Each message is translated once per request (a feed names fifty entries).
+    """
     from tracker.domain.workflow import state_label  # workflow may name its states from here
 
     body = entry.body.label if entry.body else entry.author_name

@@ -141,17 +141,15 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
         if slugs
         else {}
     )
+    entry_tag = _tag("eintrag/")
+    demand_url = external_urls()("public.demand", demand_id=0)[:-1]  # …/forderungen/: once
     for entry, at in zip(entries, times, strict=True):
         item = fg.add_entry(order="append")
-        item.id(_tag(f"eintrag/{entry.id}"))
+        item.id(f"{entry_tag}{entry.id}")
         item.title(_xml(_entry_title(entry)))
         item.updated(at)
         item.published(at)
-        item.link(
-            href=external_url("public.demand", demand_id=entry.demand_id),
-            rel="alternate",
-            type="text/html",
-        )
+        item.link(href=f"{demand_url}{entry.demand_id}", rel="alternate", type="text/html")
         item.author({"name": _xml(_author(entry))})
         item.content(_xml(_content(entry, body_names)), type="text")
     response = Response(fg.atom_str(pretty=True), content_type=ATOM)
