@@ -933,6 +933,37 @@ def test_role_selects_render_as_wtforms_does(app, role):
         assert role == "" or f'selected value="{role}"' in fast
 
 
+@pytest.mark.parametrize("invalid", [False, True])
+def test_role_fields_write_what_the_field_macro_writes(app, invalid):
+    """The assignment form's role selects, written in one pass, are the ``field`` macro's
+    markup for each select (whitespace between tags aside), an invalid choice's error too."""
+    from flask import render_template_string
+    from werkzeug.datastructures import MultiDict
+
+    from tracker.web.staff.forms import assignment_form
+
+    bodies = [make_body(), make_body("mi", "Innenministerium <MI>", contacts=())]
+    ms, mi = (f"assign-body_{b.id}" for b in bodies)
+    formdata = MultiDict({ms: "lead", mi: "x"}) if invalid else None
+    with app.test_request_context():
+        form = assignment_form(bodies, formdata=formdata, prefix="assign")
+        if invalid:
+            assert not form.validate() and form[f"body_{bodies[1].id}"].errors
+        by_macro = render_template_string(
+            "{% from '_macros.html' import field %}"
+            "{% for body, f in form.body_fields %}{{ field(f) }}{% endfor %}",
+            form=form,
+        )
+        written = str(form.role_fields())
+
+    def tight(markup: str) -> str:
+        return re.sub(r">\s+<", "><", markup.strip()).replace("\n", "")
+
+    assert tight(written) == tight(by_macro)
+    assert "Innenministerium &lt;MI&gt;" in written
+    assert ("field-error" in written) == invalid
+
+
 def test_staff_list_marks_internal_and_overdue_demands_and_names_the_bodies(client, logged_in):
     ms, mi = make_body(), make_body("mi", "Innenministerium", contacts=())
     late = make_demand("Seit Langem liegen geblieben", bodies=[ms, mi])
