@@ -128,16 +128,16 @@ class _RoleForm(VersionedForm):
         for _body, f in self.body_fields:
             if f.data not in options:
                 options[f.data] = OptionsInOnePass.options(f)
-            attrs = {"id": f.id, "name": f.name}
             errors = "".join(
                 f'<p class="field-error" id="{f.id}-fehler">{escape(m)}</p>' for m in f.errors
             )
-            if errors:
-                attrs |= {"aria-describedby": f"{f.id}-fehler", "aria-invalid": "true"}
+            # the attributes in html_params' order (sorted), as the widget writes them
+            aria = f' aria-describedby="{f.id}-fehler" aria-invalid="true"' if errors else ""
             rows.append(
                 f'<div class="field{" field--error" if errors else ""}">'
                 f'<label for="{f.id}">{escape(f.label.text)}</label>'
-                f"<select {html_params(**attrs)}>{options[f.data]}</select>{errors}</div>\n"
+                f'<select{aria} id="{f.id}" name="{f.name}">{options[f.data]}</select>'
+                f"{errors}</div>\n"
             )
         return Markup("".join(rows))
 
