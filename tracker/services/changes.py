@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,18 +75,17 @@ class _Names:
                 for key, into in (("event_id", events), ("event_part_id", parts)):
                     if isinstance(values.get(key), int):
                         into.add(values[key])
-        self.bodies = self._map(sa.select(Body.slug, Body.short_name, Body.name), Body.slug, slugs)
-        self.topics = self._map(sa.select(Topic.slug, Topic.name), Topic.slug, topics)
-        self.events = self._map(sa.select(Event.id, Event.title), Event.id, events)
-        self.parts = self._map(
-            sa.select(EventPart.id, Event.title, EventPart.title).join(Event), EventPart.id, parts
-        )
+        lookups = _lookups()
+        self.bodies = self._map(lookups["bodies"], slugs)
+        self.topics = self._map(lookups["topics"], topics)
+        self.events = self._map(lookups["events"], events)
+        self.parts = self._map(lookups["parts"], parts)
 
     @staticmethod
-    def _map(stmt, key, wanted: set) -> dict:
+    def _map(stmt, wanted: set) -> dict:
         if not wanted:
             return {}
-        return {row[0]: row[1:] for row in db.session.execute(stmt.where(key.in_(wanted)))}
+        return {row[0]: row[1:] for row in db.session.execute(stmt, {"wanted": list(wanted)})}
 
     def body(self, slug: str) -> str:
         short_name, name = self.bodies.get(slug, ("", slug))
@@ -106,3 +106,17 @@ class _Names:
         if field == "text":
             return shorten(str(value), TEXT_WIDTH)
         return str(value)
+
+
+@cache
+def _lookups() -> dict[str, sa.Select]:
+    """The names behind the ids and slugs, by table: built once, a timeline shows them."""
+    wanted = sa.bindparam("wanted", expanding=True)
+    return {
+        "bodies": sa.select(Body.slug, Body.short_name, Body.name).where(Body.slug.in_(wanted)),
+        "topics": sa.select(Topic.slug, Topic.name).where(Topic.slug.in_(wanted)),
+        "events": sa.select(Event.id, Event.title).where(Event.id.in_(wanted)),
+        "parts": sa.select(EventPart.id, Event.title, EventPart.title)
+        .join(Event)
+        .where(EventPart.id.in_(wanted)),
+    }

@@ -11,6 +11,7 @@ import datetime as dt
 import statistics as pystats
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -234,12 +235,16 @@ def body_figures(body: Body) -> ConsultationFigures:
 
 def concerning(demand: Demand) -> list[Consultation]:
     """Return the consultations that concern ``demand`` (newest first), in one query."""
+    return list(db.session.scalars(_concerning(), {"demand_id": demand.id}))
+
+
+@cache
+def _concerning() -> sa.Select:
+    """Built once: a demand's page runs it whenever it is rendered."""
     date = sa.func.coalesce(Consultation.received_on, Consultation.learned_on)
-    return list(
-        db.session.scalars(
-            sa.select(Consultation)
-            .where(Consultation.demands.any(Demand.id == demand.id))
-            .options(joinedload(Consultation.body))
-            .order_by(date.desc(), Consultation.id.desc())
-        )
+    return (
+        sa.select(Consultation)
+        .where(Consultation.demands.any(Demand.id == sa.bindparam("demand_id")))
+        .options(joinedload(Consultation.body))
+        .order_by(date.desc(), Consultation.id.desc())
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql  # noqa: F401  (types of to_tsvector(), needed before use)
@@ -162,10 +163,21 @@ def _search(q: str):
 
 def visible_demand(demand_id: int, include_internal: bool) -> Demand | None:
     """Return the demand with what its page shows, or None if it does not exist or is internal."""
-    demand = db.session.get(Demand, demand_id, options=[*demand_options()])
+    demand = db.session.scalars(_demand_page(), {"demand_id": demand_id}).first()
     if demand is None or not shown(demand, include_internal=include_internal):
         return None
     return demand
+
+
+# The statements a demand's page runs each time it is rendered are built once: building one
+# with its loader options (and its cache key) cost as much as running it.
+
+
+@cache
+def _demand_page() -> sa.Select:
+    return (
+        sa.select(Demand).where(Demand.id == sa.bindparam("demand_id")).options(*demand_options())
+    )
 
 
 def demand_options():
@@ -354,15 +366,20 @@ def body_demands(body: Body, include_internal: bool = False) -> list[tuple[Deman
 
 def timeline(demand_id: int, include_internal: bool, newest_first: bool = True) -> list:
     """Return a demand's timeline entries (public ones only unless ``include_internal``)."""
+    stmt = _timeline(include_internal, newest_first)
+    return db.session.scalars(stmt, {"demand_id": demand_id}).all()
+
+
+@cache
+def _timeline(include_internal: bool, newest_first: bool) -> sa.Select:
     order = (TimelineEntry.created_at, TimelineEntry.id)
-    stmt = (
+    return (
         sa.select(TimelineEntry)
-        .where(TimelineEntry.demand_id == demand_id)
+        .where(TimelineEntry.demand_id == sa.bindparam("demand_id"))
         .options(joinedload(TimelineEntry.body))
         .where(*visible(TimelineEntry, include_internal=include_internal))
         .order_by(*(c.desc() for c in order) if newest_first else order)
     )
-    return db.session.scalars(stmt).all()
 
 
 def body_page_rows(body: Body, include_internal: bool = False) -> list:
