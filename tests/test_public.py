@@ -512,3 +512,38 @@ def test_the_site_header_follows_the_page_the_language_and_the_login(client, aut
         'aria-current="page">Verwaltung</a>' in staff_page and staff_page.count("aria-current") == 1
     )
     assert header("/stellen/") != bodies  # logged in: the same page, another variant
+
+
+def test_list_rows_show_what_the_demands_relationships_hold(app):
+    """The lists read their rows without ORM objects: the same demands, bodies (lead first,
+    with the committed date) and topics (by name) as the demands' own relationships."""
+    from tracker.services import queries
+
+    ms, mi = make_body(), make_body("mi", "Innenministerium", contacts=())
+    mi.short_name = "MI"
+    topics = [Topic(slug="z", name="Zuwanderung"), Topic(slug="a", name="Arbeit")]
+    first = make_demand("Erste", bodies=[mi, ms])
+    first.topics = topics
+    first.assignments[0].committed_until = dt.date(2026, 3, 2)
+    make_demand("Zweite", bodies=[ms])
+    make_demand("Intern", is_public=False, bodies=[mi])
+    db.session.commit()
+
+    def shape(d):
+        bodies = [(a.role, a.committed_until, a.body.label) for a in d.assignments]
+        tags = [(t.slug, t.name) for t in d.topics]
+        return (d.id, d.title, d.state, d.state_changed_at, d.outcome, d.is_public, bodies, tags)
+
+    for include_internal in (False, True):
+        f = queries.DemandFilter()
+        rows = queries.list_rows(f, include_internal=include_internal).items
+        loaded = queries.list_demands(f, include_internal=include_internal).items
+        assert [shape(r) for r in rows] == [shape(d) for d in loaded]
+        assert len(rows) == 3 if include_internal else 2
+    row = queries.list_rows(queries.DemandFilter()).items[0]
+    assert [t.name for t in row.topics] == ["Arbeit", "Zuwanderung"]
+    assert [(a.role, a.body.label) for a in row.assignments] == [
+        ("lead", "MI"),
+        ("involved", "Sozialministerium"),
+    ]
+    assert queries.list_rows(queries.DemandFilter(), topics=False).items[0].topics == []

@@ -41,12 +41,11 @@ def index():
         return _overview_refused(error)
     page = inputs.int_arg(request.args, "page", 1)
     counts = queries.count_by_state(f)
-    pagination = queries.list_demands(
+    pagination = queries.list_rows(
         f,
         page=max(page, 1),
         per_page=current_app.config["PAGE_SIZE"],
         total=queries.total_from_counts(f, counts),
-        options=queries.overview_options(),
     )
     return render_template(
         "public/index.html",

@@ -78,9 +78,7 @@ def index():
     """List all demands, internal ones included, with their standing."""
     f = queries.DemandFilter.from_args(request.args)
     page = inputs.int_arg(request.args, "page", 1)
-    pagination = queries.list_demands(
-        f, include_internal=True, page=page, per_page=100, options=queries.staff_list_options()
-    )
+    pagination = queries.list_rows(f, include_internal=True, page=page, per_page=100, topics=False)
     return render_template(
         "staff/index.html",
         f=f,
