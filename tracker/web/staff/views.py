@@ -37,8 +37,7 @@ INVALID = 422
 
 
 def _demand_or_404(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id, options=queries.demand_options())
-    return demand or abort(404)
+    return queries.visible_demand(demand_id, include_internal=True) or abort(404)
 
 
 def _fill_demand_choices(form: DemandForm) -> None:
