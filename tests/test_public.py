@@ -213,6 +213,23 @@ def test_body_page_marks_overdue_demands(client, data):
     assert re.search(r"<strong>1</strong> überfällig", page)
 
 
+def test_body_page_rows_name_the_role_mark_internal_ones_and_escape(client, auth, staff, data):
+    make_demand("Mehr <Personal> & Zeit", bodies=[data["mi"], data["ms"]])
+    page = client.get("/stellen/ms").get_data(as_text=True)
+    row = re.search(
+        r"<tr><td><a href=\"/forderungen/(\d+)\">Mehr &lt;Personal&gt; &amp; Zeit</a>"
+        r"</td><td>([^<]+)</td>",
+        page,
+    )
+    assert row and row.group(2) == "beteiligt"
+    assert "badge--internal" not in page
+    auth.login_as(staff)
+    page = client.get("/stellen/ms").get_data(as_text=True)
+    assert re.search(
+        r'Interne Nachbereitung</a> <span class="badge badge--internal">intern</span>', page
+    )
+
+
 def test_event_page_lists_its_public_demands_by_part(client, data):
     page = client.get("/veranstaltungen/fachtag").get_data(as_text=True)
     assert "<h1>Fachtag Migration</h1>" in page

@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     filters = {
         "state_label": workflow.state_label,
         # a page repeats few dates (targets, days of events) many times: each formatted once
-        "date": lambda d: labels.once(("date", d), lambda: format_date(d, "medium")) if d else "",
+        "date": date,
         "datetime": lambda d: f"{format_date(d, 'medium')}, {format_time(d, 'short')}" if d else "",
         "label": labels.label,
         "role_label": labels.role_label,
@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
         demand_items=demand_items,
         staff_rows=staff_rows,
         bodies_line_html=bodies_line,
+        event_items=event_items,
+        body_rows=body_rows,
     )
 
 
@@ -273,6 +275,52 @@ def staff_rows(demands) -> Markup:
             f"<td>{bodies_line(d) or nobody}</td></tr>\n"
         )
     return Markup("".join(rows))
+
+
+def event_items(items, with_standing: bool = True) -> Markup:
+    """Return an event page's list items, ``<li>`` for each ``(row, progress)`` of ``items``: the
+    demand linked, its state and (``with_standing``) its standing, as ``demand_items`` writes
+    the overview's (an event lists up to a thousand)."""
+    url = escape(url_for("public.demand", demand_id=0)[:-1])
+    return Markup(
+        "".join(
+            f'<li><a href="{url}{d.id}">{_text(d.title)}</a> {state_badge(d.state)}'
+            f"{f' {standing(d, p)}' if with_standing else ''}</li>"
+            for d, p in items
+        )
+    )
+
+
+def body_rows(items) -> Markup:
+    """Return a body page's table rows, ``<tr>`` for each ``(row, progress)`` of ``items``: the
+    demand linked (internal ones marked), the body's role, the standing and when the body
+    last confirmed it (rows of ``queries.body_page_rows``)."""
+    url = escape(url_for("public.demand", demand_id=0)[:-1])
+    internal = (
+        f' <span class="badge badge--internal">{escape(labels.gettext_once("intern"))}</span>'
+    )
+    confirmed = labels.gettext_once("zuletzt bestätigt: %(date)s")
+    overdue = ' class="row--overdue"'
+    rows = []
+    for d, p in items:
+        when = ""
+        if d.confirmed_at:
+            said = escape(confirmed % {"date": date(d.confirmed_at)})
+            when = f'<br><span class="muted">{said}</span>'
+        rows.append(
+            f"<tr{overdue if p.overdue else ''}>"
+            f'<td><a href="{url}{d.id}">{_text(d.title)}</a>{"" if d.is_public else internal}</td>'
+            f"<td>{escape(labels.role_label(d.role))}</td><td>{standing(d, p)}{when}</td></tr>\n"
+        )
+    return Markup("".join(rows))
+
+
+def date(value) -> str:
+    """Format a date (or a time's date, in the reader's time zone) as the ``date`` filter does:
+    each distinct one once per request (a page repeats few: targets, days of events)."""
+    if not value:
+        return ""
+    return labels.once(("date", value), lambda: format_date(value, "medium"))
 
 
 def bodies_line(demand) -> Markup:
