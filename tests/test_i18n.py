@@ -133,3 +133,23 @@ def test_names_remembered_in_a_request_follow_a_change_of_language(app):
             )
         assert page.render(day=day) == german
         assert labels.role_label("lead") == "federführend"
+
+
+def test_dates_are_written_in_the_readers_language_as_flask_babel_writes_them(app):
+    """The ``date`` filter keeps a date's text per process and language: it must still follow
+    each reader's language, and a time's date the reader's time zone."""
+    from flask_babel import format_date
+
+    from tracker.web.templating import date
+
+    day = dt.date(2026, 3, 2)
+    late = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)  # 3 March in Berlin
+    with app.test_request_context():
+        for _ in range(2):  # the second time from the memo
+            with force_locale("de"):
+                assert date(day) == format_date(day, "medium") == "02.03.2026"
+                assert date(late) == format_date(late, "medium") == "03.03.2026"
+            with force_locale("en"):
+                assert date(day) == format_date(day, "medium") == "Mar 2, 2026"
+                assert date(late) == "Mar 3, 2026"
+        assert date(None) == ""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
+from babel import dates as babel_dates
 from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import format_date, format_time, get_locale, get_translations
 from flask_login import current_user
@@ -215,9 +217,7 @@ def _standing(p) -> Markup:
             f'<span class="standing standing--overdue">{escape(waited)} · '
             f"<strong>{escape(late)}</strong></span>"
         )
-    target = labels.gettext_once("Ziel: %(date)s") % {
-        "date": labels.once(("date", p.target), lambda: format_date(p.target, "medium"))
-    }
+    target = labels.gettext_once("Ziel: %(date)s") % {"date": date(p.target)}
     # f-strings with escape(): Markup.format goes through string.Formatter, a tenth of a row
     return Markup(f'<span class="standing">{escape(waited)} · {escape(target)}</span>')
 
@@ -316,11 +316,19 @@ def body_rows(items) -> Markup:
 
 
 def date(value) -> str:
-    """Format a date (or a time's date, in the reader's time zone) as the ``date`` filter does:
-    each distinct one once per request (a page repeats few: targets, days of events)."""
+    """Format a date (or a time's date, in the reader's time zone) as flask_babel's
+    ``format_date(value, "medium")``: a date once per process and language (the consultations
+    page shows a hundred and eighty), a time's once per request."""
     if not value:
         return ""
+    if type(value) is dt.date:
+        return _medium_date(value, get_locale())
     return labels.once(("date", value), lambda: format_date(value, "medium"))
+
+
+@lru_cache(maxsize=8192)
+def _medium_date(value: dt.date, locale) -> str:
+    return babel_dates.format_date(value, "medium", locale=locale)
 
 
 def bodies_line(demand) -> Markup:
