@@ -11,9 +11,9 @@ Steps (only 127.0.0.1 is contacted; every measurement is bounded in time and in 
    and same-SQL baseline, served the same way. Every anonymous public page against the bare page;
    against the same-SQL baseline, which replays the SQL the tracker ran for that request: the
    staff pages, each page right after a progress note through the API (the most frequent write:
-   pages that read no timeline stay cached through it), and each page rendered (a miss: an
-   address with a query argument no page reads). Tracker and baseline take turns in alternating
-   rounds. The queries per page after the note, rendered and cached.
+   pages that read no timeline stay cached through it; the baseline's requests follow the same
+   writes), and each page rendered (a miss: an address with a query argument no page reads).
+   Tracker and baseline take turns in alternating rounds. The queries per page after the note, rendered and cached.
 2. scale — the cached path and the rendered page at 1k, 10k and 100k demands, beside the same SQL.
 3. weekly — the scheduler's weekly job for 200 bodies against aiosmtpd, until the outbox is
    empty, beside raw smtplib sending the same finished messages; the process warmed up with one
@@ -348,12 +348,19 @@ def ratio_row(measurement: str, tracker: load.Load, base: load.Load, base_name: 
     )
 
 
-def cold_load(port: int, path: str, meta: dict, seconds: float, counter: list[int]) -> load.Load:
-    """Sequential: a staff write through the API, then the page (only the page is timed)."""
+def cold_load(
+    port: int, path: str, meta: dict, seconds: float, counter: list[int], writer: int
+) -> load.Load:
+    """Sequential: a staff write through the tracker's API (on port ``writer``), then the page
+    on ``port`` (only the page is timed). The baseline's pages follow the same writes: a write
+    keeps the machine busy for a while after its answer (the worker's commit, SQLite's
+    journal): it slowed even the bare page from 0.46 to 0.69 ms (p50 of 300 requests each,
+    4 Dec 2026), so a baseline without the writes compared a page after a write with one
+    served in quiet."""
 
     def after_a_write() -> str:
         counter[0] += 1
-        written = load.post(port, write_path(meta), write_body(counter[0]), API)
+        written = load.post(writer, write_path(meta), write_body(counter[0]), API)
         if written.status != 201:
             raise RuntimeError(f"the API write answered {written.status}: {written.body[:200]}")
         return path
@@ -447,25 +454,23 @@ def measure_pages(report: Report, url: str, meta: dict, args, scratch: Path) -> 
             if path not in counts:
                 continue
             kept = counts[path][0] == 0
-            for name, measure, base_path in (
+            after_note = partial(
+                cold_load, path=path, meta=meta, seconds=args.slice, counter=writes
+            )
+            missed = missed_path(path, 0)
+            for name, measure, baseline in (
                 (
                     "after a progress note" + (" (kept: it read nothing the note wrote)" * kept),
-                    partial(cold_load, tracker.port, path, meta, args.slice, writes),
-                    path,
+                    partial(after_note, tracker.port, writer=tracker.port),
+                    partial(after_note, same_sql.port, writer=tracker.port),
                 ),
                 (
                     "rendered (a miss)",
                     partial(missed_load, tracker.port, path, args.slice, misses),
-                    missed_path(path, 0),
+                    partial(sequential_load, same_sql.port, missed, args.slice),
                 ),
             ):
-                totals = alternate(
-                    {
-                        "tracker": measure,
-                        "same SQL": partial(sequential_load, same_sql.port, base_path, args.slice),
-                    },
-                    args.rounds,
-                )
+                totals = alternate({"tracker": measure, "same SQL": baseline}, args.rounds)
                 report.rows.append(
                     ratio_row(
                         f"{name}: {label} `{path}`",
