@@ -153,3 +153,28 @@ def test_dates_are_written_in_the_readers_language_as_flask_babel_writes_them(ap
                 assert date(day) == format_date(day, "medium") == "Mar 2, 2026"
                 assert date(late) == "Mar 3, 2026"
         assert date(None) == ""
+
+
+def test_times_are_written_in_the_readers_language_and_zone_as_flask_babel_writes_them(app):
+    """The ``datetime`` filter keeps a time's text per process, language and time zone: it
+    must still follow each reader's language and write the time in Berlin's."""
+    from flask_babel import format_date, format_time
+
+    from tracker.web.templating import date_time
+
+    stored = dt.datetime(2026, 3, 2, 23, 30)  # naive, as SQLite hands it back: UTC
+    summer = dt.datetime(2026, 7, 1, 6, 5, tzinfo=dt.UTC)
+    with app.test_request_context():
+        for _ in range(2):  # the second time from the memo
+            for language, late in (
+                ("de", "03.03.2026, 00:30"),
+                ("en", "Mar 3, 2026, 12:30\u202fAM"),
+            ):
+                with force_locale(language):
+                    for value in (stored, summer):
+                        expected = f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+                        assert date_time(value) == expected
+                    assert date_time(stored) == late
+            with force_locale("de"):
+                assert date_time(summer) == "01.07.2026, 08:05"  # Berlin's summer time
+        assert date_time(None) == ""
