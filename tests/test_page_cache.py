@@ -15,6 +15,8 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -580,8 +582,36 @@ def test_a_lost_connection_for_the_versions_costs_one_render(app, db, reader, wo
     assert middleware.local.connection is not own
     db.session.remove()
     db.engine.dispose()
-    assert middleware.opened == []
+    assert middleware.opened == set()
     assert statements_run(db, reader, "/") == 0  # the versions on a new connection
+
+
+def test_a_thread_per_request_leaves_no_connection_open(app, db, reader, world):
+    """The dev server starts a thread for each request: the connection each thread opened for
+    the versions closes when the thread ends (it held two files a request, until the process
+    ran out of them)."""
+    middleware = app.wsgi_app
+    while not isinstance(middleware, PageCache):
+        middleware = middleware.app
+    warm(db, reader, ["/"])
+    answers = []
+    for _ in range(40):
+        thread = threading.Thread(target=lambda: answers.append(reader.get("/").status_code))
+        thread.start()
+        thread.join(30)
+    assert answers == [200] * 40
+    if db.engine.dialect.name == "sqlite":  # the files themselves, as the process sees them
+        database = Path(db.engine.url.database).resolve()
+        held = [fd for fd in Path("/proc/self/fd").iterdir() if _opens(fd, database)]
+        assert len(held) <= 6  # the pool's connections and this thread's (with the WAL)
+    assert len([c for c in middleware.opened if c.alive]) <= 2  # this thread's, at most one more
+
+
+def _opens(fd: Path, database: Path) -> bool:
+    try:
+        return os.readlink(fd).startswith(str(database))
+    except OSError:  # closed meanwhile
+        return False
 
 
 # ----------------------------------------------------------------------- Redis, two workers

@@ -36,6 +36,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,7 +102,9 @@ class PageCache:
         self.local = threading.local()  # each thread's connection for the versions
         # a pool of one shared connection (in-memory SQLite) keeps it: the data lives in it
         self.own_connections = isinstance(self.engine.pool, sa.pool.QueuePool)
-        self.opened: list = []  # every thread's: closed with the engine's pool
+        # every live thread's, as the closing of it: called when the thread ends (a server that
+        # starts a thread per request, as the dev server does) or with the engine's pool
+        self.opened: set[weakref.finalize] = set()
         self.generation = 0  # counts the disposals: a thread's older connection is closed
         sa.event.listen(self.engine, "engine_disposed", self._close_all)
 
@@ -175,24 +178,33 @@ class PageCache:
         if self.engine.dialect.name == "postgresql":
             own.autocommit = True  # else every read would leave a transaction open
         # sqlite3 begins transactions only before writes: each SELECT reads the last commit
+        # The thread's local goes when the thread ends, and with it this token, which closes the
+        # connection: a thread per request would otherwise leave one open file per request.
+        token = _ThreadEnd()
+        closing = weakref.finalize(token, _close, own)
+        self.opened = {f for f in self.opened if f.alive}
+        self.opened.add(closing)
         self.local.connection, self.local.opened_in = own, (os.getpid(), self.generation)
-        self.opened.append(own)
+        self.local.token, self.local.closing = token, closing
         return own
 
     def _drop(self) -> None:
         """Close this thread's own connection after an error (a new one next time)."""
-        own, self.local.connection = getattr(self.local, "connection", None), None
-        if own is not None:
-            if own in self.opened:
-                self.opened.remove(own)
-            _close(own)
+        closing, self.local.connection = getattr(self.local, "closing", None), None
+        if closing is not None:
+            self.opened.discard(closing)
+            closing()
 
     def _close_all(self, _engine) -> None:
         """Close every thread's own connection with the pool (tests, a restore, shutdown)."""
         self.generation += 1
-        opened, self.opened = self.opened, []
-        for own in opened:
-            _close(own)
+        opened, self.opened = self.opened, set()
+        for closing in opened:
+            closing()
+
+
+class _ThreadEnd:
+    """Kept only in a thread's local: collected when the thread ends."""
 
 
 def _close(connection) -> None:
