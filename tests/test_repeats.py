@@ -188,3 +188,37 @@ def test_staff_page_offers_the_number_and_shows_the_link(client, auth, db, chain
     again = send_repeats_form(client, chain["again"])  # as rendered, nothing typed
     assert again.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(TimelineEntry.id))) == entries
+
+
+def test_an_internal_earlier_demand_stays_unnamed_to_the_public(client, db, chain):
+    """The demand page hides the link to an internal demand; the public API and CSV do not
+    name its number either, while an API token sees it. A refused cycle says why."""
+    user = make_user(email="api@example.org")
+    _row, plain = api_tokens.create_token(user, "Skript")
+    headers = {"Authorization": f"Bearer {plain}"}
+    chain["old"].is_public = False
+    db.session.commit()
+    url = f"/api/v1/demands/{chain['again'].id}"
+    done = client.put(
+        f"{url}/repeats",
+        json={"repeats": chain["old"].id, "version": chain["again"].version},
+        headers=headers,
+    )
+    assert done.status_code == 200 and done.get_json()["repeats"] == chain["old"].id
+    assert client.get(url).get_json()["repeats"] is None
+    listed = {d["id"]: d for d in client.get("/api/v1/demands").get_json()["items"]}
+    assert listed[chain["again"].id]["repeats"] is None
+    assert client.get(url, headers=headers).get_json()["repeats"] == chain["old"].id
+    rows = client.get("/forderungen.csv").get_data(as_text=True).splitlines()
+    (row,) = [r for r in rows if "(erneut)" in r]
+    assert row.endswith(";")  # „wiederholt“, the last column, empty
+    cycle = client.put(
+        f"/api/v1/demands/{chain['old'].id}/repeats",
+        json={"repeats": chain["again"].id, "version": chain["old"].version},
+        headers=headers,
+    )
+    errors = cycle.get_json()["errors"]
+    assert "Kreis von Wiederholungen" in str(errors)
+    chain["old"].is_public = True
+    db.session.commit()
+    assert client.get(url).get_json()["repeats"] == chain["old"].id  # the cache follows

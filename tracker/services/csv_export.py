@@ -15,7 +15,7 @@ from tracker.domain import workflow
 from tracker.domain.models import Demand
 from tracker.services.links import external_url
 from tracker.services.progress import progress
-from tracker.services.repeats import demanded_since_map
+from tracker.services.repeats import demanded_since_map, visible_repeats
 
 CSV_COLUMNS = (
     "id",
@@ -76,7 +76,7 @@ def demand_rows(demands: Iterable[Demand]) -> Iterator[list[Any]]:
                 _source(d),
                 external_url("public.demand", demand_id=d.id),
                 since[d.id].isoformat(),
-                d.repeats_id or "",
+                visible_repeats(d) or "",
             ]
 
 

@@ -22,16 +22,13 @@ def set_repeats(
         raise StaleDemand()
     if earlier is not None:
         if earlier.id == demand.id:
-            raise ServiceError(
-                _l("Eine Forderung kann nicht sich selbst wiederholen."), {"repeats": "self"}
-            )
+            message = _l("Eine Forderung kann nicht sich selbst wiederholen.")
+            raise ServiceError(message, {"repeats": str(message)})
         seen, step = {demand.id}, earlier
         while step is not None:
             if step.id in seen:
-                raise ServiceError(
-                    _l("Diese Verknüpfung ergäbe einen Kreis von Wiederholungen."),
-                    {"repeats": "cycle"},
-                )
+                message = _l("Diese Verknüpfung ergäbe einen Kreis von Wiederholungen.")
+                raise ServiceError(message, {"repeats": str(message)})
             seen.add(step.id)
             step = step.repeats
     before, after = demand.repeats_id, earlier.id if earlier else None
@@ -52,6 +49,16 @@ def set_repeats(
     with stale_refused():  # someone changed the demand meanwhile: refused, not a 500
         db.session.flush()
     return entry
+
+
+def visible_repeats(demand: Demand, include_internal: bool = False) -> int | None:
+    """Return the id of the demand ``demand`` repeats if the reader may see that one: an
+    internal demand's number is not shown to the public (API, CSV), as its page hides the link.
+    """
+    if demand.repeats_id is None or include_internal:
+        return demand.repeats_id
+    earlier = db.session.get(Demand, demand.repeats_id)  # from the session if loaded already
+    return earlier.id if earlier is not None and earlier.is_public else None
 
 
 def _own_date(event_date: dt.date | None, created_at: dt.datetime) -> dt.date:

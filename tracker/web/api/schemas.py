@@ -23,6 +23,7 @@ from tracker.domain import labels, models, rules, workflow
 from tracker.services import consultations
 from tracker.services.links import external_url
 from tracker.services.progress import progress
+from tracker.services.repeats import visible_repeats
 
 MAX_PER_PAGE = 100
 YEARS = (1990, 2100)  # the years a filter may name
@@ -262,9 +263,8 @@ class Demand(Response):
     allowed_triggers = Many(choice(TRIGGERS))
     url = Uri()
     repeats = ident(
-        attribute="repeats_id",
         allow_none=True,
-        metadata={"description": "id of the earlier demand"},
+        metadata={"description": "id of the earlier demand (null too if that one is internal)"},
     )
     commitments = One(Commitment, many=True)
 
@@ -281,6 +281,7 @@ class Demand(Response):
             allowed_triggers=[t.trigger for t in workflow.allowed_triggers(demand.state)],
             url=external_url("public.demand", demand_id=demand.id),
             commitments=[a for a in demand.assignments if a.file_reference or a.committed_until],
+            repeats=visible_repeats(demand, include_internal=g.get("api_user") is not None),
         )
 
 
