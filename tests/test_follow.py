@@ -10,6 +10,7 @@ from helpers import csrf_token, make_body, make_demand
 from tracker.domain.models import OutboxMessage, Subscription
 from tracker.services import demands as demand_service
 from tracker.services import outbox
+from tracker.services.subscriptions import CONFIRMATIONS_PER_DAY
 
 
 def _subscribe(client, demand, email="leser@example.org"):
@@ -64,6 +65,34 @@ def test_subscribing_twice_does_not_reveal_or_duplicate(app, client, db):
     second = _subscribe(client, demand, "LESER@example.org ")
     assert second.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == 1
+
+
+def test_asking_again_keeps_the_link_and_mails_it_once_a_day(app, client, db, time_machine):
+    """Anyone may type any address: asked again before confirming, it gets no second mail the
+    same day, and the first mail's link still works; the next day it may get one more."""
+    time_machine.move_to("2026-12-04 09:00:00+00:00", tick=False)
+    demand = make_demand()
+    for _ in range(3):
+        assert _subscribe(client, demand).status_code == 200
+    (first,) = _messages(db)
+    time_machine.move_to("2026-12-05 09:00:00+00:00", tick=False)
+    _subscribe(client, demand)
+    again = _messages(db)[1:]
+    assert len(again) == 1
+    link = re.search(r"http://tracker.test(/folgen/\S+/bestaetigen)", first.text).group(1)
+    assert link in again[0].text  # the same link, mailed again
+    page = client.get(link).get_data(as_text=True)
+    client.post(link, data={"csrf_token": csrf_token(page)})
+    assert db.session.scalar(sa.select(Subscription)).active
+
+
+def test_an_address_gets_a_few_confirmation_requests_a_day_at_most(app, client, db):
+    demands = [make_demand(f"Forderung {n}") for n in range(CONFIRMATIONS_PER_DAY + 2)]
+    for demand in demands:
+        assert _subscribe(client, demand, "opfer@example.org").status_code == 200
+    assert len(_messages(db)) == CONFIRMATIONS_PER_DAY
+    _subscribe(client, demands[-1], "jemand@example.org")  # another address is not held up
+    assert len(_messages(db)) == CONFIRMATIONS_PER_DAY + 1
 
 
 def test_bad_address_and_internal_demand(app, client, db):

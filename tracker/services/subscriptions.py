@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 import sqlalchemy as sa
@@ -18,11 +19,18 @@ from tracker.services.links import external_url
 NOTIFY_KINDS = ("transition", "update", "statement")
 
 
+# Anyone may type any address into the form: an address gets at most this many confirmation
+# requests a day for demands it does not follow yet, and at most one a day for each demand.
+CONFIRMATIONS_PER_DAY = 5
+
+
 def subscribe(demand: Demand, email: str) -> Subscription | None:
     """Start following ``demand``; queue the confirmation mail for a new or unconfirmed address.
 
-    Returns None when the address already follows it. Callers show the same message either way,
-    so the page does not reveal who follows what.
+    Returns None when the address already follows it, or has been asked enough today. Callers
+    show the same message either way, so the page does not reveal who follows what. Asked again
+    before confirming, the address keeps its link (the first mail's still works) and gets it
+    again at most once a day.
     """
     email = rules.normal_email(email)
     sub = db.session.scalar(
@@ -32,14 +40,25 @@ def subscribe(demand: Demand, email: str) -> Subscription | None:
     )
     if sub is not None and sub.active:
         return None
+    now = utcnow()
+    if sub is None or sub.ended_at is not None:
+        asked = db.session.scalar(
+            sa.select(sa.func.count(Subscription.id)).where(
+                Subscription.email == email,
+                Subscription.confirmed_at.is_(None),
+                Subscription.created_at > now - dt.timedelta(days=1),
+            )
+        )
+        if asked >= CONFIRMATIONS_PER_DAY:
+            return None
     if sub is None:
         sub = Subscription(demand=demand, email=email, token=secrets.token_urlsafe(32))
         db.session.add(sub)
-    else:  # ended or never confirmed: a new token, a new confirmation
+    elif sub.ended_at is not None:  # ended: a new token, a new confirmation
         sub.token, sub.ended_at, sub.confirmed_at = secrets.token_urlsafe(32), None, None
     db.session.flush()
     outbox.queue_mail(
-        f"subscribe:{sub.id}:{sub.token[:16]}",
+        f"subscribe:{sub.id}:{sub.token[:16]}:{now.date().isoformat()}",
         "subscribe_confirm",
         _l("Bitte bestätigen: Sie möchten „%(title)s“ folgen", title=demand.title),
         {
