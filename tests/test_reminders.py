@@ -506,6 +506,10 @@ def test_digest_says_how_many_are_overdue_none_some_all(app, db, ms_with_two):
         "Forderungen der LIGA der freien Wohlfahrtspflege Sachsen-Anhalt offen.\n1 davon ist"
         in (text)
     ), "the overdue count starts a line of its own"
+    (digest,) = reminders.build_digests(ON)
+    ((_d, _subject, _text, html),) = reminders.render_digests([digest])
+    words = re.sub(r"<[^>]+>", "", html)  # as a mail client shows it
+    assert "Sachsen-Anhalt offen. 1 davon ist überfällig." in words
     _since(fresh, 2025, 9, 1, db)
     text = _digest_text()
     assert "Alle 2 sind überfällig." in text and "davon" not in text
