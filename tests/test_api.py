@@ -163,6 +163,20 @@ def test_pagination_links(client, spec, data):
     assert "prev" in body2["links"] and "next" not in body2["links"]
 
 
+def test_a_page_past_the_end_is_not_found(client, spec, data):
+    """As the overview: a page past the end is a 404 that says how many there are, not an
+    empty page linking to one before it that does not exist either."""
+    past = client.get("/api/v1/demands?per_page=1&page=99")
+    assert past.status_code == 404
+    problem = check(spec, past, "/demands")
+    assert problem["code"] == "not_found"
+    assert problem["detail"] == "Seite 99 gibt es nicht: die Liste hat 2 Seiten."
+    english = client.get("/api/v1/demands?page=3&per_page=1", headers={"Accept-Language": "en"})
+    assert english.get_json()["detail"] == "There is no page 3: the list has 2 pages."
+    nothing = client.get("/api/v1/demands?q=nirgends")  # no match: page 1 is empty, not missing
+    assert check(spec, nothing, "/demands")["items"] == []
+
+
 @pytest.mark.parametrize("query", ["?page=0", "?per_page=101", "?per_page=x"])
 def test_bad_paging_is_a_problem(client, spec, data, query):
     response = client.get("/api/v1/demands" + query)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from apispec_oneofschema import MarshmallowPlugin
 from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_smorest.utils import prepare_response
 from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
@@ -174,11 +175,13 @@ def _missing(rule: str) -> tuple[int, ...]:
     return (404,) if "<" in rule else ()
 
 
-def read(rule: str, response, query=None):
-    """Declare a read: ``query`` parameters (refused: 400), the ``response`` schema."""
+def read(rule: str, response, query=None, paged: bool = False):
+    """Declare a read: ``query`` parameters (refused: 400), the ``response`` schema; a
+    ``paged`` list answers a page past its end with 404."""
 
     def decorate(view):
-        view = problems(*([400] if query else []), *_missing(rule))(view)
+        missing = (404,) if paged else _missing(rule)
+        view = problems(*([400] if query else []), *missing)(view)
         view = bp.response(200, response)(view)
         if query is not None:
             view = bp.arguments(query, location="query", error_status_code=400)(view)
@@ -300,7 +303,7 @@ def problem(code: str):
     }
 
 
-@read("/demands", schemas.DemandPage, query=schemas.DemandQuery)
+@read("/demands", schemas.DemandPage, query=schemas.DemandQuery, paged=True)
 def demands(args: dict):
     """List demands with filters and pagination."""
     f = queries.DemandFilter.from_args(args)  # InputError: a 400 naming an unknown filter value
@@ -308,6 +311,17 @@ def demands(args: dict):
     pagination = queries.list_demands(
         f, include_internal=g.api_user is not None, page=page, per_page=per_page
     )
+    if pagination.status == 404:  # as the overview: past the end is no empty page
+        raise APIError(
+            404,
+            "not_found",
+            lazy_ngettext(
+                "Seite %(page)d gibt es nicht: die Liste hat %(num)d Seite.",
+                "Seite %(page)d gibt es nicht: die Liste hat %(num)d Seiten.",
+                pagination.pages,
+                page=page,
+            ),
+        )
     kept = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
 
     def link(n):
