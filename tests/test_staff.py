@@ -994,3 +994,39 @@ def test_staff_list_past_its_last_page_says_so(client, logged_in):
     assert "Keine Forderung passt" not in said and "Seite 3 von" not in said
     empty = client.get("/verwaltung/?state=closed").get_data(as_text=True)
     assert "Keine Forderung passt zu diesen Filtern." in empty
+
+
+def test_a_progress_note_sent_twice_from_one_form_is_noted_and_mailed_once(client, auth, db, staff):
+    """A double click (or a page sent again) on „Eintragen“ records the note once and mails
+    its followers once; the same words from a newly loaded form are a new note."""
+    from forms_as_rendered import forms_of
+
+    from tracker.domain.models import OutboxMessage, Subscription, utcnow
+
+    demand = make_demand(bodies=[make_body()])
+    db.session.add(
+        Subscription(
+            demand=demand, email="leser@example.org", token="t" * 40, confirmed_at=utcnow()
+        )
+    )
+    db.session.commit()
+    auth.login_as(staff)
+    url = f"/verwaltung/forderungen/{demand.id}"
+
+    def note_form():
+        page = client.get(url).get_data(as_text=True)
+        (form,) = [f for f in forms_of(page) if f.action.endswith("/stand")]
+        return form
+
+    form = note_form()
+    for _ in range(2):
+        sent = client.post(form.action, data=form.data(**{"update-text": "Neuer Stand"}))
+        assert sent.status_code == 302
+        page = client.get(url).get_data(as_text=True)
+        assert "Der neue Stand steht in der Chronik." in page  # the second time too
+    assert [e.text for e in entries_of(demand, "update")] == ["Neuer Stand"]
+    mails = sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.kind == "subscription")
+    assert db.session.scalar(mails) == 1
+    form = note_form()
+    client.post(form.action, data=form.data(**{"update-text": "Neuer Stand"}))
+    assert len(entries_of(demand, "update")) == 2 and db.session.scalar(mails) == 2

@@ -5,6 +5,7 @@ Nothing here commits: the caller's edge (request, command, job) does, once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -160,16 +161,40 @@ def assign_bodies(
     return entry
 
 
-def add_update(demand: Demand, user: User | None, text: str, *, is_public: bool) -> TimelineEntry:
-    """Add a progress note by LIGA staff to the timeline."""
+def add_update(
+    demand: Demand, user: User | None, text: str, *, is_public: bool, nonce: str = ""
+) -> TimelineEntry:
+    """Add a progress note by LIGA staff to the timeline.
+
+    ``nonce``: the rendered form's (``web.forms.one_time_nonce``); the same form sent again
+    returns the note it made, and nothing is written or mailed twice.
+    """
     text = (text or "").strip()
     if not text:
         _refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
     _refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
-    entry = _entry(demand, user, "update", text=text, is_public=is_public)
+    nonce = (nonce or "")[: rules.NONCE_MAX]
+    if nonce:
+        noted = _noted_with(demand, nonce)
+        if noted is not None:
+            return noted
+    data = {"nonce": nonce} if nonce else {}
+    entry = _entry(demand, user, "update", text=text, is_public=is_public, data=data)
     _flush()
     subscriptions.notify(entry)
     return entry
+
+
+def _noted_with(demand: Demand, nonce: str) -> TimelineEntry | None:
+    """Return the demand's progress note of the last day that a form with ``nonce`` made."""
+    recent = sa.select(TimelineEntry).where(
+        TimelineEntry.demand_id == demand.id,
+        TimelineEntry.kind == "update",
+        TimelineEntry.created_at >= utcnow() - dt.timedelta(days=1),
+    )
+    return next(
+        (e for e in db.session.scalars(recent) if (e.data or {}).get("nonce") == nonce), None
+    )
 
 
 def check_notes(trigger: str, notes: dict[str, str]) -> dict[str, str]:

@@ -3,15 +3,18 @@ and WTForms' length errors are worded as we do."""
 
 from __future__ import annotations
 
+import secrets
+
 from flask import has_request_context, request
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from flask_wtf.i18n import translations as wtforms_translations
 from werkzeug.datastructures import MultiDict
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from tracker.domain import rules
 from tracker.inputs import clean_text
 
 
@@ -66,6 +69,16 @@ class Form(FlaskForm):
     def values(self) -> dict:
         """Return the fields' data by name, without the CSRF token: a service call's keywords."""
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+
+def one_time_nonce() -> HiddenField:
+    """A hidden field with a new random value each time its form is rendered: a second
+    submission of the same rendered form (a double click, a page sent again) is recognised by
+    it and records nothing. A request without it (the API, a script) is not checked."""
+    return HiddenField(
+        default=lambda: secrets.token_urlsafe(16),
+        validators=[Optional(), Length(max=rules.NONCE_MAX)],
+    )
 
 
 def limited(label, limit: int, required=None, *, field=StringField, **kwargs):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     SelectField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from tracker.domain import rules
 from tracker.domain.models import Body
-from tracker.web.forms import Form, limited
+from tracker.web.forms import Form, limited, one_time_nonce
 
 ASK_STATEMENT = _l("Bitte eine Stellungnahme eingeben.")
 
@@ -36,11 +33,7 @@ class StatementForm(Form):
     competent_body = SelectField(_l("Zuständig ist aus unserer Sicht"), validators=[Optional()])
     competent_text = limited(_l("… oder eine andere Stelle (Name)"), rules.COMPETENT_TEXT_MAX)
 
-    # one per rendered form: a second submission of the same form records nothing
-    nonce = HiddenField(
-        default=lambda: secrets.token_urlsafe(16),
-        validators=[Optional(), Length(max=rules.NONCE_MAX)],
-    )
+    nonce = one_time_nonce()
 
     def fill_bodies(self, own: Body, bodies: list[Body]) -> StatementForm:
         """Offer every other body as the competent one."""

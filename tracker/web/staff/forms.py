@@ -24,7 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 from tracker.domain import labels, rules, workflow
 from tracker.domain.models import Body
 from tracker.services.meetings import RHYTHM_CHOICES
-from tracker.web.forms import Form, checked_by, limited
+from tracker.web.forms import Form, checked_by, limited, one_time_nonce
 
 REQUIRED = rules.REQUIRED
 
@@ -73,6 +73,7 @@ class DemandForm(VersionedForm):
 class UpdateForm(Form):
     text = limited(_l("Neuer Stand"), rules.NOTE_MAX, REQUIRED, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
+    nonce = one_time_nonce()  # a double click notes it once (and mails its followers once)
 
 
 class OptionsInOnePass(Select):
