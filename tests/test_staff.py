@@ -1030,3 +1030,25 @@ def test_a_progress_note_sent_twice_from_one_form_is_noted_and_mailed_once(clien
     form = note_form()
     client.post(form.action, data=form.data(**{"update-text": "Neuer Stand"}))
     assert len(entries_of(demand, "update")) == 2 and db.session.scalar(mails) == 2
+
+
+def test_the_new_demand_form_sent_twice_records_one_demand(client, auth, db, staff):
+    """A double click on „Forderung anlegen“ leads both times to the one demand it made."""
+    from forms_as_rendered import forms_of
+
+    def titled(title):
+        return db.session.scalar(sa.select(sa.func.count()).where(Demand.title == title))
+
+    auth.login_as(staff)
+    page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action == "" or f.action.endswith("/neu")]
+    typed = {"title": "Doppelt geklickt", "text": "Ein Text"}
+    first = client.post("/verwaltung/forderungen/neu", data=form.data(**typed))
+    second = client.post("/verwaltung/forderungen/neu", data=form.data(**typed))
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert titled("Doppelt geklickt") == 1
+    page = client.get("/verwaltung/forderungen/neu").get_data(as_text=True)
+    (form,) = [f for f in forms_of(page) if f.action == "" or f.action.endswith("/neu")]
+    client.post("/verwaltung/forderungen/neu", data=form.data(**typed))  # a new form: a new one
+    assert titled("Doppelt geklickt") == 2

@@ -81,14 +81,24 @@ def roles_problem(roles: Iterable[str]) -> str | None:
     return None
 
 
-def create_demand(user: User | None, *, topics: Iterable[Topic] = (), **fields: Any) -> Demand:
-    """Record a new demand in state 'raised'; refuse a missing or too long title or text."""
+def create_demand(
+    user: User | None, *, topics: Iterable[Topic] = (), nonce: str = "", **fields: Any
+) -> Demand:
+    """Record a new demand in state 'raised'; refuse a missing or too long title or text.
+
+    ``nonce``: the rendered form's; the same form sent again returns the demand it made.
+    """
     fields = {name: "" for name in REQUIRED} | fields
     _refuse_invalid(check_texts(fields))
+    nonce = (nonce or "")[: rules.NONCE_MAX]
+    made = _made_with("created", nonce, author=user)
+    if made is not None:
+        return made.demand
     demand = Demand(state=workflow.STATES[0].name, state_changed_at=utcnow(), **fields)
     demand.topics = list(topics)
     db.session.add(demand)
-    _entry(demand, user, "created", to_state=demand.state, is_public=demand.is_public)
+    data = {"nonce": nonce} if nonce else {}
+    _entry(demand, user, "created", to_state=demand.state, is_public=demand.is_public, data=data)
     _flush()
     return demand
 
@@ -174,10 +184,9 @@ def add_update(
         _refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
     _refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
     nonce = (nonce or "")[: rules.NONCE_MAX]
-    if nonce:
-        noted = _noted_with(demand, nonce)
-        if noted is not None:
-            return noted
+    noted = _made_with("update", nonce, demand)
+    if noted is not None:
+        return noted
     data = {"nonce": nonce} if nonce else {}
     entry = _entry(demand, user, "update", text=text, is_public=is_public, data=data)
     _flush()
@@ -185,16 +194,23 @@ def add_update(
     return entry
 
 
-def _noted_with(demand: Demand, nonce: str) -> TimelineEntry | None:
-    """Return the demand's progress note of the last day that a form with ``nonce`` made."""
+def _made_with(
+    kind: str, nonce: str, demand: Demand | None = None, author: User | None = None
+) -> TimelineEntry | None:
+    """Return the timeline entry of ``kind`` (of ``demand``, by ``author``) that a form with
+    ``nonce`` made in the last day, if any (a form sent twice)."""
+    if not nonce:
+        return None
     recent = sa.select(TimelineEntry).where(
-        TimelineEntry.demand_id == demand.id,
-        TimelineEntry.kind == "update",
+        TimelineEntry.kind == kind,
         TimelineEntry.created_at >= utcnow() - dt.timedelta(days=1),
     )
-    return next(
-        (e for e in db.session.scalars(recent) if (e.data or {}).get("nonce") == nonce), None
-    )
+    if demand is not None:
+        recent = recent.where(TimelineEntry.demand_id == demand.id)
+    if author is not None:
+        recent = recent.where(TimelineEntry.author_id == author.id)
+    entries = db.session.scalars(recent)
+    return next((e for e in entries if (e.data or {}).get("nonce") == nonce), None)
 
 
 def check_notes(trigger: str, notes: dict[str, str]) -> dict[str, str]:

@@ -70,6 +70,10 @@ class DemandForm(VersionedForm):
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)
 
 
+class NewDemandForm(DemandForm):
+    nonce = one_time_nonce()  # a double click records one demand
+
+
 class UpdateForm(Form):
     text = limited(_l("Neuer Stand"), rules.NOTE_MAX, REQUIRED, field=TextAreaField)
     is_public = BooleanField(_l("Öffentlich sichtbar"), default=True)

@@ -27,6 +27,7 @@ from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
     DemandForm,
+    NewDemandForm,
     UpdateForm,
     UserForm,
     assignment_form,
@@ -90,10 +91,11 @@ def index():
 @bp.route("/forderungen/neu", methods=["GET", "POST"])
 def new_demand():
     """Record a new demand."""
-    form = DemandForm()
+    form = NewDemandForm()
     _fill_demand_choices(form)
     if form.validate_on_submit():
-        demand = demand_service.create_demand(current_user, **_demand_fields(form))
+        nonce = form.nonce.data if form.nonce.raw_data else ""  # the default only when rendered
+        demand = demand_service.create_demand(current_user, nonce=nonce, **_demand_fields(form))
         flash(
             _l("Die Forderung wurde angelegt. Jetzt die zuständigen Stellen zuordnen."), "success"
         )
