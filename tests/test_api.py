@@ -7,6 +7,7 @@ import pytest
 from helpers import make_body, make_demand, make_user
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import func, select
 
 from tracker.domain.models import ApiToken, Demand, TimelineEntry
 from tracker.extensions import db as _db
@@ -131,7 +132,7 @@ def test_english_clients_get_english_details(client, data, token):
     response = client.post("/api/v1/demands", json={"text": "x"}, headers=english)
     problem = response.get_json()
     assert response.status_code == 422 and problem["title"] != TITLES["validation_failed"]
-    assert "Ungültig" not in problem["detail"] and "„title“" in problem["detail"]
+    assert "Ungültig" not in problem["detail"] and "“title”" in problem["detail"]
     assert "fehlt" not in problem["errors"]["title"]
     missing = client.get("/api/v1/demands/999", headers={"Accept-Language": "en"}).get_json()
     assert "gibt es nicht" not in missing["detail"]
@@ -426,3 +427,27 @@ def test_api_offers_and_accepts_what_the_machine_allows(client, spec, token, sta
     else:
         assert response.status_code == 409
         assert (body["code"], body["detail"]) == ("transition_not_allowed", refusal)
+
+
+def test_refusals_name_the_parameter_in_the_readers_language(client, spec, data):
+    """English readers get English quotation marks, and the allowed values without the empty
+    one (no filter) in front."""
+    english = {"Accept-Language": "en"}
+    refused = client.get("/api/v1/demands?state=nonsense", headers=english).get_json()
+    assert refused["detail"] == "Invalid parameters: “state”."
+    assert refused["errors"]["state"].startswith("Allowed: raised, addressed, ")
+    german = check(spec, client.get("/api/v1/demands?state=nonsense"), "/demands")
+    assert german["detail"] == "Ungültige Parameter: „state“."
+    assert german["errors"]["state"].startswith("Erlaubt sind: raised, addressed, ")
+
+
+def test_a_body_named_twice_in_a_new_demand_is_refused(client, spec, data, token):
+    twice = [{"slug": "ms", "role": "lead"}, {"slug": "ms", "role": "involved"}]
+    answer = client.post(
+        "/api/v1/demands", json={"title": "T", "text": "X", "bodies": twice}, headers=token
+    )
+    problem = check(spec, answer, "/demands", "post")
+    assert answer.status_code == 422 and problem["errors"] == {
+        "bodies": "Die Stelle „ms“ ist zweimal genannt."
+    }
+    assert _db.session.scalar(select(func.count()).where(Demand.title == "T")) == 0

@@ -78,8 +78,10 @@ class Uri(Str):
 
 def choice(values, **kwargs) -> Str:
     """A string from a fixed set (``enum`` in the document)."""
-    error = _l("Erlaubt sind: {choices}.")
-    return Str(validate=validate.OneOf(list(values), error=error), **kwargs)
+    values = list(values)
+    named = ", ".join(v for v in values if v)  # "" (no filter) is allowed, not worth naming
+    error = _l("Erlaubt sind: %(choices)s.", choices=named)
+    return Str(validate=validate.OneOf(values, error=error), **kwargs)
 
 
 class Int(fields.Integer):

@@ -15,8 +15,8 @@ import flask_smorest
 import sqlalchemy as sa
 from apispec_oneofschema import MarshmallowPlugin
 from flask import g, jsonify, request
+from flask_babel import gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_smorest.utils import prepare_response
 from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
@@ -76,7 +76,7 @@ class Parser(FlaskParser):
         ``invalid_parameter``; ``errors`` has a message per field."""
         ((_location, messages),) = error.messages.items()
         errors = dict(_flatten(messages))
-        names = ", ".join(f"„{name}“" for name in errors)
+        names = ", ".join(gettext("„%(name)s“", name=name) for name in errors)
         if error_status_code == 400:
             detail = _l("Ungültige Parameter: %(names)s.", names=names)
             raise APIError(400, "invalid_parameter", detail, errors)
@@ -466,7 +466,13 @@ def _event_part(event: str | None, part: str | None) -> EventPart | None:
 def create_demand(data: dict):
     """Record a new demand, optionally with topics, bodies, its source and the demand it repeats."""
     topics = by_slug(Topic, data["topics"], "topics", _l("Unbekanntes Thema: %(slugs)s"))
-    roles = {b["slug"]: b["role"] for b in data["bodies"]}
+    roles = {}
+    for b in data["bodies"]:  # one role per body: a body named twice is refused, not merged
+        if b["slug"] in roles:
+            raise refused(
+                "bodies", _l("Die Stelle „%(slug)s“ ist zweimal genannt.", slug=b["slug"])
+            )
+        roles[b["slug"]] = b["role"]
     found = by_slug(Body, list(roles), "bodies", _l("Unbekannte Stelle: %(slugs)s"))
     part = _event_part(data["event"], data["event_part"])
     earlier = earlier_demand(data["repeats"])
