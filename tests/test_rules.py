@@ -112,6 +112,9 @@ def test_changing_an_account_refuses_and_changes_nothing(app):
     refused(users.update_user, other, admin, **values, password="kurz")
     error = refused(users.update_user, admin, admin, **{**values, "email": admin.email})
     assert error.errors["role"] == "Sie können sich nicht selbst die Administration entziehen."
+    unticked = {**values, "email": admin.email, "role": "admin", "active": False}
+    error = refused(users.update_user, admin, admin, **unticked)  # at the box that was unticked
+    assert error.errors == {"active": "Sie können sich nicht selbst die Administration entziehen."}
     db.session.expire_all()
     assert (other.email, other.role, admin.role) == ("kim@example.org", "staff", "admin")
 

@@ -78,7 +78,7 @@ def update_user(
     _check(user, email, name or user.name, role, password)
     if by is not None and user.id == by.id and (role != "admin" or not active):
         message = str(_l("Sie können sich nicht selbst die Administration entziehen."))
-        raise ServiceError(message, {"role": message})
+        raise ServiceError(message, {"role" if role != "admin" else "active": message})
     user.email, user.name = email, name or user.name
     if user.active and not active:
         user.end_sessions()  # a locked account is logged out everywhere
