@@ -183,6 +183,18 @@ def test_a_bad_contact_is_refused(app, values, field, message):
     assert count(Contact) == 0
 
 
+def test_a_body_gets_each_mailbox_once_whatever_its_capitals(app):
+    ms = make_body(contacts=())
+    bodies.add_contact(ms, name="Referat", email="Neu@MS.example.org")
+    db.session.commit()
+    error = refused(bodies.add_contact, ms, name="Referat 2", email=" neu@ms.example.org")
+    assert error.errors == {"email": "Diese Adresse ist bei dieser Stelle schon eingetragen."}
+    assert count(Contact) == 1
+    other = make_body(slug="mi", name="Innenministerium", contacts=())
+    bodies.add_contact(other, name="Referat", email="neu@ms.example.org")  # another body may
+    assert count(Contact) == 2
+
+
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [

@@ -77,6 +77,9 @@ def add_contact(body: Body, *, name: str, email: str, escalation_level: int = 1)
     problem = rules.email_problem(email)
     if problem:
         errors["email"] = problem
+    elif any(rules.normal_email(c.email) == rules.normal_email(email) for c in body.contacts):
+        # the same mailbox in other capitals: the digest would reach it twice
+        errors["email"] = str(_l("Diese Adresse ist bei dieser Stelle schon eingetragen."))
     if escalation_level not in Contact.LEVELS:
         errors["escalation_level"] = str(CHOOSE)
     _refuse(errors)
