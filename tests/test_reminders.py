@@ -524,3 +524,10 @@ def test_digest_says_how_many_are_overdue_none_some_all(app, db, ms_with_two):
     _since(overdue, 2025, 9, 1, db)
     (mi_digest,) = reminders.build_digests(ON, body_slug="mi")
     assert mi_digest.overdue_note == "Sie ist überfällig."
+
+
+def test_cli_preview_of_an_unknown_body_says_so(runner, db, ms_with_two):
+    result = runner.invoke(args=["reminders", "preview", "--body", "nope"])
+    assert result.exit_code == 2
+    assert "no body has the slug 'nope'" in result.output
+    assert "nothing would be sent" not in result.output

@@ -14,8 +14,17 @@ def reminders_group() -> None:
 @click.option("--body", "body_slug", default=None, help="Only this body (slug).")
 def reminders_preview(body_slug: str | None) -> None:
     """Print what this week's digests would say."""
+    import sqlalchemy as sa
+
+    from tracker.domain.models import Body
+    from tracker.extensions import db
     from tracker.services import reminders
 
+    if (
+        body_slug is not None
+        and db.session.scalar(sa.select(Body.id).where(Body.slug == body_slug)) is None
+    ):
+        raise click.BadParameter(f"no body has the slug {body_slug!r}", param_hint="--body")
     digests = reminders.build_digests(body_slug=body_slug)
     if not digests:
         click.echo(
