@@ -137,6 +137,18 @@ def test_report_as_pdf(client, report_data):
 
 
 @pytest.mark.skipif(not reports.pdf_available(), reason="WeasyPrint or Pango is not installed")
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "PDF_RATE_LIMIT": "1/minute"}])
+def test_pdf_renders_are_limited_per_client_and_hits_are_not(client, report_data, app_config):
+    """A query argument no page reads gets past the page cache: one client may not have the
+    PDF, which takes seconds, rendered again and again; the kept one it may fetch."""
+    assert client.get("/berichte/fachtag.pdf").status_code == 200
+    assert client.get("/berichte/fachtag.pdf").status_code == 200  # from the page cache
+    again = client.get("/berichte/fachtag.pdf?x=1")
+    assert again.status_code == 429 and "Bitte warten Sie einen Moment." in again.get_data(True)
+    assert client.get("/berichte/fachtag").status_code == 200  # the HTML report is not limited
+
+
+@pytest.mark.skipif(not reports.pdf_available(), reason="WeasyPrint or Pango is not installed")
 def test_pdf_fetches_only_our_stylesheet(app, monkeypatch):
     with app.test_request_context("/berichte/fachtag.pdf"):
         fetcher = reports._static_fetcher()

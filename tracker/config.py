@@ -43,6 +43,9 @@ DEFAULTS = {
     "ADMIN_PASSWORD": "",
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
+    # a PDF report takes seconds to render: one client cannot tie up the workers with new
+    # addresses (a query argument no page reads misses the page cache)
+    "PDF_RATE_LIMIT": "6 per minute",
     "ESCALATION_DAYS": 10,
     "ANSWER_LINK_DAYS": 56,
     "PROXIES": 0,

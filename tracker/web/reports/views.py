@@ -18,7 +18,7 @@ from werkzeug.security import safe_join
 from tracker.domain import workflow
 from tracker.domain.models import Event
 from tracker.domain.workdays import today
-from tracker.extensions import db
+from tracker.extensions import db, limiter
 from tracker.services import event_report
 from tracker.services import statistics as stats
 from tracker.services.links import external_url
@@ -81,6 +81,7 @@ def report(slug: str):
 
 
 @bp.get("/berichte/<slug>.pdf")
+@limiter.limit(lambda: current_app.config["PDF_RATE_LIMIT"])  # renders only: hits come first
 def report_pdf(slug: str):
     """Render the progress report of an event as PDF (needs WeasyPrint and Pango)."""
     if not pdf_available():
