@@ -27,7 +27,13 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def answer_token(body: Body) -> str:
-    """Return a signed token that lets ``body`` answer for its own demands."""
+    """Return a signed token that lets ``body`` answer for its own demands.
+
+    It names the body by its id, which never changes and is never given to another body
+    (bodies are not deleted; PostgreSQL's sequences and SQLite's row ids do not go back): a
+    new slug leaves the links sent before it working. The slug is kept for a reader of the
+    payload only.
+    """
     return _serializer().dumps({"body": body.id, "slug": body.slug})
 
 
@@ -40,8 +46,8 @@ def expiry_date() -> dt.date:
     return today() + dt.timedelta(days=max(current_app.config["ANSWER_LINK_DAYS"] - 1, 0))
 
 
-def body_id_from(token: str) -> tuple[int, str]:
-    """Check ``token`` and return the body id and slug it was made for."""
+def body_id_from(token: str) -> int:
+    """Check ``token`` and return the id of the body it was made for."""
     max_age = current_app.config["ANSWER_LINK_DAYS"] * 86400
     try:
         data = _serializer().loads(token, max_age=max_age)
@@ -52,4 +58,4 @@ def body_id_from(token: str) -> tuple[int, str]:
     body = data.get("body") if isinstance(data, dict) else None
     if not isinstance(body, int) or isinstance(body, bool) or not 1 <= body <= MAX_ID:
         raise TokenInvalid()  # an id no row can have: refused before any query
-    return body, str(data.get("slug", ""))
+    return body
