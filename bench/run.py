@@ -13,7 +13,8 @@ Steps (only 127.0.0.1 is contacted; every measurement is bounded in time and in 
    staff pages, each page right after a progress note through the API (the most frequent write:
    pages that read no timeline stay cached through it; the baseline's requests follow the same
    writes), and each page rendered (a miss: an address with a query argument no page reads).
-   Tracker and baseline take turns in alternating rounds. The queries per page after the note, rendered and cached.
+   Tracker and baseline take turns in alternating rounds. The queries per page after the note,
+   rendered and cached.
 2. scale — the cached path and the rendered page at 1k, 10k and 100k demands, beside the same SQL.
 3. weekly — the scheduler's weekly job for 200 bodies against aiosmtpd, until the outbox is
    empty, beside raw smtplib sending the same finished messages; the process warmed up with one
