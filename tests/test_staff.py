@@ -1030,6 +1030,10 @@ def test_a_progress_note_sent_twice_from_one_form_is_noted_and_mailed_once(clien
     form = note_form()
     client.post(form.action, data=form.data(**{"update-text": "Neuer Stand"}))
     assert len(entries_of(demand, "update")) == 2 and db.session.scalar(mails) == 2
+    # back in the browser, other words typed into the form already sent: a note of its own
+    client.post(form.action, data=form.data(**{"update-text": "Nachtrag"}))
+    assert [e.text for e in entries_of(demand, "update")][-1] == "Nachtrag"
+    assert len(entries_of(demand, "update")) == 3 and db.session.scalar(mails) == 3
 
 
 def test_the_new_demand_form_sent_twice_records_one_demand(client, auth, db, staff):
@@ -1052,3 +1056,54 @@ def test_the_new_demand_form_sent_twice_records_one_demand(client, auth, db, sta
     (form,) = [f for f in forms_of(page) if f.action == "" or f.action.endswith("/neu")]
     client.post("/verwaltung/forderungen/neu", data=form.data(**typed))  # a new form: a new one
     assert titled("Doppelt geklickt") == 2
+    # back in the browser, another title typed into the form already sent: a demand of its own
+    other = client.post("/verwaltung/forderungen/neu", data=form.data(title="Andere", text="X"))
+    assert other.status_code == 302 and titled("Andere") == 1
+
+
+@pytest.mark.parametrize("form_path", ["note", "new demand"])
+def test_a_double_click_sends_two_requests_at_once_and_one_is_recorded(
+    app, client, auth, db, staff, form_path
+):
+    """A fast double click sends the form twice at the same moment: the second request waits
+    for the first and then finds what it wrote (each runs in its own thread, session and
+    database connection, as in a threaded server)."""
+    import threading
+
+    from forms_as_rendered import forms_of
+
+    demand = make_demand(bodies=[make_body()])
+    auth.login_as(staff)
+    url = (
+        f"/verwaltung/forderungen/{demand.id}"
+        if form_path == "note"
+        else "/verwaltung/forderungen/neu"
+    )
+    page = client.get(url).get_data(as_text=True)
+    if form_path == "note":
+        (form,) = [f for f in forms_of(page) if f.action.endswith("/stand")]
+        action, data = form.action, form.data(**{"update-text": "Doppelklick"})
+    else:
+        (form,) = [f for f in forms_of(page) if f.method.lower() == "post"]
+        action, data = url, form.data(title="Doppelklick", text="Text")
+    session = client.get_cookie("session").value
+    db.session.remove()  # the test's own connection holds nothing while the two run
+    start, answers = threading.Barrier(2), []
+
+    def click():
+        browser = app.test_client()
+        browser.set_cookie("session", session)
+        start.wait(10)
+        answers.append(browser.post(action, data=data).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [302, 302]
+    notes = sa.select(sa.func.count()).where(
+        TimelineEntry.kind == "update", TimelineEntry.text == "Doppelklick"
+    )
+    demands = sa.select(sa.func.count()).where(Demand.title == "Doppelklick")
+    assert db.session.scalar(notes if form_path == "note" else demands) == 1

@@ -6,7 +6,7 @@ Nothing here commits: the caller's edge (request, command, job) does, once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,14 +86,20 @@ def create_demand(
 ) -> Demand:
     """Record a new demand in state 'raised'; refuse a missing or too long title or text.
 
-    ``nonce``: the rendered form's; the same form sent again returns the demand it made.
+    ``nonce``: the rendered form's; the same form sent again with the same title and text
+    returns the demand it made (sent again with other words, after going back, it is new).
     """
     fields = {name: "" for name in REQUIRED} | fields
     _refuse_invalid(check_texts(fields))
     nonce = (nonce or "")[: rules.NONCE_MAX]
-    made = _made_with("created", nonce, author=user)
-    if made is not None:
-        return made.demand
+
+    def same(entry: TimelineEntry) -> bool:
+        made = entry.demand
+        return (made.title, made.text) == (fields["title"], fields["text"])
+
+    earlier = _made_with("created", nonce, same, user)
+    if earlier is not None:
+        return earlier.demand
     demand = Demand(state=workflow.STATES[0].name, state_changed_at=utcnow(), **fields)
     demand.topics = list(topics)
     db.session.add(demand)
@@ -177,16 +183,21 @@ def add_update(
     """Add a progress note by LIGA staff to the timeline.
 
     ``nonce``: the rendered form's (``web.forms.one_time_nonce``); the same form sent again
-    returns the note it made, and nothing is written or mailed twice.
+    with the same words returns the note it made, and nothing is written or mailed twice (sent
+    again with other words, after going back, it is a new note).
     """
     text = (text or "").strip()
     if not text:
         _refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
     _refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
     nonce = (nonce or "")[: rules.NONCE_MAX]
-    noted = _made_with("update", nonce, demand)
-    if noted is not None:
-        return noted
+
+    def same(entry: TimelineEntry) -> bool:
+        return (entry.demand_id, entry.text, entry.is_public) == (demand.id, text, is_public)
+
+    earlier = _made_with("update", nonce, same, user)
+    if earlier is not None:
+        return earlier
     data = {"nonce": nonce} if nonce else {}
     entry = _entry(demand, user, "update", text=text, is_public=is_public, data=data)
     _flush()
@@ -195,22 +206,30 @@ def add_update(
 
 
 def _made_with(
-    kind: str, nonce: str, demand: Demand | None = None, author: User | None = None
+    kind: str, nonce: str, same: Callable[[TimelineEntry], bool], user: User | None
 ) -> TimelineEntry | None:
-    """Return the timeline entry of ``kind`` (of ``demand``, by ``author``) that a form with
-    ``nonce`` made in the last day, if any (a form sent twice)."""
-    if not nonce:
+    """Return the timeline entry of ``kind`` that ``user`` made in the last day from a form
+    with ``nonce``, with the ``same`` content, if any: the same rendered form sent twice.
+
+    Two submissions at once (a double click) wait for each other first, so that the second
+    sees what the first wrote: a lock on the user's row on PostgreSQL; on SQLite a write to
+    it, which holds the database's one write lock until the transaction ends.
+    """
+    if not nonce or user is None:
         return None
+    users = User.__table__
+    mine = users.c.id == user.id
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(users.c.id).where(mine).with_for_update())
+    else:
+        db.session.execute(sa.update(users).where(mine).values(id=users.c.id))
     recent = sa.select(TimelineEntry).where(
         TimelineEntry.kind == kind,
+        TimelineEntry.author_id == user.id,
         TimelineEntry.created_at >= utcnow() - dt.timedelta(days=1),
     )
-    if demand is not None:
-        recent = recent.where(TimelineEntry.demand_id == demand.id)
-    if author is not None:
-        recent = recent.where(TimelineEntry.author_id == author.id)
     entries = db.session.scalars(recent)
-    return next((e for e in entries if (e.data or {}).get("nonce") == nonce), None)
+    return next((e for e in entries if (e.data or {}).get("nonce") == nonce and same(e)), None)
 
 
 def check_notes(trigger: str, notes: dict[str, str]) -> dict[str, str]:
