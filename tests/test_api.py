@@ -176,6 +176,11 @@ def test_a_page_past_the_end_is_not_found(client, spec, data):
     assert english.get_json()["detail"] == "There is no page 3: the list has 2 pages."
     nothing = client.get("/api/v1/demands?q=nirgends")  # no match: page 1 is empty, not missing
     assert check(spec, nothing, "/demands")["items"] == []
+    beyond = client.get("/api/v1/demands?q=nirgends&page=3")
+    assert beyond.status_code == 404
+    assert (
+        check(spec, beyond, "/demands")["detail"] == "Seite 3 gibt es nicht: die Liste hat 1 Seite."
+    )
 
 
 @pytest.mark.parametrize("query", ["?page=0", "?per_page=101", "?per_page=x"])

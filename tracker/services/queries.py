@@ -310,7 +310,7 @@ class Page:
     @property
     def status(self) -> int:
         """The HTTP status of a page of this list: 404 past its end (the page says so)."""
-        return 404 if self.total and self.page > self.pages else 200
+        return 404 if self.page > self.pages else 200  # nothing matching: one (empty) page
 
     @property
     def pages(self) -> int:
