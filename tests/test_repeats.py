@@ -53,7 +53,7 @@ def test_demanded_since_follows_the_chain(db, chain, request_ctx):
 
 
 def test_self_and_cycles_are_refused(db, chain, request_ctx):
-    with pytest.raises(ServiceError, match="nicht sich selbst"):
+    with pytest.raises(ServiceError, match="sich nicht selbst wiederholen"):
         repeats.set_repeats(chain["old"], chain["old"], None, None)
     repeats.set_repeats(chain["again"], chain["old"], None, None)
     db.session.commit()

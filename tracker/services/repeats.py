@@ -22,7 +22,7 @@ def set_repeats(
         raise StaleDemand()
     if earlier is not None:
         if earlier.id == demand.id:
-            message = _l("Eine Forderung kann nicht sich selbst wiederholen.")
+            message = _l("Eine Forderung kann sich nicht selbst wiederholen.")
             raise ServiceError(message, {"repeats": str(message)})
         seen, step = {demand.id}, earlier
         while step is not None:
