@@ -1039,6 +1039,7 @@ def test_a_progress_note_sent_twice_from_one_form_is_noted_and_mailed_once(clien
 def test_the_new_demand_form_sent_twice_records_one_demand(client, auth, db, staff):
     """A double click on „Forderung anlegen“ leads both times to the one demand it made."""
     from forms_as_rendered import forms_of
+    from werkzeug.datastructures import MultiDict
 
     def titled(title):
         return db.session.scalar(sa.select(sa.func.count()).where(Demand.title == title))
@@ -1059,6 +1060,13 @@ def test_the_new_demand_form_sent_twice_records_one_demand(client, auth, db, sta
     # back in the browser, another title typed into the form already sent: a demand of its own
     other = client.post("/verwaltung/forderungen/neu", data=form.data(title="Andere", text="X"))
     assert other.status_code == 302 and titled("Andere") == 1
+    # the same words, but no longer public: a demand of its own, internal as asked
+    sent = [(k, v) for k, v in form.data(**typed).items(multi=True) if k != "is_public"]
+    internal = client.post("/verwaltung/forderungen/neu", data=MultiDict(sent))
+    assert internal.headers["Location"] != first.headers["Location"]
+    assert titled("Doppelt geklickt") == 3
+    newest = db.session.scalars(sa.select(Demand).order_by(Demand.id.desc())).first()
+    assert (newest.title, newest.is_public) == ("Doppelt geklickt", False)
 
 
 @pytest.mark.parametrize("form_path", ["note", "new demand"])

@@ -86,16 +86,20 @@ def create_demand(
 ) -> Demand:
     """Record a new demand in state 'raised'; refuse a missing or too long title or text.
 
-    ``nonce``: the rendered form's; the same form sent again with the same title and text
-    returns the demand it made (sent again with other words, after going back, it is new).
+    ``nonce``: the rendered form's; the same form sent again with the same values returns the
+    demand it made (sent again with any value changed, after going back, it is new).
     """
     fields = {name: "" for name in REQUIRED} | fields
     _refuse_invalid(check_texts(fields))
     nonce = (nonce or "")[: rules.NONCE_MAX]
 
-    def same(entry: TimelineEntry) -> bool:
+    topics = list(topics)
+
+    def same(entry: TimelineEntry) -> bool:  # every field the form sent, the topics too
         made = entry.demand
-        return (made.title, made.text) == (fields["title"], fields["text"])
+        return all(getattr(made, name) == value for name, value in fields.items()) and {
+            t.id for t in made.topics
+        } == {t.id for t in topics}
 
     earlier = _made_with("created", nonce, same, user)
     if earlier is not None:
