@@ -222,3 +222,23 @@ def test_an_internal_earlier_demand_stays_unnamed_to_the_public(client, db, chai
     chain["old"].is_public = True
     db.session.commit()
     assert client.get(url).get_json()["repeats"] == chain["old"].id  # the cache follows
+
+
+def test_the_api_list_asks_once_which_earlier_demands_are_public(client, db, chain):
+    """However many demands of a page repeat others (here internal ones, which the list does
+    not hold), one statement loads the earlier ones."""
+    from helpers import count_statements
+
+    def repeat_an_internal_one(n):
+        earlier = make_demand(f"Intern {n}", is_public=False)
+        later = make_demand(f"Noch einmal {n}")
+        repeats.set_repeats(later, earlier, None, None)
+        db.session.commit()
+
+    repeat_an_internal_one(0)
+    one = count_statements(db, client, "/api/v1/demands?per_page=50")
+    for n in range(1, 6):
+        repeat_an_internal_one(n)
+    assert count_statements(db, client, "/api/v1/demands?per_page=50") == one
+    listed = client.get("/api/v1/demands?per_page=50").get_json()["items"]
+    assert [d["repeats"] for d in listed if d["title"].startswith("Noch einmal")] == [None] * 6

@@ -91,9 +91,7 @@ def create_demand(
     """
     fields = {name: "" for name in REQUIRED} | fields
     _refuse_invalid(check_texts(fields))
-    nonce = (nonce or "")[: rules.NONCE_MAX]
-
-    topics = list(topics)
+    nonce, topics = (nonce or "")[: rules.NONCE_MAX], list(topics)
 
     def same(entry: TimelineEntry) -> bool:  # every field the form sent, the topics too
         made = entry.demand
@@ -105,7 +103,7 @@ def create_demand(
     if earlier is not None:
         return earlier.demand
     demand = Demand(state=workflow.STATES[0].name, state_changed_at=utcnow(), **fields)
-    demand.topics = list(topics)
+    demand.topics = topics
     db.session.add(demand)
     data = {"nonce": nonce} if nonce else {}
     _entry(demand, user, "created", to_state=demand.state, is_public=demand.is_public, data=data)

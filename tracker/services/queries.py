@@ -187,6 +187,9 @@ def demand_options():
         selectinload(Demand.assignments).joinedload(Assignment.body),
         joinedload(Demand.event_part),
         joinedload(Demand.event),  # the API shows its slug: no lazy load per demand
+        # whether the demand it repeats is public (repeats.visible_repeats); a query only
+        # when some demand of the list repeats another
+        selectinload(Demand.repeats).load_only(Demand.id, Demand.is_public),
     )
 
 
