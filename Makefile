@@ -43,6 +43,6 @@ clean:
 # Refresh the translation catalogues after changing user-facing strings, then translate what is new
 # in tracker/translations/en/LC_MESSAGES/messages.po and run this again to compile.
 translations: $(VENV)/.test
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k gettext_once -k ngettext_once:1,2 --sort-by-file --omit-header -o tracker/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k gettext_once -k ngettext_once:1,2 -k lazy_ngettext:1,2 --sort-by-file --omit-header -o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations -l en --no-fuzzy-matching
 	$(BIN)/pybabel compile -d tracker/translations -l en --statistics

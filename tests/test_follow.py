@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from helpers import csrf_token, make_body, make_demand
 
@@ -115,3 +116,20 @@ def test_bad_address_and_internal_demand(app, client, db):
 def test_unknown_token_is_404(client):
     assert client.get("/folgen/unbekannt/bestaetigen").status_code == 404
     assert client.get("/folgen/unbekannt/abmelden").status_code == 404
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True}])
+def test_the_follow_forms_limit_says_how_long_to_wait(app, client, db, app_config):
+    """The form takes 20 submissions an hour from one client; the 21st is told the minutes to
+    wait, in the reader's language, as Retry-After says."""
+    demand = make_demand()
+    for n in range(20):
+        assert _subscribe(client, demand, f"leser{n}@example.org").status_code == 200
+    refused = _subscribe(client, demand, "noch-einer@example.org")
+    assert refused.status_code == 429
+    waits = int(refused.headers["Retry-After"]) / 60
+    said = re.search(r"Bitte versuchen Sie es in (\d+) Minuten erneut\.", refused.get_data(True))
+    assert said and waits > 50 and abs(int(said[1]) - waits) <= 1
+    client.set_cookie("sprache", "en")  # the language switch's cookie
+    english = _subscribe(client, demand, "one-more@example.org")
+    assert english.status_code == 429 and "Please try again in" in english.get_data(True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -126,6 +130,22 @@ def render_error(code: int, message: str | None = None):
     return page, code
 
 
+def _wait_message():
+    """Say how long a client over a rate limit must wait: a moment, or the minutes until its
+    window ends (the follow form counts an hour), as ``Retry-After`` says."""
+    from tracker.extensions import limiter
+
+    current = limiter.current_limit
+    seconds = current.reset_at - time.time() if current is not None else 0
+    if seconds <= 90:
+        return None  # the default: „Bitte warten Sie einen Moment.“
+    return lazy_ngettext(
+        "Zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in %(num)d Minute erneut.",
+        "Zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in %(num)d Minuten erneut.",
+        math.ceil(int(seconds) / 60),  # whole seconds, as Retry-After counts them
+    )
+
+
 def _rollback() -> None:
     """Roll back the session; a dead connection may refuse even that."""
     from tracker.extensions import db
@@ -174,6 +194,8 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         message = getattr(error, "user_message", None)
+        if error.code == 429:
+            message = _wait_message()
         response = current_app.make_response(render_error(error.code, message))
         # keep what the exception tells the client beyond the page: Allow (405), Retry-After, …
         for name, value in error.get_headers():
