@@ -1115,3 +1115,18 @@ def test_a_double_click_sends_two_requests_at_once_and_one_is_recorded(
     )
     demands = sa.select(sa.func.count()).where(Demand.title == "Doppelklick")
     assert db.session.scalar(notes if form_path == "note" else demands) == 1
+
+
+def test_a_note_sent_without_the_forms_nonce_is_not_taken_for_a_repeat(client, auth, db, staff):
+    """A script posting without the hidden nonce is not checked: each post is a note, and none
+    keeps a nonce it never sent."""
+    demand = make_demand(bodies=[make_body()])
+    auth.login_as(staff)
+    staff_pages = Staff(client)
+    for _ in range(2):
+        sent = staff_pages.post(
+            demand.id, "stand", "update", {"text": "Per Skript"}, versioned=False
+        )
+        assert sent.status_code == 302
+    notes = entries_of(demand, "update")
+    assert [(e.text, e.data) for e in notes] == [("Per Skript", {}), ("Per Skript", {})]

@@ -71,11 +71,19 @@ class Form(FlaskForm):
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
 
 
+class _NonceField(HiddenField):
+    """A hidden field whose data is what was sent, "" when nothing was (not its default)."""
+
+    def process_formdata(self, valuelist):
+        self.data = valuelist[0] if valuelist else ""
+
+
 def one_time_nonce() -> HiddenField:
     """A hidden field with a new random value each time its form is rendered: a second
     submission of the same rendered form (a double click, a page sent again) is recognised by
-    it and records nothing. A request without it (the API, a script) is not checked."""
-    return HiddenField(
+    it and records nothing. A request without it (the API, a script) is not checked: its
+    data is then ""."""
+    return _NonceField(
         default=lambda: secrets.token_urlsafe(16),
         validators=[Optional(), Length(max=rules.NONCE_MAX)],
     )

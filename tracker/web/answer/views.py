@@ -116,7 +116,7 @@ def statement(token: str, demand_id: int):
     form = StatementForm(prefix=f"d{demand_id}").fill_bodies(body, _bodies())
     if not form.validate_on_submit():
         return _render(token, body, {demand_id: form}, 422)
-    nonce = form.nonce.data if form.nonce.raw_data else ""  # the default only when rendered
+    nonce = form.nonce.data
     if statements.received_already(assignment, form.text.data, nonce):
         flash(_l("Ihre Stellungnahme ist bereits eingegangen."), "success")
         return redirect(url_for("answer.show", token=token) + f"#forderung-{demand_id}")

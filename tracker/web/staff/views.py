@@ -94,8 +94,8 @@ def new_demand():
     form = NewDemandForm()
     _fill_demand_choices(form)
     if form.validate_on_submit():
-        nonce = form.nonce.data if form.nonce.raw_data else ""  # the default only when rendered
-        demand = demand_service.create_demand(current_user, nonce=nonce, **_demand_fields(form))
+        fields = _demand_fields(form)
+        demand = demand_service.create_demand(current_user, nonce=form.nonce.data, **fields)
         flash(
             _l("Die Forderung wurde angelegt. Jetzt die zuständigen Stellen zuordnen."), "success"
         )
