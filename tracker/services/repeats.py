@@ -57,7 +57,7 @@ def visible_repeats(demand: Demand, include_internal: bool = False) -> int | Non
     """
     if demand.repeats_id is None or include_internal:
         return demand.repeats_id
-    earlier = db.session.get(Demand, demand.repeats_id)  # from the session if loaded already
+    earlier = demand.repeats  # lists load it with the demands (queries.demand_options)
     return earlier.id if earlier is not None and earlier.is_public else None
 
 
