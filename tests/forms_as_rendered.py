@@ -66,7 +66,7 @@ class FormParser(HTMLParser):
                 if name:
                     self._form.fields.append((name, FILE))
             elif name:
-                self._form.fields.append((name, a.get("value", "")))
+                self._form.fields.append((name, _as_sent(a.get("value", ""))))
         elif tag == "button":
             if (a.get("type") or "submit").lower() == "submit":
                 self._submit(name, a.get("value", ""))
@@ -109,9 +109,14 @@ class FormParser(HTMLParser):
             text = self._textarea["text"].replace("\r\n", "\n")  # as the HTML tokenizer does
             if text.startswith("\n"):  # the newline right after <textarea> is not content
                 text = text[1:]
-            text = text.replace("\n", "\r\n")  # browsers send every line break as CRLF
+            text = _as_sent(text)
             self._form.fields.append((self._textarea["name"], text))
             self._textarea = None
+
+
+def _as_sent(value: str) -> str:
+    """A value with every line break as CRLF, as browsers send them (HTML's entry list)."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
 def forms_of(html: str) -> list[RenderedForm]:

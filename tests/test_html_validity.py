@@ -339,8 +339,15 @@ def test_every_page_type_and_email_is_valid_html(app, client, auth, world, vnu, 
     _save(pages, "error-404", client.get("/forderungen/999999"), expected=(404,))
     _save(pages, "error-405", client.get("/verwaltung/erinnerungen/senden"), expected=(405,))
     _save(pages, "error-400-csrf", client.post("/verwaltung/forderungen/neu"), expected=(400,))
+    kept = {"title": "Titel", "text": "Zeile 1\r\nZeile 2", "is_public": "y", "csrf_token": "alt"}
+    origin = {"Origin": "http://localhost"}  # a form of these pages: its input is offered again
+    sent = client.post("/verwaltung/forderungen/neu", data=kept, headers=origin)
+    _save(pages, "error-400-csrf-kept", sent, expected=(400,))
     client.post("/abmelden", data={"csrf_token": csrf_token(client.get("/abmelden").text)})
     _save(pages, "error-404-public", client.get("/stellen/unbekannt"), expected=(404,))
+    kept["csrf_token"] = csrf_token(client.get("/anmelden").text)  # valid, but logged out
+    sent = client.post("/verwaltung/forderungen/neu", data=kept, headers=origin)
+    _save(pages, "error-401-kept", sent, expected=(401,))
     _save(pages, "error-answer-link", client.get("/antwort/kaputt"), expected=(403,))
     for code in MESSAGES:
         with app.test_request_context("/"):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from flask_wtf.csrf import CSRFError
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -17,6 +21,7 @@ from tracker.inputs import InputError
 
 MESSAGES = {
     400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),
+    401: (_l("Nicht angemeldet"), _l("Bitte melden Sie sich an.")),
     403: (_l("Kein Zugriff"), _l("Sie haben keinen Zugriff auf diese Seite.")),
     404: (_l("Nicht gefunden"), _l("Diese Seite gibt es nicht (mehr).")),
     405: (_l("Methode nicht erlaubt"), _l("Diese Aktion ist auf dieser Seite nicht möglich.")),
@@ -114,20 +119,74 @@ FALLBACK = """<!doctype html>
 """
 
 
-def render_error(code: int, message: str | None = None):
-    """Render the error page (or problem JSON for the API) for ``code``."""
+def render_error(code: int, message: str | None = None, **context):
+    """Render the error page (or problem JSON for the API) for ``code``; ``context`` goes to
+    the page's template."""
     title, default = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if request.path.startswith("/api/"):
         return problem(code, CODES.get(code, "error"), message or default)
     _forget_user_if_unloadable()
     try:
         page = render_template(
-            "errors/error.html", code=code, title=title, message=message or default
+            "errors/error.html", code=code, title=title, message=message or default, **context
         )
     except Exception:  # the page itself failed (e.g. the database went away meanwhile)
         current_app.logger.exception("The error page for %s could not be rendered", code)
         page = FALLBACK.format(code=code, title=escape(title), message=escape(message or default))
     return page, code
+
+
+@dataclass
+class KeptInput:
+    """What a form sent whose CSRF token was refused, to send again with a fresh one."""
+
+    action: str
+    fields: list[tuple[str, str]]  # every field as sent, the tokens renewed
+    shown: list[str]  # what was typed, for reading and copying
+    login_needed: bool  # the form's page needs a login the session no longer has
+
+
+TECHNICAL = ("csrf_token", "nonce", "version")  # ends of field names nobody typed
+CHOSEN = re.compile(r"y|on|\d*")  # a ticked box's or a chosen option's value: nothing typed
+
+
+def kept_input() -> KeptInput | None:
+    """Return a refused form's input to offer it again, or None.
+
+    Only for a form of this site's own pages (its ``Origin``, or without one its ``Referer``,
+    is this site): a form another site sends gets the plain error page, so no other site can
+    put words on ours or have a visitor send them. Never for a password or a file (neither is
+    written back into a page) or the API.
+    """
+    if request.method != "POST" or request.path.startswith("/api/") or not _same_origin():
+        return None
+    if any(file.filename for file in request.files.values()):
+        return None
+    sent = list(request.form.items(multi=True))
+    if not sent or any("password" in name for name, _ in sent):
+        return None
+    token = generate_csrf()
+    fields = [(name, token if name.endswith("csrf_token") else value) for name, value in sent]
+    shown = [v for n, v in sent if not (n.endswith(TECHNICAL) or CHOSEN.fullmatch(v.strip()))]
+    _forget_user_if_unloadable()
+    login_needed = request.blueprint == "staff" and not current_user.is_authenticated
+    query = request.query_string.decode("latin-1")
+    action = request.path + (f"?{query}" if query else "")
+    return KeptInput(action, fields, shown, login_needed)
+
+
+def _same_origin() -> bool:
+    """Tell whether the browser says the request comes from a page of this site."""
+    sender = request.headers.get("Origin") or request.headers.get("Referer")
+    if not sender or sender == "null":
+        return False
+    ours = {_origin(request.host_url), _origin(current_app.config["BASE_URL"])}
+    return _origin(sender) in ours
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _wait_message():
@@ -161,8 +220,6 @@ def _forget_user_if_unloadable() -> None:
 
     During a database outage the user loader itself fails; the error page must not.
     """
-    from flask_login import current_user
-
     from tracker.extensions import login_manager
 
     try:
@@ -177,12 +234,23 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        kept = kept_input()
+        if kept is None:
+            return render_error(
+                400,
+                _l(
+                    "Das Formular war abgelaufen oder unvollständig (Sicherheitstoken fehlt). "
+                    "Bitte die Seite neu laden und erneut senden."
+                ),
+            )
         return render_error(
             400,
             _l(
-                "Das Formular war abgelaufen oder unvollständig (Sicherheitstoken fehlt). "
-                "Bitte die Seite neu laden und erneut senden."
+                "Das Formular war abgelaufen (sein Sicherheitstoken ist zu alt oder gehört zu "
+                "einer früheren Anmeldung). Ihre Eingaben sind nicht verloren: Sie können sie "
+                "unten erneut senden."
             ),
+            kept=kept,
         )
 
     @app.errorhandler(InputError)

@@ -1,18 +1,31 @@
 """The staff blueprint: every page under /verwaltung needs a login; views report what they saved."""
 
-from flask import Blueprint, flash
+from flask import Blueprint, current_app, flash, request
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user
 
 from tracker.services.errors import ServiceError
+from tracker.web.errors import kept_input, render_error
 
 bp = Blueprint("staff", __name__, url_prefix="/verwaltung")
 
 
 @bp.before_request
-@login_required
 def require_login():
-    """Send anyone not logged in to the login page."""
+    """Send anyone not logged in to the login page (as ``login_required`` does).
+
+    A form sent after the login ended (logged out in another tab, the session over) is not
+    thrown away with that redirect: the page shows it, to send again once logged in.
+    """
+    if current_user.is_authenticated:
+        return None
+    if request.method == "POST" and (kept := kept_input()) is not None:
+        message = _l(
+            "Sie sind nicht mehr angemeldet, darum wurde nichts gespeichert. Ihre Eingaben "
+            "sind nicht verloren: Sie können sie unten erneut senden."
+        )
+        return render_error(401, message, kept=kept)
+    return current_app.login_manager.unauthorized()
 
 
 def saved_message(changed: bool, saved=None):
