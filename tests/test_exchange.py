@@ -29,6 +29,7 @@ from tracker.services import (
     answers,
     api_tokens,
     backup,
+    bodies,
     csv_export,
     csv_import,
     outbox,
@@ -512,7 +513,8 @@ def build_varied_data(db):
             ("Abteilungsleitung", "al@ms.example.org", 2),
         )
     )
-    mi = make_body(slug="mi", name="Innenministerium", contacts=())
+    mi = make_body(slug="mi-alt", name="Innenministerium", contacts=())
+    bodies.save_body(mi, **{**{k: getattr(mi, k) for k in bodies.BODY_FIELDS}, "slug": "mi"})
     ms.pauses.append(
         ReminderPause(
             starts_on=dt.date(2025, 8, 1), ends_on=dt.date(2025, 8, 31), reason="Sommerpause"
@@ -665,6 +667,7 @@ def test_json_round_trip_is_byte_identical(runner, client, auth, db, tmp_path, w
         "bodies",
         "contacts",
         "reminder_pauses",
+        "body_former_slugs",
         "users",
         "demands",
         "demand_topics",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from helpers import PASSWORD, csrf_token, language_link
 
 from tracker.web.redirects import safe_next
@@ -110,3 +111,63 @@ def test_a_logged_in_visit_of_the_login_page_stays_on_the_site(client, auth, sta
     response = client.get(f"/anmelden?next={query}")
     assert response.status_code == 302
     assert response.headers["Location"] == "/verwaltung/"
+
+
+# --- a body's former address ----------------------------------------------------------------
+
+
+def _rename(client, body, slug: str, expected: int = 302):
+    """Change the body's slug through its staff form as rendered."""
+    from forms_as_rendered import forms_of
+
+    url = f"/verwaltung/stellen/{body.id}"
+    (form,) = [f for f in forms_of(client.get(url).text) if f.action in ("", url)]
+    answer = client.post(url, data=form.data(slug=slug))
+    assert answer.status_code == expected, answer.text
+    return answer
+
+
+def test_a_renamed_bodys_old_addresses_lead_on_to_its_pages(client, auth, staff):
+    from helpers import make_body, make_demand
+
+    body = make_body(slug="ms", name="Ministerium für Soziales")
+    make_demand("Bezahlkarte evaluieren", bodies=[body])
+    auth.login_as(staff)
+    _rename(client, body, "ms-neu")
+    _rename(client, body, "sozialministerium")
+    auth.logout()
+    for old in ("ms", "ms-neu"):
+        for tail, query in (("", "?seite=1"), ("/feed.atom", ""), ("/termine.ics", "")):
+            moved = client.get(f"/stellen/{old}{tail}{query}")
+            assert moved.status_code == 301, (old, tail)
+            assert moved.headers["Location"] == f"/stellen/sozialministerium{tail}{query}"
+        api = client.get(f"/api/v1/bodies/{old}")
+        assert api.status_code == 301
+        assert api.headers["Location"] == "/api/v1/bodies/sozialministerium"
+    page = client.get("/stellen/sozialministerium")
+    assert page.status_code == 200 and "Bezahlkarte evaluieren" in page.text
+    assert client.get("/stellen/nie-vergeben").status_code == 404
+    missing = client.get("/api/v1/bodies/nie-vergeben")
+    assert missing.status_code == 404 and missing.json["code"] == "not_found"
+
+
+def test_a_former_slug_stays_with_its_body_which_may_take_it_back(client, auth, staff, db):
+    from helpers import make_body
+
+    from tracker.domain.models import FormerSlug
+
+    body = make_body(slug="ms", name="Ministerium für Soziales")
+    other = make_body(slug="mi", name="Ministerium für Inneres")
+    auth.login_as(staff)
+    _rename(client, body, "sozialministerium")
+    refused = _rename(client, other, "ms", expected=422)  # old links mean the first body
+    assert "Dieses Kürzel hatte früher „Ministerium für Soziales“" in refused.text
+    db.session.expire_all()
+    assert other.slug == "mi"
+    _rename(client, body, "ms")  # back to its old address: no loop, no former slug left over
+    db.session.expire_all()
+    assert body.slug == "ms"
+    assert db.session.scalars(sa.select(FormerSlug.slug)).all() == ["sozialministerium"]
+    assert client.get("/stellen/ms").status_code == 200
+    moved = client.get("/stellen/sozialministerium")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/stellen/ms"

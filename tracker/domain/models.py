@@ -362,6 +362,21 @@ class TimelineEntry(db.Model):
     body: Mapped[Body | None] = relationship()
 
 
+class FormerSlug(db.Model):
+    """An address a body had before it got a new one: links to it lead on to the body's page.
+
+    A slug is either a body's now or one body's former one, never both: no other body may take
+    it (the links out there mean this one), and the body itself may take it back.
+    """
+
+    __tablename__ = "body_former_slugs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    retired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReminderPause(db.Model):
     """A period in which a body gets no weekly reminder (e.g. agreed during a reorganisation)."""
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from tracker.domain import rules
-from tracker.domain.models import Body, Contact, ReminderPause
+from tracker.domain.models import Body, Contact, FormerSlug, ReminderPause
 from tracker.extensions import db
 from tracker.services.errors import ServiceError
 from tracker.services.meetings import RHYTHM_CHOICES
@@ -50,8 +50,17 @@ def save_body(body: Body | None, **values) -> tuple[Body, bool]:
         errors["slug"] = problem
     else:
         other = db.session.scalar(sa.select(Body).where(Body.slug == values["slug"]))
+        former = _former_owner(values["slug"])
         if other is not None and other is not body:
             errors["slug"] = str(_l("Dieses Kürzel ist schon vergeben."))
+        elif former is not None and former is not body:
+            errors["slug"] = str(
+                _l(
+                    "Dieses Kürzel hatte früher „%(body)s“; Links darauf führen weiter dorthin. "
+                    "Bitte ein anderes wählen.",
+                    body=former.label,
+                )
+            )
     if values["kind"] not in Body.KINDS:
         errors["kind"] = str(CHOOSE)
     weeks = values["dialogue_rhythm_weeks"]
@@ -63,9 +72,34 @@ def save_body(body: Body | None, **values) -> tuple[Body, bool]:
         db.session.add(body)
         db.session.flush()  # its id; the caller's edge commits
         return body, True
+    if values["slug"] != body.slug:
+        _retire_slug(body, values["slug"])
     for name, value in values.items():
         setattr(body, name, value)
     return body, db.session.is_modified(body)
+
+
+def find(slug: str) -> tuple[Body | None, bool]:
+    """Return the body ``slug`` names and whether that is a former slug of it (it moved)."""
+    body = db.session.scalar(sa.select(Body).where(Body.slug == slug))
+    if body is not None:
+        return body, False
+    body = _former_owner(slug)
+    return body, body is not None
+
+
+def _former_owner(slug: str) -> Body | None:
+    return db.session.scalar(
+        sa.select(Body)
+        .join(FormerSlug, FormerSlug.body_id == Body.id)
+        .where(FormerSlug.slug == slug)
+    )
+
+
+def _retire_slug(body: Body, new_slug: str) -> None:
+    """Keep the body's slug as a former one, its links leading on; it may take one back."""
+    db.session.execute(sa.delete(FormerSlug).where(FormerSlug.slug == new_slug))
+    db.session.add(FormerSlug(slug=body.slug, body_id=body.id))
 
 
 def add_contact(body: Body, *, name: str, email: str, escalation_level: int = 1) -> Contact:

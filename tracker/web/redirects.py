@@ -1,9 +1,16 @@
-"""One check for every user-given redirect target (``next``): same site, path only."""
+"""Redirects: one check for every user-given target (``next``): same site, path only; and
+the permanent redirect from a body's former address to its page."""
 
 from __future__ import annotations
 
 import unicodedata
 from urllib.parse import urlsplit, urlunsplit
+
+from flask import abort, request, url_for
+from werkzeug.routing import RequestRedirect
+
+from tracker.domain.models import Body
+from tracker.services import bodies
 
 
 def _clean(target: str) -> str:
@@ -32,3 +39,19 @@ def safe_next(target: object, default: str) -> str:
     if parts.path.startswith("//"):
         return default
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
+class MovedPermanently(RequestRedirect):
+    code = 301
+
+
+def body_or_404(slug: str) -> Body:
+    """Return the body ``slug`` names, or 404; a former slug of one redirects (301) to the same
+    page (feed, calendar, API) under its slug now, with the query as it was."""
+    body, moved = bodies.find(slug)
+    if body is None:
+        abort(404)
+    if moved:
+        arguments = {**request.args.to_dict(flat=False), **request.view_args, "slug": body.slug}
+        raise MovedPermanently(url_for(request.endpoint, **arguments))
+    return body

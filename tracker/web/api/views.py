@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest.utils import prepare_response
 from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import NotFound
 
 from tracker import inputs
 from tracker.domain import workflow
@@ -34,6 +35,7 @@ from tracker.web.api import schemas
 from tracker.web.api.schemas import With
 from tracker.web.errors import CODES, PROBLEMS, problem_status, problem_title
 from tracker.web.errors import problem as problem_response
+from tracker.web.redirects import body_or_404
 
 PROBLEM = "application/problem+json"
 # What any operation may answer: a token that is invalid or revoked, the database unreachable.
@@ -389,11 +391,13 @@ def bodies():
 
 
 @read("/bodies/<slug>", schemas.BodyDetail)
+@bp.alt_response(301, description="A former slug of the body: `Location` names it as it is now.")
 def body(slug: str):
     """Return one body with its figures and its demands."""
-    item = db.session.scalar(sa.select(Body).where(Body.slug == slug))
-    if item is None:
-        raise APIError(404, "not_found", _l("Diese Stelle gibt es nicht."))
+    try:
+        item = body_or_404(slug)
+    except NotFound:
+        raise APIError(404, "not_found", _l("Diese Stelle gibt es nicht.")) from None
     counts, overdue = _body_figures([item.id])
     rows = queries.body_demands(item, include_internal=g.api_user is not None)
     return With(

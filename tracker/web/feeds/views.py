@@ -20,6 +20,7 @@ from tracker.extensions import db
 from tracker.services import csv_export, queries
 from tracker.services.links import external_url, external_urls
 from tracker.services.progress import progress_of
+from tracker.web.redirects import body_or_404
 
 bp = Blueprint("feeds", __name__)
 
@@ -156,10 +157,6 @@ def _atom(title: str, feed_id: str, self_url: str, page_url: str, entries) -> Re
     return response
 
 
-def _body_or_404(slug: str) -> Body:
-    return db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
-
-
 @bp.get("/feed.atom")
 def all_changes():
     """Serve the public changes of all public demands as an Atom feed."""
@@ -175,7 +172,7 @@ def all_changes():
 @bp.get("/stellen/<slug>/feed.atom")
 def body_changes(slug: str):
     """Serve the public changes of the demands a body is responsible for."""
-    body = _body_or_404(slug)
+    body = body_or_404(slug)
     return _atom(
         _("Änderungen: Forderungen an %(body)s", body=body.name),
         _tag(f"feed/stellen/{body.slug}"),
@@ -263,7 +260,7 @@ def body_calendar(slug: str):
     many and all alike, are written here: the same lines icalendar writes, at a fraction of the
     cost.
     """
-    body = _body_or_404(slug)
+    body = body_or_404(slug)
     import icalendar  # imported when a calendar is asked for: it costs 50 ms of every start
 
     cal = icalendar.Calendar()

@@ -23,7 +23,7 @@ from tracker.domain.models import Assignment, Body, Demand, Event
 from tracker.extensions import db
 from tracker.services import queries, statistics
 from tracker.services.progress import progress_of
-from tracker.web.redirects import safe_next
+from tracker.web.redirects import body_or_404, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -113,7 +113,7 @@ def bodies():
 @bp.get("/stellen/<slug>")
 def body(slug: str):
     """Show a body's progress page: its demands by state, days waiting, overdue ones marked."""
-    item = db.session.scalar(sa.select(Body).where(Body.slug == slug)) or abort(404)
+    item = body_or_404(slug)
     rows = queries.body_page_rows(item, include_internal=_staff())
     by_state: dict[str, list] = {s.name: [] for s in workflow.STATES}
     overdue = 0

@@ -204,6 +204,7 @@ class BodyForm(Form):
     slug = StringField(
         _l("Kürzel für die Adresse"),
         validators=[DataRequired(REQUIRED), checked_by(rules.slug_problem)],
+        description=_l("Ein neues Kürzel ändert die Adresse; Links auf die alte führen weiter."),
     )
     kind = SelectField(
         _l("Art"), choices=[SelectChoice(k, label) for k, label in labels.choices("body_kind")]
