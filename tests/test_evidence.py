@@ -635,3 +635,86 @@ def test_digest_marks_an_overdue_next_step_like_the_dialogue_page(app, client, d
     assert html.count("– überfällig</span>") == 1
     assert html.index("Erlass prüfen") < html.index("– überfällig</span>")
     assert html.index("– überfällig</span>") < html.index("Zahlen liefern")
+
+
+NEW_RECORDS = {
+    "meeting": (
+        "/verwaltung/gespraeche/neu",
+        Meeting,
+        {
+            "held_on": "2026-11-20",
+            "format": "video",
+            "summary": "Vereinbart: ein Schritt.",
+            "steps-0-text": "Erlass prüfen",
+        },
+        {"summary": "Vereinbart: zwei Schritte."},
+    ),
+    "consultation": (
+        "/verwaltung/beteiligungen/neu",
+        Consultation,
+        {
+            "kind": "ordinance",
+            "title": "Verordnung zur Bezahlkarte",
+            "consulted": "1",
+            "received_on": "2026-03-02",
+            "deadline_on": "2026-03-09",
+        },
+        {"deadline_on": "2026-03-16"},
+    ),
+}
+
+
+def _new_record_form(client, path, body, values):
+    (form,) = [f for f in forms_of(client.get(path).text) if f.method == "post"]
+    return form.data(body_id=str(body.id), **values)
+
+
+@pytest.mark.parametrize("kind", NEW_RECORDS)
+def test_a_new_record_form_sent_twice_records_it_once(client, auth, staff, evidence, db, kind):
+    """A double click (or the page sent again) on a new meeting or consultation records it
+    once and leads to it both times; sent again with a value changed (Back, edit, send), it is
+    a record of its own."""
+    path, model, values, change = NEW_RECORDS[kind]
+    auth.login_as(staff)
+    before = count(model)
+    data = _new_record_form(client, path, evidence["body"], values)
+    first, second = (client.post(path, data=data) for _ in range(2))
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert "Gespeichert." in client.get(second.headers["Location"]).text
+    assert count(model) == before + 1
+    for name, value in change.items():
+        data[name] = value  # replaces what the form held
+    assert client.post(path, data=data).status_code == 302
+    assert count(model) == before + 2
+
+
+@pytest.mark.parametrize("kind", NEW_RECORDS)
+def test_a_new_record_form_sent_twice_at_once_records_it_once(
+    app, client, auth, staff, evidence, db, kind
+):
+    """Two requests at the same moment (each in its own thread, session and connection): the
+    second waits for the first and finds what it wrote."""
+    import threading
+
+    path, model, values, _ = NEW_RECORDS[kind]
+    auth.login_as(staff)
+    before = count(model)
+    data = _new_record_form(client, path, evidence["body"], values)
+    session = client.get_cookie("session").value
+    db.session.remove()  # the test's own connection holds nothing while the two run
+    start, answers = threading.Barrier(2), []
+
+    def click():
+        browser = app.test_client()
+        browser.set_cookie("session", session)
+        start.wait(10)
+        answers.append(browser.post(path, data=data).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [302, 302]
+    assert count(model) == before + 1

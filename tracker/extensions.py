@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound in the factory."""
 
+import sqlalchemy as sa
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -40,3 +41,19 @@ def upsert(target):
 
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(target)
+
+
+def wait_for_others_on(table, row_id: int) -> None:
+    """Make a transaction that calls this for the same row wait until this one has ended, so
+    that it then sees what this one wrote (two submissions of one form at once).
+
+    A lock on the row on PostgreSQL; on SQLite a write to it (nothing changes), which holds the
+    database's one write lock until the transaction ends. Run on the session's connection, not
+    through the session: no table counts as written (the page cache keeps its pages).
+    """
+    connection = db.session.connection()
+    mine = table.c.id == row_id
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(table.c.id).where(mine).with_for_update())
+    else:
+        connection.execute(sa.update(table).where(mine).values(id=table.c.id))

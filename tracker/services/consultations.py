@@ -18,9 +18,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.domain import rules
-from tracker.domain.models import Body, Consultation, Demand
+from tracker.domain.models import Body, Consultation, Demand, utcnow
 from tracker.domain.workdays import workdays_between
-from tracker.extensions import db
+from tracker.extensions import db, wait_for_others_on
 from tracker.services.errors import ServiceError
 
 SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
@@ -111,6 +111,9 @@ def save_consultation(
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
     demands = sorted(set(demands), key=lambda d: d.id)
     if item is None:
+        earlier = _recorded_already(values, demands)
+        if earlier is not None:
+            return earlier, True
         item = Consultation(**values, demands=demands)
         db.session.add(item)
         db.session.flush()  # its id; the caller's edge commits
@@ -124,6 +127,23 @@ def save_consultation(
         item.demands = demands
         changed = True
     return item, changed
+
+
+def _recorded_already(values: dict, demands: list[Demand]) -> Consultation | None:
+    """Return the consultation recorded in the last day with just these values, if any: the
+    form sent twice. A second request at the same moment waits for the first (on the body's
+    row) and then finds it."""
+    wait_for_others_on(Body.__table__, values["body_id"])
+    recent = sa.select(Consultation).where(
+        Consultation.body_id == values["body_id"],
+        Consultation.title == values["title"],
+        Consultation.created_at >= utcnow() - dt.timedelta(days=1),
+    )
+    for consultation in db.session.scalars(recent.options(selectinload(Consultation.demands))):
+        same = all(getattr(consultation, name) == value for name, value in values.items())
+        if same and [d.id for d in consultation.demands] == [d.id for d in demands]:
+            return consultation
+    return None
 
 
 def list_consultations(body: Body | None = None, year: int | None = None) -> list[Consultation]:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.domain import rules, workflow
 from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, Topic, User, utcnow
-from tracker.extensions import db
+from tracker.extensions import db, wait_for_others_on
 from tracker.services import subscriptions
 from tracker.services.errors import (
     ServiceError,
@@ -213,18 +213,12 @@ def _made_with(
     """Return the timeline entry of ``kind`` that ``user`` made in the last day from a form
     with ``nonce``, with the ``same`` content, if any: the same rendered form sent twice.
 
-    Two submissions at once (a double click) wait for each other first, so that the second
-    sees what the first wrote: a lock on the user's row on PostgreSQL; on SQLite a write to
-    it, which holds the database's one write lock until the transaction ends.
+    Two submissions at once (a double click) wait for each other first, on the user's row, so
+    that the second sees what the first wrote.
     """
     if not nonce or user is None:
         return None
-    users = User.__table__
-    mine = users.c.id == user.id
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(users.c.id).where(mine).with_for_update())
-    else:
-        db.session.execute(sa.update(users).where(mine).values(id=users.c.id))
+    wait_for_others_on(User.__table__, user.id)
     recent = sa.select(TimelineEntry).where(
         TimelineEntry.kind == kind,
         TimelineEntry.author_id == user.id,

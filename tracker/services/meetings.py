@@ -17,7 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from tracker.domain import rules
 from tracker.domain.models import Body, Meeting, NextStep, utcnow
 from tracker.domain.workdays import today
-from tracker.extensions import db
+from tracker.extensions import db, wait_for_others_on
 from tracker.services.errors import ServiceError
 
 RHYTHM_CHOICES = (
@@ -89,6 +89,9 @@ def save_meeting(
 
     changed = item is None
     if item is None:
+        earlier = _recorded_already(body_id, held_on, format, texts, steps)
+        if earlier is not None:
+            return earlier, True
         item = Meeting()
         db.session.add(item)
     for name, value in {"body_id": body_id, "held_on": held_on, "format": format, **texts}.items():
@@ -121,6 +124,28 @@ def save_meeting(
         item.updated_at = utcnow()  # also when only a next step changed (feeds sort by it)
     db.session.flush()  # a new meeting gets its id; the caller's edge commits
     return item, changed
+
+
+def _recorded_already(body_id, held_on, format, texts, steps) -> Meeting | None:
+    """Return the meeting recorded in the last day with just these values, if any: the form
+    sent twice (a double click, a page sent again). A second request at the same moment waits
+    for the first (on the body's row) and then finds it."""
+    wait_for_others_on(Body.__table__, body_id)
+    recent = sa.select(Meeting).where(
+        Meeting.body_id == body_id,
+        Meeting.held_on == held_on,
+        Meeting.created_at >= utcnow() - dt.timedelta(days=1),
+    )
+    wanted = (
+        {"format": format, **texts},
+        [(s.text.strip(), s.due_on, s.body_id, s.done) for s in steps],
+    )
+    for meeting in db.session.scalars(recent.options(selectinload(Meeting.next_steps))):
+        values = {name: getattr(meeting, name) for name in wanted[0]}
+        kept = [(s.text, s.due_on, s.body_id, s.done_on is not None) for s in meeting.next_steps]
+        if (values, kept) == wanted:
+            return meeting
+    return None
 
 
 def list_meetings(body: Body | None = None, year: int | None = None) -> list[Meeting]:
