@@ -217,6 +217,11 @@ PAGES = {
     "staff-new-consultation-errors": Case("staff", "/verwaltung/beteiligungen/neu", "Speichern"),
     "staff-meetings": Case("staff", "/verwaltung/gespraeche"),
     "staff-new-meeting-errors": Case("staff", "/verwaltung/gespraeche/neu", "Speichern"),
+    "staff-events": Case("staff", "/verwaltung/veranstaltungen/"),
+    "staff-new-topic-errors": Case(
+        "staff", "/verwaltung/veranstaltungen/", "Thema anlegen", form="form[action$='/themen/']"
+    ),
+    "staff-new-event-errors": Case("staff", "/verwaltung/veranstaltungen/neu", "Speichern"),
     # admin
     "admin-users": Case("admin", "/verwaltung/benutzer/"),
     "admin-users-errors": Case("admin", "/verwaltung/benutzer/", "Konto anlegen"),

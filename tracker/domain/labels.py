@@ -45,6 +45,11 @@ TABLES = {
         "short": _l("kurze Frist"),
         "normal": _l("angemessene Frist"),
     },
+    "event_part": {  # what a part of an event is (``EventPart.KINDS``)
+        "input": _l("Input"),
+        "workshop": _l("Workshop"),
+        "panel": _l("Podium"),
+    },
     "meeting_format": {  # how a meeting was held (``Meeting.FORMATS``)
         "in_person": _l("vor Ort"),
         "video": _l("Videokonferenz"),

@@ -146,8 +146,8 @@ class Event(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
     title: Mapped[str] = mapped_column(sa.String(rules.TITLE_MAX))
     date: Mapped[dt.date]
-    organiser: Mapped[str] = mapped_column(sa.String(300), default="")
-    location: Mapped[str] = mapped_column(sa.String(300), default="")
+    organiser: Mapped[str] = mapped_column(sa.String(rules.ORGANISER_MAX), default="")
+    location: Mapped[str] = mapped_column(sa.String(rules.ORGANISER_MAX), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
 
     parts: Mapped[list[EventPart]] = relationship(
@@ -181,7 +181,7 @@ class Topic(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(rules.SLUG_MAX), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(120))
+    name: Mapped[str] = mapped_column(sa.String(rules.TOPIC_NAME_MAX))
 
 
 class Body(db.Model):

@@ -32,6 +32,9 @@ SHORT_NAME_MAX = 120  # a body's short name
 NAME_ACCUSATIVE_MAX = 320  # a body's name after „an“
 SHORT_ACCUSATIVE_MAX = 150  # a body's short name after „an“
 SLUG_MAX = 80  # the slug of a body, an event, a topic
+ORGANISER_MAX = 300  # an event's organiser or location
+TOPIC_NAME_MAX = 120  # a topic's name
+PARTS_MAX = 30  # parts of one event (panel, workshops, inputs)
 EMAIL_MAX = 254  # RFC 5321
 URL_MAX = 500  # a link, or a consultation's source
 FILE_REFERENCE_MAX = 100  # a body's Aktenzeichen
@@ -77,6 +80,15 @@ CONSULTATION = {
     "statement_url": URL_MAX,
 }
 MEETING = {"participants": TEXT_MAX, "topics": TEXT_MAX, "summary": TEXT_MAX}
+EVENT = {
+    "slug": SLUG_MAX,
+    "title": TITLE_MAX,
+    "organiser": ORGANISER_MAX,
+    "location": ORGANISER_MAX,
+    "description": DESCRIPTION_MAX,
+}
+EVENT_PART = {"slug": SLUG_MAX, "title": TITLE_MAX, "description": DESCRIPTION_MAX}
+TOPIC = {"slug": SLUG_MAX, "name": TOPIC_NAME_MAX}
 
 
 REQUIRED = _l("Bitte ausfüllen.")  # the forms' word for a missing value, too

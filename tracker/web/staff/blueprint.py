@@ -1,13 +1,15 @@
 """The staff blueprint: every page under /verwaltung needs a login; views report what they saved."""
 
-from flask import Blueprint, current_app, flash, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from tracker.extensions import db
 from tracker.services.errors import ServiceError
 from tracker.web.errors import kept_input, render_error
 
 bp = Blueprint("staff", __name__, url_prefix="/verwaltung")
+INVALID = 422  # a form sent with something to correct: shown again with the messages
 
 
 @bp.before_request
@@ -41,7 +43,8 @@ def flash_saved(changed: bool, saved=None) -> None:
 def show_refusal(form, error) -> None:
     """Show a service's refusal (``ServiceError``) at the fields it names, else above the form.
 
-    A name like ``steps-0-text`` reaches into the field lists and sub-forms.
+    A name like ``steps-0-text`` reaches into the field lists and sub-forms; what a whole list
+    is refused for (``steps``) is said above the form.
     """
     for name, message in error.errors.items():
         target = form
@@ -52,7 +55,8 @@ def show_refusal(form, error) -> None:
             except (KeyError, IndexError, TypeError):
                 target = None
                 break
-        if target is not None and isinstance(getattr(target, "errors", None), list | tuple):
+        shown = not hasattr(target, "entries")  # a field list's errors are its rows'
+        if shown and isinstance(getattr(target, "errors", None), list | tuple):
             target.errors = [*target.errors, message]
         elif message not in form.form_errors:
             form.form_errors.append(message)
@@ -73,3 +77,16 @@ def submit(form, save) -> tuple[bool, object]:
     except ServiceError as error:
         show_refusal(form, error)
         return False, error
+
+
+def record_page(model, item_id, build_form, save, template: str, endpoint: str, key: str):
+    """Record a new ``model`` row (``item_id`` None) or change one through ``save(item, form)``."""
+    item = None if item_id is None else (db.session.get(model, item_id) or abort(404))
+    form = build_form(item, formdata=request.form if request.method == "POST" else None)
+    ok, result = submit(form, lambda: save(item, form))
+    if ok:
+        saved, changed = result
+        flash_saved(changed)
+        return redirect(url_for(endpoint, **{key: saved.id}))
+    status = INVALID if form.is_submitted() else 200
+    return render_template(template, form=form, item=item), status

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    Field,
     FieldList,
     FormField,
     HiddenField,
@@ -20,7 +17,6 @@ from wtforms import (
 )
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, Optional
-from wtforms.widgets import DateInput
 
 from tracker.domain import labels, rules
 from tracker.domain.models import Body, Consultation, Demand, Meeting
@@ -28,41 +24,8 @@ from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
 from tracker.web.forms import Form, limited
-from tracker.web.staff.blueprint import bp, flash_saved, submit
-from tracker.web.staff.forms import REQUIRED, MultiCheckboxField
-
-INVALID = 422
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
-
-
-class DayField(Field):
-    """A date typed as 2026-11-30 (the browser's date input) or 30.11.2026; empty is None."""
-
-    widget = DateInput()
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if self.data else ""
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return
-        for fmt in DATE_FORMATS:
-            try:
-                self.data = dt.datetime.strptime(text, fmt).date()
-                return
-            except ValueError:
-                continue
-        raise ValueError(_l("Bitte ein Datum wie 30.11.2026 angeben."))
-
-
-def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value) if str(value).isdigit() else -1
+from tracker.web.staff.blueprint import bp, record_page
+from tracker.web.staff.forms import REQUIRED, DayField, MultiCheckboxField, optional_int
 
 
 def _bodies() -> list[Body]:
@@ -73,7 +36,7 @@ def _bodies() -> list[Body]:
 
 
 class ConsultationForm(Form):
-    body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
+    body_id = SelectField(_l("Stelle"), coerce=optional_int, validators=[DataRequired(REQUIRED)])
     kind = SelectField(
         _l("Art"),
         choices=[SelectChoice(k, label) for k, label in labels.choices("consultation_kind")],
@@ -130,19 +93,6 @@ def consultations():
     )
 
 
-def _record_page(model, item_id, build_form, save, template: str, endpoint: str, key: str):
-    """Record a new ``model`` row (``item_id`` None) or change one through ``save(item, form)``."""
-    item = None if item_id is None else (db.session.get(model, item_id) or abort(404))
-    form = build_form(item, formdata=request.form if request.method == "POST" else None)
-    ok, result = submit(form, lambda: save(item, form))
-    if ok:
-        saved, changed = result
-        flash_saved(changed)
-        return redirect(url_for(endpoint, **{key: saved.id}))
-    status = INVALID if form.is_submitted() else 200
-    return render_template(template, form=form, item=item), status
-
-
 def _save_consultation(item: Consultation | None, form: ConsultationForm):
     values = form.values()
     ids = values.pop("demands") or []
@@ -155,7 +105,7 @@ def _save_consultation(item: Consultation | None, form: ConsultationForm):
 @bp.route("/beteiligungen/<int:consultation_id>", methods=["GET", "POST"])
 def consultation(consultation_id: int | None = None):
     """Record a consultation (or a measure without one), or change one."""
-    return _record_page(
+    return record_page(
         Consultation,
         consultation_id,
         _consultation_form,
@@ -181,12 +131,12 @@ class StepForm(SubForm):
     id = HiddenField()
     text = limited(_l("Nächster Schritt"), rules.STEP_MAX)
     due_on = DayField(_l("fällig bis"))
-    body_id = SelectField(_l("zuständig"), coerce=_optional_int, validators=[Optional()])
+    body_id = SelectField(_l("zuständig"), coerce=optional_int, validators=[Optional()])
     done = BooleanField(_l("erledigt"))
 
 
 class MeetingForm(Form):
-    body_id = SelectField(_l("Stelle"), coerce=_optional_int, validators=[DataRequired(REQUIRED)])
+    body_id = SelectField(_l("Stelle"), coerce=optional_int, validators=[DataRequired(REQUIRED)])
     held_on = DayField(_l("Datum des Gesprächs"))
     format = SelectField(
         _l("Form"),
@@ -261,6 +211,6 @@ def _save_meeting(item: Meeting | None, form: MeetingForm):
 def meeting(meeting_id: int | None = None):
     """Record a meeting with its agreed next steps, or change one (also: mark steps done)."""
     template, endpoint = "staff/meeting.html", "staff.meeting"
-    return _record_page(
+    return record_page(
         Meeting, meeting_id, _meeting_form, _save_meeting, template, endpoint, "meeting_id"
     )

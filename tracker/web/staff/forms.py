@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
@@ -9,6 +10,7 @@ from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     HiddenField,
     PasswordField,
     RadioField,
@@ -19,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
+from wtforms.widgets import CheckboxInput, DateInput, ListWidget, Select, html_params
 
 from tracker.domain import labels, rules, workflow
 from tracker.domain.models import Body
@@ -27,6 +29,39 @@ from tracker.services.meetings import RHYTHM_CHOICES
 from tracker.web.forms import Form, checked_by, limited, one_time_nonce
 
 REQUIRED = rules.REQUIRED
+
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
+
+
+class DayField(Field):
+    """A date typed as 2026-11-30 (the browser's date input) or 30.11.2026; empty is None."""
+
+    widget = DateInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return
+        for fmt in DATE_FORMATS:
+            try:
+                self.data = dt.datetime.strptime(text, fmt).date()
+                return
+            except ValueError:
+                continue
+        raise ValueError(_l("Bitte ein Datum wie 30.11.2026 angeben."))
+
+
+def optional_int(value):
+    """A select's value as an id: None for none chosen, -1 for what is no number."""
+    if value in (None, "", "None"):
+        return None
+    return int(value) if str(value).isdigit() else -1
 
 
 def _strip(value):

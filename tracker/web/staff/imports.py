@@ -16,9 +16,7 @@ from tracker.services import csv_import
 from tracker.services.errors import ExchangeError
 from tracker.web.errors import render_error
 from tracker.web.forms import Form
-from tracker.web.staff.blueprint import bp
-
-INVALID = 422
+from tracker.web.staff.blueprint import INVALID, bp
 
 
 class ImportForm(Form):

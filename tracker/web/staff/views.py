@@ -22,7 +22,7 @@ from tracker.services import queries
 from tracker.services import users as user_service
 from tracker.services.errors import ServiceError
 from tracker.web.forms import ConfirmForm
-from tracker.web.staff.blueprint import bp, flash_saved, show_refusal, submit
+from tracker.web.staff.blueprint import INVALID, bp, flash_saved, show_refusal, submit
 from tracker.web.staff.forms import (
     BodyForm,
     ContactForm,
@@ -33,8 +33,6 @@ from tracker.web.staff.forms import (
     assignment_form,
     transition_form_class,
 )
-
-INVALID = 422
 
 
 def _demand_or_404(demand_id: int) -> Demand:

@@ -1,0 +1,152 @@
+"""Staff record events with their parts, and topics: through the forms as rendered."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from forms_as_rendered import forms_of
+from helpers import count, make_demand
+
+from tracker.domain.models import Event, EventPart, Topic
+
+
+def _form(client, url, action=None):
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    action = action or url
+    (form,) = [f for f in forms_of(page.text) if f.method == "post" and f.action == action]
+    return form
+
+
+@pytest.fixture
+def logged_in(client, auth, staff):
+    auth.login_as(staff)
+    return client
+
+
+def test_staff_record_an_event_with_parts_and_change_it(logged_in, db):
+    client = logged_in
+    form = _form(client, "/verwaltung/veranstaltungen/neu")
+    data = form.data(
+        slug="fachtag-2026",
+        title="Fachtag Migration 2026",
+        date="18.06.2026",
+        organiser="LIGA Sachsen-Anhalt",
+        location="Magdeburg",
+        **{
+            "parts-0-title": "Podium: Teilhabe",
+            "parts-0-kind": "panel",
+            "parts-0-slug": "podium",
+            "parts-1-title": "Workshop Gesundheit",
+            "parts-1-kind": "workshop",
+            "parts-1-slug": "ws-gesundheit",
+        },
+    )
+    saved = client.post("/verwaltung/veranstaltungen/neu", data=data)
+    assert saved.status_code == 302, saved.text
+    event = db.session.scalar(sa.select(Event).where(Event.slug == "fachtag-2026"))
+    assert str(event.date) == "2026-06-18" and event.location == "Magdeburg"
+    assert [(p.slug, p.kind, p.position) for p in event.parts] == [
+        ("podium", "panel", 0),
+        ("ws-gesundheit", "workshop", 1),
+    ]
+    public = client.get("/veranstaltungen/fachtag-2026").text
+    assert "Podium: Teilhabe" in public and "Workshop Gesundheit" in public
+
+    # saved unchanged as rendered: nothing changes; then one field changed
+    url = saved.headers["Location"]
+    edit = _form(client, url)
+    again = client.post(url, data=edit.data(), follow_redirects=True)
+    assert "Keine Änderung." in again.text
+    assert "/veranstaltungen/fachtag-2026" in again.text  # the address is shown, not a field
+    changed = client.post(url, data=edit.data(**{"parts-1-title": "Workshop Gesundheit II"}))
+    assert changed.status_code == 302
+    db.session.expire_all()
+    assert [p.title for p in event.parts] == ["Podium: Teilhabe", "Workshop Gesundheit II"]
+    assert event.slug == "fachtag-2026"
+    # a part emptied is removed; a new row adds one
+    edit = _form(client, url)
+    removed = edit.data(
+        **{"parts-0-title": "", "parts-0-slug": ""},
+        **{"parts-2-title": "Input Recht", "parts-2-kind": "input", "parts-2-slug": "in"},
+    )
+    assert client.post(url, data=removed).status_code == 302
+    db.session.expire_all()
+    assert [p.slug for p in event.parts] == ["ws-gesundheit", "in"]
+    assert count(EventPart) == 2
+
+
+def test_a_part_that_demands_come_from_stays(logged_in, db, event):
+    client = logged_in
+    part = event.parts[0]
+    make_demand("Aus dem Podium", event_id=event.id, event_part_id=part.id)
+    url = f"/verwaltung/veranstaltungen/{event.id}"
+    edit = _form(client, url)
+    refused = client.post(url, data=edit.data(**{"parts-0-title": "", "parts-0-slug": ""}))
+    assert refused.status_code == 422
+    assert "Aus „Podium“ stammen Forderungen" in refused.text
+    db.session.expire_all()
+    assert [p.slug for p in event.parts] == ["podium"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"slug": "fachtag"}, "Dieses Kürzel ist schon vergeben."),
+        ({"slug": "Mit Leer"}, "Nur Kleinbuchstaben, Ziffern und Bindestriche."),
+        ({"title": ""}, "Bitte ausfüllen."),
+        ({"date": "31.02.2026"}, "Bitte ein Datum wie 30.11.2026 angeben."),
+        ({"date": ""}, "Bitte das Datum der Veranstaltung angeben."),
+        ({"parts-0-title": "Ohne Kürzel"}, "Bitte ausfüllen."),
+        (
+            {
+                "parts-0-title": "A",
+                "parts-0-slug": "a",
+                "parts-1-title": "B",
+                "parts-1-slug": "a",
+            },
+            "Zwei Teile können nicht dasselbe Kürzel haben.",
+        ),
+        ({"parts-0-title": "A", "parts-0-slug": "a", "parts-0-kind": "party"}, "Keine gültige"),
+        ({"title": "T" * 301}, "Höchstens 300 Zeichen."),
+    ],
+)
+def test_a_wrong_event_is_refused_in_german_and_records_nothing(logged_in, event, changes, message):
+    form = _form(logged_in, "/verwaltung/veranstaltungen/neu")
+    data = form.data(**{"slug": "neu", "title": "Neu", "date": "2026-06-18", **changes})
+    before = count(Event), count(EventPart)
+    refused = logged_in.post("/verwaltung/veranstaltungen/neu", data=data)
+    assert refused.status_code == 422
+    assert 'class="error-summary"' in refused.text and message in refused.text
+    assert (count(Event), count(EventPart)) == before
+
+
+def test_staff_add_and_rename_a_topic(logged_in, db):
+    client = logged_in
+    form = _form(client, "/verwaltung/veranstaltungen/", "/verwaltung/themen/")
+    added = client.post("/verwaltung/themen/", data=form.data(name="Wohnen", slug="wohnen"))
+    assert added.status_code == 302
+    page = client.get(added.headers["Location"]).text
+    assert "Das Thema „Wohnen“ ist angelegt." in page
+    topic = db.session.scalar(sa.select(Topic).where(Topic.slug == "wohnen"))
+    twice = client.post("/verwaltung/themen/", data=form.data(name="wohnen", slug="wohnen-2"))
+    assert twice.status_code == 422 and "Ein Thema dieses Namens gibt es schon." in twice.text
+    taken = client.post("/verwaltung/themen/", data=form.data(name="Anderes", slug="wohnen"))
+    assert taken.status_code == 422 and "Dieses Kürzel ist schon vergeben." in taken.text
+    assert count(Topic) == 1
+    url = f"/verwaltung/themen/{topic.id}"
+    edit = _form(client, url)
+    assert client.post(url, data=edit.data(), follow_redirects=True).text.count("Keine Änderung.")
+    assert client.post(url, data=edit.data(name="Wohnen und Unterkunft")).status_code == 302
+    db.session.expire_all()
+    assert (topic.name, topic.slug) == ("Wohnen und Unterkunft", "wohnen")
+    make_demand("Wohnungen", topics=[topic])
+    overview = client.get("/?topic=wohnen").text
+    assert "Wohnungen" in overview
+
+
+def test_event_and_topic_pages_are_staff_only(client, event):
+    for path in ("/verwaltung/veranstaltungen/", "/verwaltung/veranstaltungen/neu"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/anmelden")
+    assert client.post("/verwaltung/themen/", data={"name": "X", "slug": "x"}).status_code == 400
