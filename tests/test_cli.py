@@ -357,3 +357,15 @@ def test_bootstrap_dev_creates_a_demo_admin_once(empty_runner):
 def test_db_commands_are_there(runner):
     result = runner.invoke(args=["db", "--help"])
     assert result.exit_code == 0 and "upgrade" in result.output and "downgrade" in result.output
+
+
+def test_a_seeded_demand_names_its_source_in_the_readers_language(runner, client, data):
+    """The first entry has no German sentence of its own: the page names event and part."""
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    demand = db.session.scalars(sa.select(Demand).where(Demand.is_public)).first()
+    (created,) = demand.timeline
+    assert created.text == ""
+    client.get("/sprache/en")
+    page = client.get(f"/forderungen/{demand.id}").text
+    assert "Erhoben auf" not in page and '<html lang="en">' in page
+    assert demand.event.title in page and demand.event_part.title in page

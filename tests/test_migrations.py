@@ -65,3 +65,36 @@ def test_migrations_have_one_head(empty_app):
         empty_app.extensions["migrate"].directory
     )
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_seeded_entries_lose_the_german_sentence_and_keep_everything_else(empty_app):
+    """150000000001: the seed's „Erhoben auf der Veranstaltung …“ goes; other texts stay."""
+    upgrade(revision="140000000001")
+    now = "2025-06-18 16:00:00"
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO demands (id, title, text, state, is_public, state_changed_at,"
+                " created_at, updated_at, version) VALUES (1, 'T', '', 'raised', true, :now,"
+                " :now, :now, 1)"
+            ),
+            {"now": now},
+        )
+        texts = [
+            "Erhoben auf der Veranstaltung „Fachtag Migration“ (Workshop 1).",
+            "Erhoben auf der Veranstaltung „Fachtag“ (Podium). Mit Nachtrag",
+            "Von Hand: Erhoben auf der Veranstaltung „Fachtag“ (Podium).",
+        ]
+        for number, text in enumerate(texts, 1):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO timeline_entries (id, demand_id, kind, is_public, created_at,"
+                    " author_name, text, data) VALUES (:id, 1, 'created', true, :now, '', :text,"
+                    " '{}')"
+                ),
+                {"id": number, "now": now, "text": text},
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT text FROM timeline_entries ORDER BY id"))
+        assert [text for (text,) in rows] == ["", *texts[1:]]

@@ -125,7 +125,7 @@ def _seed(data: dict) -> dict[str, int]:
                 is_public=demand.is_public,
                 created_at=demand.created_at,
                 author_name=ev.get("organiser", ""),
-                text=f"Erhoben auf der Veranstaltung „{ev['title']}“ ({part.title}).",
+                # no sentence of its own: the demand names its event and part, in every language
             )
         )
         added["demands"] += 1
