@@ -258,3 +258,27 @@ def answers(url: str) -> bytes | None:
 def wait_for_url(url: str, timeout: float = 60) -> bytes:
     """Wait until ``url`` answers 200 (a server has come up); return its body."""
     return wait_until(lambda: answers(url), timeout, f"{url} to answer")
+
+
+def send_at_once(app, client, path: str, data, times: int = 2) -> list[int]:
+    """POST ``data`` to ``path`` ``times`` at the same moment, as a fast double click does:
+    each in its own thread, session and database connection (as in a threaded server), with
+    ``client``'s session cookie. Return the statuses."""
+    import threading
+
+    session = client.get_cookie("session").value
+    _db.session.remove()  # the test's own connection holds nothing while they run
+    start, statuses = threading.Barrier(times), []
+
+    def click():
+        browser = app.test_client()
+        browser.set_cookie("session", session)
+        start.wait(10)
+        statuses.append(browser.post(path, data=data).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from forms_as_rendered import forms_of
-from helpers import count, csrf_token, make_body, make_demand
+from helpers import count, csrf_token, make_body, make_demand, send_at_once
 
 from tracker.domain.models import Consultation, Meeting, NextStep
 from tracker.domain.workdays import add_workdays
@@ -693,28 +693,11 @@ def test_a_new_record_form_sent_twice_records_it_once(client, auth, staff, evide
 def test_a_new_record_form_sent_twice_at_once_records_it_once(
     app, client, auth, staff, evidence, db, kind
 ):
-    """Two requests at the same moment (each in its own thread, session and connection): the
-    second waits for the first and finds what it wrote."""
-    import threading
-
+    """Two requests at the same moment: the second waits for the first and finds it."""
     path, model, values, _ = NEW_RECORDS[kind]
     auth.login_as(staff)
     before = count(model)
     data = _new_record_form(client, path, evidence["body"], values)
-    session = client.get_cookie("session").value
-    db.session.remove()  # the test's own connection holds nothing while the two run
-    start, answers = threading.Barrier(2), []
-
-    def click():
-        browser = app.test_client()
-        browser.set_cookie("session", session)
-        start.wait(10)
-        answers.append(browser.post(path, data=data).status_code)
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = send_at_once(app, client, path, data)
     assert answers == [302, 302]
     assert count(model) == before + 1

@@ -8,7 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from helpers import count, csrf_token, make_body, make_demand, put_in_state
+from helpers import count, csrf_token, make_body, make_demand, put_in_state, send_at_once
 from helpers import timeline as entries_of
 from markupsafe import escape
 
@@ -1076,8 +1076,6 @@ def test_a_double_click_sends_two_requests_at_once_and_one_is_recorded(
     """A fast double click sends the form twice at the same moment: the second request waits
     for the first and then finds what it wrote (each runs in its own thread, session and
     database connection, as in a threaded server)."""
-    import threading
-
     from forms_as_rendered import forms_of
 
     demand = make_demand(bodies=[make_body()])
@@ -1094,21 +1092,7 @@ def test_a_double_click_sends_two_requests_at_once_and_one_is_recorded(
     else:
         (form,) = [f for f in forms_of(page) if f.method.lower() == "post"]
         action, data = url, form.data(title="Doppelklick", text="Text")
-    session = client.get_cookie("session").value
-    db.session.remove()  # the test's own connection holds nothing while the two run
-    start, answers = threading.Barrier(2), []
-
-    def click():
-        browser = app.test_client()
-        browser.set_cookie("session", session)
-        start.wait(10)
-        answers.append(browser.post(action, data=data).status_code)
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = send_at_once(app, client, action, data)
     assert answers == [302, 302]
     notes = sa.select(sa.func.count()).where(
         TimelineEntry.kind == "update", TimelineEntry.text == "Doppelklick"
