@@ -129,3 +129,21 @@ def test_bad_meeting_is_a_problem(client, spec, token, body, payload):
 def test_invalid_json(client, spec, token, body):
     response = client.post("/api/v1/meetings", data="x", headers=token)
     assert check(spec, response, "/meetings", "post")["code"] == "invalid_json"
+
+
+def test_a_meeting_posted_again_is_the_one_recorded_first(client, spec, token, body):
+    """A retried POST (the answer got lost) records nothing new; other values are a new one."""
+    payload = {
+        "body": "ms",
+        "held_on": "2026-11-20",
+        "format": "video",
+        "summary": "Austausch zur Bezahlkarte.",
+        "next_steps": [{"text": "Zahlen liefern", "due_on": "2026-12-20", "body": "ms"}],
+    }
+    first, again = (client.post("/api/v1/meetings", json=payload, headers=token) for _ in "12")
+    assert first.status_code == again.status_code == 201
+    assert check(spec, again, "/meetings", "post")["id"] == first.get_json()["id"]
+    assert first.headers["Location"] == again.headers["Location"]
+    assert count(Meeting) == 1
+    other = client.post("/api/v1/meetings", json={**payload, "format": "phone"}, headers=token)
+    assert other.status_code == 201 and count(Meeting) == 2
