@@ -7,17 +7,26 @@ from __future__ import annotations
 
 import re
 
-from browserkit import login
+import sqlalchemy as sa
+from browserkit import PASSWORD, login
 from playwright.sync_api import expect
+
+EMAIL = "zwei-tabs@example.org"  # logging out ends all of a user's sessions: not the shared one
 
 
 def test_a_note_typed_before_logging_in_again_elsewhere_is_sent_again(live, new_context, shot):
-    from tracker.domain.models import Demand
+    from tracker.domain.models import Demand, User
 
     demand_id = live.make_demand("Stand nach neuer Anmeldung")
+    with live.db() as session:
+        if session.scalar(sa.select(User.id).where(User.email == EMAIL)) is None:
+            user = User(email=EMAIL, name="Zwei Tabs", role="staff", active=True)
+            user.set_password(PASSWORD)
+            session.add(user)
+            session.commit()
     context = new_context()
     writing = context.new_page()
-    login(writing)
+    login(writing, EMAIL)
     writing.goto(f"/verwaltung/forderungen/{demand_id}")
     note = writing.locator("form[action$='/stand']")
     note.get_by_label("Neuer Stand").fill("Zeile eins\nZeile zwei <b>fett?</b>")
@@ -26,7 +35,7 @@ def test_a_note_typed_before_logging_in_again_elsewhere_is_sent_again(live, new_
     other.goto("/abmelden")
     other.get_by_role("button", name="Abmelden").click()
     expect(other).to_have_url(re.compile(r"/anmelden|/$"))
-    login(other)
+    login(other, EMAIL)
 
     note.get_by_role("button", name="Eintragen").click()
     expect(writing.get_by_role("heading", level=1)).to_contain_text("Ungültige Anfrage")
