@@ -93,6 +93,10 @@ def test_figures_per_body(app, db):
         ({"body_id": 999}, "body_id"),
         ({"consulted": False}, "learned_on"),
         ({"consulted": False, "learned_on": dt.date(2026, 1, 1)}, "source"),
+        ({"deadline_on": dt.date(3026, 3, 20)}, "deadline_on"),  # a typo for 2026
+        ({"received_on": dt.date(1, 3, 2)}, "received_on"),
+        ({"statement_on": dt.date(9999, 12, 31)}, "statement_on"),
+        ({"consulted": False, "learned_on": dt.date(1989, 12, 31), "source": "x"}, "learned_on"),
     ],
 )
 def test_bad_consultation_is_refused_and_writes_nothing(app, db, request_ctx, fields, error_field):

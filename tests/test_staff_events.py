@@ -96,7 +96,9 @@ def test_a_part_that_demands_come_from_stays(logged_in, db, event):
         ({"slug": "Mit Leer"}, "Nur Kleinbuchstaben, Ziffern und Bindestriche."),
         ({"title": ""}, "Bitte ausfüllen."),
         ({"date": "31.02.2026"}, "Bitte ein Datum wie 30.11.2026 angeben."),
-        ({"date": ""}, "Bitte das Datum der Veranstaltung angeben."),
+        ({"date": "", "title": ""}, "Datum: Bitte ausfüllen."),  # with the other fields' errors
+        ({"date": "01.01.0001"}, "Bitte ein Datum ab dem 1. Januar 1990 angeben."),
+        ({"date": "18.06.3026"}, "Das Datum liegt zu weit in der Zukunft."),
         ({"parts-0-title": "Ohne Kürzel"}, "Bitte ausfüllen."),
         (
             {

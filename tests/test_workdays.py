@@ -96,3 +96,22 @@ def test_running_totals_agree_with_walking_day_by_day():
         days = rng.randint(0, 90)
         assert workdays.workdays_between(start, end) == walk_between(start, end)
         assert workdays.add_workdays(start, days) == walk_add(start, days)
+
+
+def test_far_years_are_counted_without_recursing_a_call_per_year():
+    """A date a thousand years ahead (a typo that once got in) counts; it used to recurse once
+    per year from 1990 and fail with RecursionError on every page that showed it."""
+    assert workdays_between(dt.date(2026, 10, 1), dt.date(3026, 10, 20)) > 250_000
+    assert add_workdays(dt.date(2026, 10, 1), 5) == dt.date(2026, 10, 8)  # the counts still fit
+
+
+def test_the_rules_refuse_days_before_1990_and_more_than_ten_years_ahead():
+    from tracker.domain.rules import day_problem
+
+    on = dt.date(2026, 12, 4)
+    assert day_problem(dt.date(1990, 1, 1), on) is None
+    assert day_problem(dt.date(2036, 12, 4), on) is None
+    assert day_problem(None, on) is None
+    assert "1990" in day_problem(dt.date(1989, 12, 31), on)
+    assert "Zukunft" in day_problem(dt.date(2036, 12, 5), on)
+    assert day_problem(dt.date(2038, 2, 28), dt.date(2028, 2, 29)) is None  # a leap day asked

@@ -150,6 +150,27 @@ def slug_problem(slug: str | None) -> str | None:
     return problem
 
 
+EARLIEST_DAY = dt.date(1990, 1, 1)  # working days are counted from here (``domain.workdays``)
+YEARS_AHEAD_MAX = 10
+
+
+def day_problem(day: dt.date | None, on: dt.date) -> str | None:
+    """Return why ``day`` cannot be a date the tracker records, asked ``on``, or None: not
+    before 1990, not more than ten years ahead (a typed 3026 for 2026 would count working
+    days for a thousand years on every page that shows it)."""
+    if day is None:
+        return None
+    if day < EARLIEST_DAY:
+        return str(_l("Bitte ein Datum ab dem 1. Januar 1990 angeben."))
+    try:
+        latest = on.replace(year=on.year + YEARS_AHEAD_MAX)
+    except ValueError:  # 29 February
+        latest = on.replace(year=on.year + YEARS_AHEAD_MAX, day=28)
+    if day > latest:
+        return str(_l("Das Datum liegt zu weit in der Zukunft."))
+    return None
+
+
 def latest_commitment(on: dt.date) -> dt.date:
     """The last day a body may commit to answer by, asked ``on``: a year ahead, the same date
     (29 February: 28 February)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from bisect import bisect_left
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
@@ -48,10 +49,22 @@ def _running_total(year: int) -> tuple[int, ...]:
     return tuple(totals)  # totals[n]: working days among the first n days of the year
 
 
-@cache
+_BEFORE = [0]  # _BEFORE[n]: the working days of the n years from FIRST_YEAR on
+_BEFORE_LOCK = threading.Lock()
+
+
 def _before(year: int) -> int:
-    """Return the working days from FIRST_YEAR up to the end of the year before ``year``."""
-    return 0 if year <= FIRST_YEAR else _before(year - 1) + _running_total(year - 1)[-1]
+    """Return the working days from FIRST_YEAR up to the end of the year before ``year``.
+
+    Added up year by year, as far as asked, once per process (a loop: a date centuries ahead
+    must not recurse a call per year).
+    """
+    if year <= FIRST_YEAR:
+        return 0
+    with _BEFORE_LOCK:
+        while len(_BEFORE) <= year - FIRST_YEAR:
+            _BEFORE.append(_BEFORE[-1] + _running_total(FIRST_YEAR + len(_BEFORE) - 1)[-1])
+        return _BEFORE[year - FIRST_YEAR]
 
 
 def _count(day: dt.date) -> int:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.domain import rules
 from tracker.domain.models import Body, Contact, FormerSlug, ReminderPause
+from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services.errors import ServiceError
 from tracker.services.meetings import RHYTHM_CHOICES
@@ -132,6 +133,8 @@ def add_pause(
     for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
         if day is None:
             errors[name] = str(_l("Bitte ein Datum angeben."))
+        elif problem := rules.day_problem(day, today()):
+            errors[name] = problem
     if starts_on and ends_on and ends_on < starts_on:
         errors["ends_on"] = str(_l("Das Ende darf nicht vor dem Beginn liegen."))
     _refuse(errors)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.domain import rules
 from tracker.domain.models import Body, Consultation, Demand, utcnow
-from tracker.domain.workdays import workdays_between
+from tracker.domain.workdays import today, workdays_between
 from tracker.extensions import db, wait_for_others_on
 from tracker.services.errors import ServiceError
 
@@ -86,6 +86,9 @@ def save_consultation(
         if values[name] and not _is_url(values[name]):
             errors[name] = str(_l("Bitte eine Adresse angeben, die mit https:// beginnt."))
     errors |= rules.length_errors(values, rules.CONSULTATION)
+    for name in ("received_on", "deadline_on", "statement_on", "learned_on"):
+        if problem := rules.day_problem(values[name], today()):
+            errors[name] = problem
     if values["consulted"]:
         if values["received_on"] is None:
             errors["received_on"] = str(_l("Bitte das Eingangsdatum angeben."))

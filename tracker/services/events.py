@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.domain import rules
 from tracker.domain.models import Demand, Event, EventPart, Topic, demand_topics
+from tracker.domain.workdays import today
 from tracker.extensions import db
 from tracker.services.errors import ServiceError
 
@@ -68,6 +69,8 @@ def save_event(
         errors["title"] = str(rules.REQUIRED)
     if date is None:
         errors["date"] = str(_l("Bitte das Datum der Veranstaltung angeben."))
+    elif problem := rules.day_problem(date, today()):
+        errors["date"] = problem
     known = {p.id: p for p in item.parts} if item is not None else {}
     parts = [p for p in parts if not p.is_blank()]
     if len(parts) > rules.PARTS_MAX:

@@ -66,6 +66,8 @@ def save_meeting(
         errors["held_on"] = str(_l("Bitte das Datum des Gesprächs angeben."))
     elif held_on > on + dt.timedelta(days=366):
         errors["held_on"] = str(_l("Das Datum liegt zu weit in der Zukunft."))
+    elif problem := rules.day_problem(held_on, on):
+        errors["held_on"] = problem
     if format not in Meeting.FORMATS:
         errors["format"] = str(_l("Bitte eine Form wählen."))
     texts = {"participants": participants, "topics": topics, "summary": summary}
@@ -80,6 +82,8 @@ def save_meeting(
     for index, step in enumerate(steps):
         if len(step.text.strip()) > rules.STEP_MAX:
             errors[f"steps-{index}-text"] = rules.too_long(rules.STEP_MAX)
+        if problem := rules.day_problem(step.due_on, on):
+            errors[f"steps-{index}-due_on"] = problem
         if step.body_id is not None and db.session.get(Body, step.body_id) is None:
             errors[f"steps-{index}-body_id"] = str(_l("Unbekannte Stelle."))
         if step.id is not None and step.id not in known:

@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import Form as SubForm
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from tracker.domain import labels, rules
 from tracker.domain.models import Event, Topic
@@ -54,7 +54,7 @@ class EventForm(Form):
         description=SLUG_HINT,
     )
     title = limited(_l("Titel"), rules.TITLE_MAX, REQUIRED)
-    date = DayField(_l("Datum"))
+    date = DayField(_l("Datum"), validators=[InputRequired(REQUIRED)])
     organiser = limited(_l("Veranstalter"), rules.ORGANISER_MAX)
     location = limited(_l("Ort"), rules.ORGANISER_MAX)
     description = limited(_l("Beschreibung"), rules.DESCRIPTION_MAX, field=TextAreaField)
