@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from forms_as_rendered import forms_of
@@ -152,3 +154,77 @@ def test_event_and_topic_pages_are_staff_only(client, event):
         answer = client.get(path)
         assert answer.status_code == 302 and answer.headers["Location"].startswith("/anmelden")
     assert client.post("/verwaltung/themen/", data={"name": "X", "slug": "x"}).status_code == 400
+
+
+def _event_with_parts(db, *slugs):
+    event = Event(slug="tag", title="Tag", date=dt.date(2026, 6, 18))
+    for position, slug in enumerate(slugs):
+        event.parts.append(
+            EventPart(slug=slug, kind="workshop", title=slug.upper(), position=position)
+        )
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def test_the_edit_form_has_empty_rows_for_new_parts(logged_in, db):
+    event = _event_with_parts(db, *(f"teil-{n}" for n in range(6)))
+    url = f"/verwaltung/veranstaltungen/{event.id}"
+    form = _form(logged_in, url)
+    names = {name for name, _ in form.fields}
+    assert {"parts-6-title", "parts-7-title"} <= names and "parts-8-title" not in names
+    data = form.data(**{"parts-6-title": "Siebter", "parts-6-slug": "teil-6"})
+    assert logged_in.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    assert [p.slug for p in event.parts][-2:] == ["teil-5", "teil-6"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "slugs"),
+    [
+        ({"parts-0-slug": "b", "parts-1-slug": "a"}, ["b", "a", "c"]),  # swapped
+        ({"parts-0-slug": "b", "parts-1-slug": "neu"}, ["b", "neu", "c"]),  # passed along
+        ({"parts-0-slug": "", "parts-0-title": "", "parts-1-slug": "a"}, ["a", "c"]),  # reused
+    ],
+)
+def test_parts_may_swap_and_pass_on_their_slugs_in_one_save(logged_in, db, changes, slugs):
+    event = _event_with_parts(db, "a", "b", "c")
+    url = f"/verwaltung/veranstaltungen/{event.id}"
+    saved = logged_in.post(url, data=_form(logged_in, url).data(**changes))
+    assert saved.status_code == 302, saved.text
+    db.session.expire_all()
+    assert [p.slug for p in event.parts] == slugs
+
+
+def test_one_part_in_two_rows_is_refused(logged_in, db):
+    event = _event_with_parts(db, "a", "b")
+    url = f"/verwaltung/veranstaltungen/{event.id}"
+    form = _form(logged_in, url)
+    first_id = dict(form.fields)["parts-0-id"]
+    refused = logged_in.post(url, data=form.data(**{"parts-1-id": first_id}))
+    assert refused.status_code == 422 and "Unbekannter Teil." in refused.text
+    db.session.expire_all()
+    assert [p.slug for p in event.parts] == ["a", "b"]
+
+
+def test_a_demand_may_come_from_an_event_as_a_whole_and_keeps_it_when_saved(logged_in, db):
+    """An event without parts (or a demand from no particular part) is a source of its own;
+    the demand form saved as shown keeps it."""
+    from tracker.domain.models import Demand
+
+    event = _event_with_parts(db)  # no parts
+    page = logged_in.get("/verwaltung/forderungen/neu").text
+    (form,) = [f for f in forms_of(page) if f.method == "post" and "neu" in (f.action or "neu")]
+    choice = f"event-{event.id}"
+    data = form.data(title="Aus dem ganzen Tag", text="Text", event_part=choice)
+    assert logged_in.post("/verwaltung/forderungen/neu", data=data).status_code == 302
+    demand = db.session.scalar(sa.select(Demand).where(Demand.title == "Aus dem ganzen Tag"))
+    assert (demand.event_id, demand.event_part_id) == (event.id, None)
+    url = f"/verwaltung/forderungen/{demand.id}"
+    page = logged_in.get(url).text
+    (edit,) = [f for f in forms_of(page) if f.action.endswith("/bearbeiten")]
+    assert dict(edit.fields)["edit-event_part"] == choice
+    saved = logged_in.post(edit.action, data=edit.data(), follow_redirects=True)
+    assert "Keine Änderung." in saved.text
+    db.session.expire_all()
+    assert demand.event_id == event.id

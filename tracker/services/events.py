@@ -86,6 +86,16 @@ def save_event(
         if getattr(item, name) != value:
             setattr(item, name, value)
             changed = True
+    listed = {values.id for values in parts}
+    if any(i not in listed for i in known):  # gone first: a listed part may take its slug
+        item.parts = [p for p in item.parts if p.id in listed]
+        changed = True
+        db.session.flush()
+    renamed = [known[v.id] for v in parts if v.id in known and known[v.id].slug != v.slug.strip()]
+    for row in renamed:  # parts that swap slugs: out of each other's way first (no slug has "~")
+        row.slug = f"~{row.id}"
+    if renamed:
+        db.session.flush()
     kept = []
     for position, values in enumerate(parts):
         row = known.get(values.id) if values.id is not None else None
@@ -114,6 +124,7 @@ def _part_errors(parts: list[PartValues], known: dict[int, EventPart]) -> dict[s
     """Check each listed part; a part left out that demands come from may not go."""
     errors: dict[str, str] = {}
     seen: set[str] = set()
+    ids: set[int | None] = {None}
     for index, part in enumerate(parts):
         texts = {"slug": (part.slug or "").strip(), "title": (part.title or "").strip()}
         texts["description"] = (part.description or "").strip()
@@ -129,8 +140,9 @@ def _part_errors(parts: list[PartValues], known: dict[int, EventPart]) -> dict[s
         seen.add(texts["slug"])
         if part.kind not in EventPart.KINDS:
             errors[f"parts-{index}-kind"] = str(_l("Bitte eine Art wählen."))
-        if part.id is not None and part.id not in known:
-            errors[f"parts-{index}-id"] = str(_l("Unbekannter Teil."))
+        if part.id is not None and (part.id not in known or part.id in ids):
+            errors[f"parts-{index}-title"] = str(_l("Unbekannter Teil."))  # its id is hidden
+        ids.add(part.id)
     left_out = set(known) - {p.id for p in parts}
     if left_out:
         used = db.session.scalars(

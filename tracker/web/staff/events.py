@@ -82,7 +82,10 @@ def _event_form(item: Event | None, formdata=None) -> EventForm:
             }
             for p in item.parts
         ] + [{}] * EMPTY_PART_ROWS
-        form = EventForm(formdata=None, obj=item, parts=parts)
+        # not ``obj=item``: WTForms would take ``item.parts`` over these rows, without the
+        # empty ones a new part is typed into
+        values = {name: getattr(item, name) for name in event_service.EVENT_TEXTS}
+        form = EventForm(formdata=None, data={**values, "date": item.date, "parts": parts})
     else:
         form = EventForm(formdata=formdata)
     if item is not None:

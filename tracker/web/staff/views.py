@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from tracker import inputs
 from tracker.domain import workflow
 from tracker.domain.labels import part_label
-from tracker.domain.models import Body, Contact, Demand, EventPart, Topic, User
+from tracker.domain.models import Body, Contact, Demand, Event, EventPart, Topic, User
 from tracker.extensions import db
 from tracker.services import bodies as body_service
 from tracker.services import demands as demand_service
@@ -39,29 +39,43 @@ def _demand_or_404(demand_id: int) -> Demand:
     return queries.visible_demand(demand_id, include_internal=True) or abort(404)
 
 
+WHOLE_EVENT = "event-"  # the source choice of an event without naming one of its parts
+
+
 def _fill_demand_choices(form: DemandForm) -> None:
-    parts = db.session.scalars(
-        sa.select(EventPart)
-        .options(selectinload(EventPart.event))
-        .order_by(EventPart.event_id, EventPart.position)
+    """The sources: each event as a whole (it may have no parts), then each of its parts."""
+    events = db.session.scalars(
+        sa.select(Event).options(selectinload(Event.parts)).order_by(Event.date, Event.id)
     ).all()
-    form.event_part.choices = [("", _l("– keine Angabe –"))] + [
-        (str(p.id), part_label(p.event.title, p.title)) for p in parts
-    ]
+    whole = _l("ohne Angabe des Teils")
+    form.event_part.choices = [("", _l("– keine Angabe –"))]
+    for event in events:
+        form.event_part.choices.append((f"{WHOLE_EVENT}{event.id}", part_label(event.title, whole)))
+        form.event_part.choices += [
+            (str(p.id), part_label(event.title, p.title)) for p in event.parts
+        ]
     form.topics.choices = [
         (str(t.id), t.name) for t in db.session.scalars(sa.select(Topic).order_by(Topic.name))
     ]
 
 
+def _source_choice(demand: Demand) -> str:
+    if demand.event_part_id:
+        return str(demand.event_part_id)
+    return f"{WHOLE_EVENT}{demand.event_id}" if demand.event_id else ""
+
+
 def _demand_fields(form: DemandForm) -> dict:
-    part = db.session.get(EventPart, int(form.event_part.data)) if form.event_part.data else None
+    source = form.event_part.data or ""
+    part = db.session.get(EventPart, int(source)) if source.isdigit() else None
+    event_id = int(source.removeprefix(WHOLE_EVENT)) if source.startswith(WHOLE_EVENT) else None
     topic_ids = [int(t) for t in form.topics.data or []]
     topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
     return {
         "title": form.title.data.strip(),
         "text": form.text.data.strip(),
         "event_part_id": part.id if part else None,
-        "event_id": part.event_id if part else None,
+        "event_id": part.event_id if part else event_id,
         "is_public": bool(form.is_public.data),
         "topics": topics,
     }
@@ -117,7 +131,7 @@ def _render_demand(demand: Demand, status: int = 200, **forms):
             text=demand.text,
             is_public=demand.is_public,
             version=demand.version,
-            event_part=str(demand.event_part_id or ""),
+            event_part=_source_choice(demand),
             topics=[str(t.id) for t in demand.topics],
         )
     _fill_demand_choices(forms["edit_form"])
