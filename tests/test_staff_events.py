@@ -228,3 +228,12 @@ def test_a_demand_may_come_from_an_event_as_a_whole_and_keeps_it_when_saved(logg
     assert "Keine Änderung." in saved.text
     db.session.expire_all()
     assert demand.event_id == event.id
+
+
+def test_a_name_in_the_saved_message_is_escaped(logged_in):
+    form = _form(logged_in, "/verwaltung/veranstaltungen/", "/verwaltung/themen/")
+    name = '<img src=x onerror="alert(1)">Z'
+    added = logged_in.post("/verwaltung/themen/", data=form.data(name=name, slug="z"))
+    page = logged_in.get(added.headers["Location"]).text
+    assert "Das Thema „&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Z“ ist angelegt." in page
+    assert "<img src=x" not in page

@@ -36,8 +36,12 @@ def saved_message(changed: bool, saved=None):
 
 
 def flash_saved(changed: bool, saved=None) -> None:
-    """Say what ``saved_message`` says. The request's edge commits; a view only reports."""
-    flash(saved_message(changed, saved), "success")
+    """Say what ``saved_message`` says. The request's edge commits; a view only reports.
+
+    As plain text: a lazy string would be kept as markup in the session, and a name typed into
+    it (a topic's) would reach the page unescaped.
+    """
+    flash(str(saved_message(changed, saved)), "success")
 
 
 def show_refusal(form, error) -> None:
