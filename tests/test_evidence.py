@@ -384,6 +384,7 @@ def test_staff_records_consultation(client, auth, staff, evidence, db):
     edit = client.get(f"/verwaltung/beteiligungen/{item.id}").get_data(as_text=True)
     assert 'value="2026-03-02"' in edit and "Verordnung zur Bezahlkarte" in edit
     stamp = item.updated_at
+    data["version"] = str(item.version)  # as the edit form carries it
     response = client.post(f"/verwaltung/beteiligungen/{item.id}", data=data, follow_redirects=True)
     assert "Keine Änderung." in response.get_data(as_text=True)
     db.session.expire_all()
@@ -495,11 +496,13 @@ def test_staff_records_meeting_and_marks_step_done(client, auth, staff, evidence
             "steps-0-id": str(first.id),
             "steps-1-id": str(second.id),
             "steps-0-done": "y",
+            "version": str(item.version),  # as the edit form carries it
         }
     )
     client.post(f"/verwaltung/gespraeche/{item.id}", data=data)
     db.session.expire_all()
     assert db.session.get(NextStep, first.id).done_on is not None
+    data["version"] = str(db.session.get(Meeting, item.id).version)  # the form loaded again
     unchanged = client.post(f"/verwaltung/gespraeche/{item.id}", data=data, follow_redirects=True)
     assert "Keine Änderung." in unchanged.get_data(as_text=True)
 
@@ -705,3 +708,38 @@ def test_a_new_record_form_sent_twice_at_once_records_it_once(
     answers = send_at_once(app, client, path, data)
     assert answers == [302, 302]
     assert count(model) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "first_change", "second_change", "kept"),
+    [
+        (
+            "meeting",
+            {"steps-2-text": "Von B ergänzt"},  # B adds a step in an empty row
+            {"summary": "A ändert die Zusammenfassung."},
+            lambda item: [s.text for s in item.next_steps][-1] == "Von B ergänzt",
+        ),
+        (
+            "consultation",
+            {"title": "Von B umbenannt"},
+            {"statement_url": "https://liga.example.org/a.pdf"},
+            lambda item: item.title == "Von B umbenannt",
+        ),
+    ],
+)
+def test_a_form_loaded_before_someone_elses_save_is_refused(
+    client, auth, staff, evidence, db, kind, first_change, second_change, kept
+):
+    """Two tabs load the same record; B saves first; A's save would undo B's: refused (409)
+    with a German message, and B's change stays."""
+    auth.login_as(staff)
+    item = evidence[kind]
+    url = f"/verwaltung/{'gespraeche' if kind == 'meeting' else 'beteiligungen'}/{item.id}"
+    page = client.get(url).text
+    tab_a, tab_b = ([f for f in forms_of(page) if f.method == "post"][0] for _ in "ab")
+    assert client.post(url, data=tab_b.data(**first_change)).status_code == 302
+    refused = client.post(url, data=tab_a.data(**second_change))
+    assert refused.status_code == 409
+    assert "Inzwischen hat jemand anderes hier gespeichert." in refused.text
+    db.session.expire_all()
+    assert kept(db.session.get(type(item), item.id))

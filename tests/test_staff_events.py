@@ -237,3 +237,21 @@ def test_a_name_in_the_saved_message_is_escaped(logged_in):
     page = logged_in.get(added.headers["Location"]).text
     assert "Das Thema „&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Z“ ist angelegt." in page
     assert "<img src=x" not in page
+
+
+def test_an_event_form_loaded_before_someone_elses_save_is_refused(logged_in, db):
+    """Tab B adds a part; tab A, loaded before, changes the title: refused, B's part stays."""
+    event = _event_with_parts(db, "a")
+    url = f"/verwaltung/veranstaltungen/{event.id}"
+    tab_a, tab_b = _form(logged_in, url), _form(logged_in, url)
+    added = tab_b.data(**{"parts-1-title": "Von B ergänzt", "parts-1-slug": "b"})
+    assert logged_in.post(url, data=added).status_code == 302
+    refused = logged_in.post(url, data=tab_a.data(title="Von A umbenannt"))
+    assert refused.status_code == 409
+    assert "Inzwischen hat jemand anderes hier gespeichert." in refused.text
+    db.session.expire_all()
+    assert (event.title, [p.slug for p in event.parts]) == ("Tag", ["a", "b"])
+    fresh = _form(logged_in, url)  # loaded again, A's change goes in
+    assert logged_in.post(url, data=fresh.data(title="Von A umbenannt")).status_code == 302
+    db.session.expire_all()
+    assert (event.title, [p.slug for p in event.parts]) == ("Von A umbenannt", ["a", "b"])

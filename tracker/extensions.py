@@ -52,8 +52,9 @@ def wait_for_others_on(table, row_id: int) -> None:
     through the session: no table counts as written (the page cache keeps its pages).
     """
     connection = db.session.connection()
-    mine = table.c.id == row_id
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(table.c.id).where(mine).with_for_update())
-    else:
-        connection.execute(sa.update(table).where(mine).values(id=table.c.id))
+        connection.execute(sa.select(table.c.id).where(table.c.id == row_id).with_for_update())
+    else:  # as text: a Core UPDATE would also set the columns' onupdate values (updated_at)
+        connection.execute(
+            sa.text(f"UPDATE {table.name} SET id = id WHERE id = :id"), {"id": row_id}
+        )

@@ -149,6 +149,8 @@ class Event(db.Model):
     organiser: Mapped[str] = mapped_column(sa.String(rules.ORGANISER_MAX), default="")
     location: Mapped[str] = mapped_column(sa.String(rules.ORGANISER_MAX), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    # counts the saves: a form loaded before another save is refused (services.errors)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     parts: Mapped[list[EventPart]] = relationship(
         back_populates="event", order_by="EventPart.position", cascade="all, delete-orphan"
@@ -494,6 +496,7 @@ class Consultation(db.Model):
     statement_url: Mapped[str] = mapped_column(sa.String(rules.URL_MAX), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # as Event.version
 
     body: Mapped[Body] = relationship()
     demands: Mapped[list[Demand]] = relationship(
@@ -521,6 +524,7 @@ class Meeting(db.Model):
     summary: Mapped[str] = limited_text(rules.TEXT_MAX)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # as Event.version
 
     body: Mapped[Body] = relationship()
     next_steps: Mapped[list[NextStep]] = relationship(

@@ -21,7 +21,7 @@ from tracker.domain import rules
 from tracker.domain.models import Body, Consultation, Demand, utcnow
 from tracker.domain.workdays import today, workdays_between
 from tracker.extensions import db, wait_for_others_on
-from tracker.services.errors import ServiceError
+from tracker.services.errors import ServiceError, refuse_if_changed
 
 SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
 VERY_SHORT_WORKDAYS = 5  # this many or fewer: „sehr kurze Frist“
@@ -65,12 +65,18 @@ def _is_url(value: str) -> bool:
 
 
 def save_consultation(
-    item: Consultation | None, *, demands: Iterable[Demand] = (), **values
+    item: Consultation | None,
+    *,
+    demands: Iterable[Demand] = (),
+    version: int | None = None,
+    **values,
 ) -> tuple[Consultation, bool]:
     """Validate ``values`` and create or update a consultation; return it and whether it changed.
 
-    Raises ServiceError (with a message per field) and changes nothing when a value is wrong.
+    Raises ServiceError (with a message per field) and changes nothing when a value is wrong;
+    StaleRecord when someone saved it since the form was loaded at ``version``.
     """
+    refuse_if_changed(item, version)
     errors: dict[str, str] = {}
     values = {k: values.get(k) for k in FIELDS}
     for name in ("title", "url", "source", "statement_text", "statement_url"):
@@ -129,6 +135,8 @@ def save_consultation(
     if [d.id for d in item.demands] != [d.id for d in demands]:
         item.demands = demands
         changed = True
+    if changed:
+        item.version += 1
     return item, changed
 
 

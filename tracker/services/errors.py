@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.extensions import db
+from tracker.extensions import db, wait_for_others_on
 
 
 class ServiceError(Exception):
@@ -36,6 +36,32 @@ class StaleDemand(ServiceError):
                 "und die Änderung noch einmal prüfen."
             )
         )
+
+
+class StaleRecord(ServiceError):
+    """An event, meeting or consultation was saved by someone else since the form was loaded."""
+
+    code = "stale"
+
+    def __init__(self):
+        super().__init__(
+            _l(
+                "Inzwischen hat jemand anderes hier gespeichert. Bitte die Seite neu laden und "
+                "die Änderung noch einmal eintragen."
+            )
+        )
+
+
+def refuse_if_changed(item, expected_version: int | None) -> None:
+    """Refuse a form of ``item`` loaded at another version than it has now (its ``version``
+    counts the saves, its parts' or steps' too); two saves at once wait for each other on its
+    row, so the second sees the first. ``None``: not asked (a script without a version)."""
+    if item is None or item.id is None or expected_version is None:
+        return
+    wait_for_others_on(type(item).__table__, item.id)
+    db.session.refresh(item, ["version"])
+    if item.version != expected_version:
+        raise StaleRecord()
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from tracker.domain import rules
 from tracker.domain.models import Demand, Event, EventPart, Topic, demand_topics
 from tracker.domain.workdays import today
 from tracker.extensions import db
-from tracker.services.errors import ServiceError
+from tracker.services.errors import ServiceError, refuse_if_changed
 
 EVENT_TEXTS = ("title", "organiser", "location", "description")
 
@@ -55,11 +55,14 @@ def save_event(
     date: dt.date | None,
     slug: str = "",
     parts: list[PartValues] = (),
+    version: int | None = None,
     **texts: str,
 ) -> tuple[Event, bool]:
     """Create (``item`` None, with ``slug``) or change an event and its parts; return it and
     whether anything changed. Parts not listed any more are removed, unless demands come from
-    them; blank rows are ignored."""
+    them; blank rows are ignored. ``version``: the one the form was loaded at (StaleRecord if
+    someone saved since)."""
+    refuse_if_changed(item, version)
     texts = {name: (texts.get(name) or "").strip() for name in EVENT_TEXTS}
     errors = rules.length_errors(texts, rules.EVENT)
     if item is None:
@@ -116,6 +119,8 @@ def save_event(
     if [id(p) for p in item.parts] != [id(p) for p in kept]:
         item.parts = kept
         changed = True
+    if changed and item.id is not None:
+        item.version += 1  # also when only a part changed
     db.session.flush()  # a new event gets its id; the caller's edge commits
     return item, changed
 

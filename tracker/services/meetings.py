@@ -18,7 +18,7 @@ from tracker.domain import rules
 from tracker.domain.models import Body, Meeting, NextStep, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db, wait_for_others_on
-from tracker.services.errors import ServiceError
+from tracker.services.errors import ServiceError, refuse_if_changed
 
 RHYTHM_CHOICES = (
     (4, _l("monatlich")),
@@ -52,12 +52,14 @@ def save_meeting(
     summary: str = "",
     steps: list[StepValues] = (),
     on: dt.date | None = None,
+    version: int | None = None,
 ) -> tuple[Meeting, bool]:
     """Validate and create or update a meeting with its next steps; return it and if it changed.
 
     Steps not listed any more are removed; a step marked done keeps the day it was first marked.
     Raises ServiceError and changes nothing when a value is wrong.
     """
+    refuse_if_changed(item, version)  # a form loaded before someone else's save
     on = on or today()
     errors: dict[str, str] = {}
     if body_id is None or db.session.get(Body, body_id) is None:
@@ -126,6 +128,7 @@ def save_meeting(
         changed = True
     if changed and item.id is not None:
         item.updated_at = utcnow()  # also when only a next step changed (feeds sort by it)
+        item.version += 1
     db.session.flush()  # a new meeting gets its id; the caller's edge commits
     return item, changed
 

@@ -93,4 +93,6 @@ def record_page(model, item_id, build_form, save, template: str, endpoint: str, 
         flash_saved(changed)
         return redirect(url_for(endpoint, **{key: saved.id}))
     status = INVALID if form.is_submitted() else 200
+    if isinstance(result, ServiceError) and result.code == "stale":
+        status = 409  # someone saved meanwhile: reload, as for a demand
     return render_template(template, form=form, item=item), status

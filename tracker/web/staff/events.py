@@ -23,7 +23,7 @@ from tracker.extensions import db
 from tracker.services import events as event_service
 from tracker.web.forms import Form, checked_by, limited
 from tracker.web.staff.blueprint import INVALID, bp, flash_saved, record_page, submit
-from tracker.web.staff.forms import REQUIRED, DayField
+from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm
 
 SLUG_HINT = _l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt fest, da Links darauf zeigen.")
 EMPTY_PART_ROWS = 2
@@ -47,7 +47,7 @@ class PartForm(SubForm):
     description = limited(_l("Beschreibung"), rules.DESCRIPTION_MAX, field=TextAreaField)
 
 
-class EventForm(Form):
+class EventForm(VersionedForm):
     slug = StringField(
         _l("Kürzel für die Adresse"),
         validators=[DataRequired(REQUIRED), checked_by(rules.slug_problem)],
@@ -85,7 +85,8 @@ def _event_form(item: Event | None, formdata=None) -> EventForm:
         # not ``obj=item``: WTForms would take ``item.parts`` over these rows, without the
         # empty ones a new part is typed into
         values = {name: getattr(item, name) for name in event_service.EVENT_TEXTS}
-        form = EventForm(formdata=None, data={**values, "date": item.date, "parts": parts})
+        values |= {"date": item.date, "version": item.version, "parts": parts}
+        form = EventForm(formdata=None, data=values)
     else:
         form = EventForm(formdata=formdata)
     if item is not None:
@@ -104,7 +105,8 @@ def _save_event(item: Event | None, form: EventForm):
         )
         for entry in form.parts
     ]
-    return event_service.save_event(item, **{**form.values(), "parts": parts})
+    values = {**form.values(), "parts": parts, "version": form.expected_version()}
+    return event_service.save_event(item, **values)
 
 
 def _events_page(topic_form: TopicForm, status: int = 200):

@@ -23,9 +23,15 @@ from tracker.domain.models import Body, Consultation, Demand, Meeting
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
-from tracker.web.forms import Form, limited
+from tracker.web.forms import limited
 from tracker.web.staff.blueprint import bp, record_page
-from tracker.web.staff.forms import REQUIRED, DayField, MultiCheckboxField, optional_int
+from tracker.web.staff.forms import (
+    REQUIRED,
+    DayField,
+    MultiCheckboxField,
+    VersionedForm,
+    optional_int,
+)
 
 
 def _bodies() -> list[Body]:
@@ -35,7 +41,7 @@ def _bodies() -> list[Body]:
 # --------------------------------------------------------------------------- consultations
 
 
-class ConsultationForm(Form):
+class ConsultationForm(VersionedForm):
     body_id = SelectField(_l("Stelle"), coerce=optional_int, validators=[DataRequired(REQUIRED)])
     kind = SelectField(
         _l("Art"),
@@ -98,6 +104,7 @@ def _save_consultation(item: Consultation | None, form: ConsultationForm):
     ids = values.pop("demands") or []
     demands = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
     values["consulted"] = values["consulted"] == "1"
+    values["version"] = form.expected_version()
     return consultation_service.save_consultation(item, demands=demands, **values)
 
 
@@ -135,7 +142,7 @@ class StepForm(SubForm):
     done = BooleanField(_l("erledigt"))
 
 
-class MeetingForm(Form):
+class MeetingForm(VersionedForm):
     body_id = SelectField(_l("Stelle"), coerce=optional_int, validators=[DataRequired(REQUIRED)])
     held_on = DayField(_l("Datum des Gesprächs"))
     format = SelectField(
@@ -203,7 +210,8 @@ def _save_meeting(item: Meeting | None, form: MeetingForm):
         )
         for entry in form.steps
     ]
-    return meeting_service.save_meeting(item, **{**form.values(), "steps": steps})
+    values = {**form.values(), "steps": steps, "version": form.expected_version()}
+    return meeting_service.save_meeting(item, **values)
 
 
 @bp.route("/gespraeche/neu", methods=["GET", "POST"], endpoint="new_meeting")

@@ -75,19 +75,21 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class VersionedForm(Form):
-    """A form about a demand that carries the version it was loaded at."""
+    """A form about a demand (an event, a meeting, a consultation) that carries the version it
+    was loaded at."""
 
     version = HiddenField()
 
     def validate_version(self, field) -> None:
         """Refuse a version that is no plain number (a tampered or broken form)."""
-        if field.data and not _is_number(field.data):
+        if field.data and not _is_number(str(field.data)):
             message = str(STALE_FORM)
             self.form_errors.append(message)
             raise ValidationError(message)
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if _is_number(self.version.data or "") else -1
+        value = str(self.version.data or "")  # a number when taken from the record itself
+        return int(value) if _is_number(value) else -1
 
 
 STALE_FORM = _l("Das Formular ist ungültig (Versionsangabe). Bitte die Seite neu laden.")
