@@ -138,3 +138,11 @@ def test_the_kept_input_page_in_english(client, auth, staff):
     data = form.data(**{"update-text": "Stand", "update-csrf_token": "alt"})
     page = client.post(form.action, data=data, headers=ORIGIN).get_data(as_text=True)
     assert "Your input is not lost" in page and "Send again" in page
+
+
+def test_a_button_without_anything_typed_gets_the_plain_page(client, auth, staff):
+    """Logging out with an old token: nothing was typed, nothing is offered again."""
+    auth.login(staff.email)
+    refused = client.post("/abmelden", data={"csrf_token": "alt"}, headers=ORIGIN)
+    assert refused.status_code == 400 and "Sicherheitstoken fehlt" in refused.text
+    assert "Ihre Eingaben" not in refused.text

@@ -165,9 +165,11 @@ def kept_input() -> KeptInput | None:
     sent = list(request.form.items(multi=True))
     if not sent or any("password" in name for name, _ in sent):
         return None
+    shown = [v for n, v in sent if not (n.endswith(TECHNICAL) or CHOSEN.fullmatch(v.strip()))]
+    if not shown:  # nothing typed (a button, a choice): nothing lost, the plain page says reload
+        return None
     token = generate_csrf()
     fields = [(name, token if name.endswith("csrf_token") else value) for name, value in sent]
-    shown = [v for n, v in sent if not (n.endswith(TECHNICAL) or CHOSEN.fullmatch(v.strip()))]
     _forget_user_if_unloadable()
     login_needed = request.blueprint == "staff" and not current_user.is_authenticated
     query = request.query_string.decode("latin-1")
