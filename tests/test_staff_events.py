@@ -255,3 +255,17 @@ def test_an_event_form_loaded_before_someone_elses_save_is_refused(logged_in, db
     assert logged_in.post(url, data=fresh.data(title="Von A umbenannt")).status_code == 302
     db.session.expire_all()
     assert (event.title, [p.slug for p in event.parts]) == ("Von A umbenannt", ["a", "b"])
+
+
+def test_more_parts_than_allowed_are_refused_not_dropped(logged_in, db):
+    from tracker.domain import rules
+
+    form = _form(logged_in, "/verwaltung/veranstaltungen/neu")
+    rows = {}
+    for n in range(rules.PARTS_MAX + 1):
+        rows |= {f"parts-{n}-title": f"Teil {n}", f"parts-{n}-slug": f"t{n}"}
+        rows[f"parts-{n}-kind"] = "workshop"
+    data = form.data(slug="viele", title="Viele Teile", date="2026-06-18", **rows)
+    refused = logged_in.post("/verwaltung/veranstaltungen/neu", data=data)
+    assert refused.status_code == 422 and "Zu viele Teile." in refused.text
+    assert count(Event) == 0
