@@ -743,3 +743,27 @@ def test_a_form_loaded_before_someone_elses_save_is_refused(
     assert "Inzwischen hat jemand anderes hier gespeichert." in refused.text
     db.session.expire_all()
     assert kept(db.session.get(type(item), item.id))
+
+
+def test_a_next_step_row_with_a_date_but_no_text_is_asked_for_at_its_row(
+    client, auth, staff, evidence
+):
+    """Row 2 (after an empty row 1) has a due date and a body but no words: refused there,
+    not dropped without a word; the message stands at that row."""
+    auth.login_as(staff)
+    path = "/verwaltung/gespraeche/neu"
+    (form,) = [f for f in forms_of(client.get(path).text) if f.method == "post"]
+    body = str(evidence["body"].id)
+    data = form.data(
+        body_id=body,
+        held_on="2026-11-20",
+        summary="Zusammenfassung",
+        **{"steps-0-text": "Erster", "steps-2-due_on": "2026-12-01", "steps-2-body_id": body},
+    )
+    before = count(Meeting)
+    refused = client.post(path, data=data)
+    assert refused.status_code == 422
+    assert "Bitte den Schritt beschreiben oder die Zeile leeren." in refused.text
+    row = refused.text.split("Schritt 3</legend>")[1].split("</fieldset>")[0]
+    assert "Bitte den Schritt beschreiben" in row
+    assert count(Meeting) == before

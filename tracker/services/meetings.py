@@ -77,11 +77,18 @@ def save_meeting(
     errors |= rules.length_errors(texts, rules.MEETING)
     if not texts["summary"]:
         errors["summary"] = str(_l("Bitte eine öffentliche Zusammenfassung angeben."))
-    steps = [s for s in steps if (s.text or "").strip()]
-    if len(steps) > rules.STEPS_MAX:
-        errors["steps"] = str(_l("Zu viele nächste Schritte."))
     known = {s.id: s for s in item.next_steps} if item is not None else {}
-    for index, step in enumerate(steps):
+    rows = list(enumerate(steps))  # the form's row numbers: each message at its own row
+    for index, step in rows:
+        typed = step.due_on is not None or step.body_id is not None or step.done
+        if not (step.text or "").strip() and step.id is None and typed:
+            errors[f"steps-{index}-text"] = str(
+                _l("Bitte den Schritt beschreiben oder die Zeile leeren.")
+            )
+    rows = [(index, step) for index, step in rows if (step.text or "").strip()]
+    if len(rows) > rules.STEPS_MAX:
+        errors["steps"] = str(_l("Zu viele nächste Schritte."))
+    for index, step in rows:
         if len(step.text.strip()) > rules.STEP_MAX:
             errors[f"steps-{index}-text"] = rules.too_long(rules.STEP_MAX)
         if problem := rules.day_problem(step.due_on, on):
@@ -89,7 +96,8 @@ def save_meeting(
         if step.body_id is not None and db.session.get(Body, step.body_id) is None:
             errors[f"steps-{index}-body_id"] = str(_l("Unbekannte Stelle."))
         if step.id is not None and step.id not in known:
-            errors[f"steps-{index}-id"] = str(_l("Unbekannter Schritt."))
+            errors[f"steps-{index}-text"] = str(_l("Unbekannter Schritt."))  # its id is hidden
+    steps = [step for _index, step in rows]
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
 
