@@ -269,3 +269,13 @@ def test_more_parts_than_allowed_are_refused_not_dropped(logged_in, db):
     refused = logged_in.post("/verwaltung/veranstaltungen/neu", data=data)
     assert refused.status_code == 422 and "Zu viele Teile." in refused.text
     assert count(Event) == 0
+
+
+def test_a_part_error_stands_at_the_row_it_was_typed_in(logged_in, db):
+    """Row 3 filled after two empty rows: its missing slug is said at row 3."""
+    form = _form(logged_in, "/verwaltung/veranstaltungen/neu")
+    data = form.data(slug="tag", title="Tag", date="2026-06-18", **{"parts-2-title": "Ohne"})
+    refused = logged_in.post("/verwaltung/veranstaltungen/neu", data=data)
+    assert refused.status_code == 422
+    row = refused.text.split("Teil 3</legend>")[1].split("</fieldset>")[0]
+    assert "Bitte ausfüllen." in row

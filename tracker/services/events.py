@@ -75,10 +75,11 @@ def save_event(
     elif problem := rules.day_problem(date, today()):
         errors["date"] = problem
     known = {p.id: p for p in item.parts} if item is not None else {}
-    parts = [p for p in parts if not p.is_blank()]
+    rows = [(index, p) for index, p in enumerate(parts) if not p.is_blank()]  # form row numbers
+    parts = [p for _index, p in rows]
     if len(parts) > rules.PARTS_MAX:
         errors["parts"] = str(_l("Zu viele Teile."))
-    errors |= _part_errors(parts, known)
+    errors |= _part_errors(rows, known)
     _refuse(errors)
 
     changed = item is None
@@ -125,12 +126,12 @@ def save_event(
     return item, changed
 
 
-def _part_errors(parts: list[PartValues], known: dict[int, EventPart]) -> dict[str, str]:
+def _part_errors(rows: list[tuple[int, PartValues]], known: dict[int, EventPart]) -> dict[str, str]:
     """Check each listed part; a part left out that demands come from may not go."""
     errors: dict[str, str] = {}
     seen: set[str] = set()
     ids: set[int | None] = {None}
-    for index, part in enumerate(parts):
+    for index, part in rows:
         texts = {"slug": (part.slug or "").strip(), "title": (part.title or "").strip()}
         texts["description"] = (part.description or "").strip()
         for name, message in rules.length_errors(texts, rules.EVENT_PART).items():
@@ -148,7 +149,7 @@ def _part_errors(parts: list[PartValues], known: dict[int, EventPart]) -> dict[s
         if part.id is not None and (part.id not in known or part.id in ids):
             errors[f"parts-{index}-title"] = str(_l("Unbekannter Teil."))  # its id is hidden
         ids.add(part.id)
-    left_out = set(known) - {p.id for p in parts}
+    left_out = set(known) - {p.id for _index, p in rows}
     if left_out:
         used = db.session.scalars(
             sa.select(Demand.event_part_id).where(Demand.event_part_id.in_(left_out)).distinct()
