@@ -456,3 +456,16 @@ def test_a_body_named_twice_in_a_new_demand_is_refused(client, spec, data, token
         "bodies": "Die Stelle „ms“ ist zweimal genannt."
     }
     assert _db.session.scalar(select(func.count()).where(Demand.title == "T")) == 0
+
+
+def test_a_demand_may_come_from_an_event_without_naming_a_part(client, spec, token, event):
+    """As the staff form allows: the event alone is the source."""
+    payload = {"title": "Vom ganzen Tag", "text": "t", "event": "fachtag"}
+    for event_part in ("absent", None, ""):
+        sent = payload if event_part == "absent" else {**payload, "event_part": event_part}
+        created = client.post("/api/v1/demands", json=sent, headers=token)
+        assert created.status_code == 201, created.get_json()
+        body = check(spec, created, "/demands", "post")
+        assert (body["event"], body["event_part"]) == ("fachtag", None)
+    unknown = client.post("/api/v1/demands", json={**payload, "event": "nie"}, headers=token)
+    assert unknown.status_code == 422 and "event" in unknown.get_json()["errors"]

@@ -767,3 +767,18 @@ def test_a_next_step_row_with_a_date_but_no_text_is_asked_for_at_its_row(
     row = refused.text.split("Schritt 3</legend>")[1].split("</fieldset>")[0]
     assert "Bitte den Schritt beschreiben" in row
     assert count(Meeting) == before
+
+
+def test_one_next_step_in_two_rows_is_refused(client, auth, staff, evidence, db):
+    auth.login_as(staff)
+    meeting = evidence["meeting"]
+    url = f"/verwaltung/gespraeche/{meeting.id}"
+    (form,) = [f for f in forms_of(client.get(url).text) if f.method == "post"]
+    first = dict(form.fields)["steps-0-id"]
+    refused = client.post(url, data=form.data(**{"steps-1-id": first, "steps-1-text": "dupe"}))
+    assert refused.status_code == 422 and "Unbekannter Schritt." in refused.text
+    db.session.expire_all()
+    assert [s.text for s in meeting.next_steps] == [
+        "Daten zur Bezahlkarte liefern",
+        "Protokoll versenden",
+    ]

@@ -279,3 +279,32 @@ def test_a_part_error_stands_at_the_row_it_was_typed_in(logged_in, db):
     assert refused.status_code == 422
     row = refused.text.split("Teil 3</legend>")[1].split("</fieldset>")[0]
     assert "Bitte ausfüllen." in row
+
+
+@pytest.mark.parametrize("kind", ["event", "meeting"])
+def test_a_record_at_its_maximum_of_rows_can_still_be_edited(logged_in, db, kind):
+    """At the maximum the edit form offers no empty row (it answered 500: WTForms' list
+    would have held more rows than allowed), and a row more is refused."""
+    from helpers import make_body
+
+    from tracker.domain import rules
+    from tracker.domain.models import Meeting, NextStep
+
+    if kind == "event":
+        event = _event_with_parts(db, *(f"t{n}" for n in range(rules.PARTS_MAX)))
+        url, row = f"/verwaltung/veranstaltungen/{event.id}", "parts"
+    else:
+        meeting = Meeting(body=make_body(), held_on=dt.date(2026, 11, 2), summary="S")
+        meeting.next_steps = [NextStep(text=f"S{n}", position=n) for n in range(rules.STEPS_MAX)]
+        db.session.add(meeting)
+        db.session.commit()
+        url, row = f"/verwaltung/gespraeche/{meeting.id}", "steps"
+    form = _form(logged_in, url)
+    assert logged_in.post(url, data=form.data()).status_code == 302  # saved as shown
+    first = "title" if kind == "event" else "text"
+    more = {f"{row}-{n}-{first}": f"X{n}" for n in range(1, 60)}  # past the list's maximum
+    if kind == "event":
+        more |= {f"parts-{n}-slug": f"x{n}" for n in range(1, 60)}
+        more |= {f"parts-{n}-kind": "input" for n in range(1, 60)}
+    refused = logged_in.post(url, data=form.data(**more))
+    assert refused.status_code == 422 and "Zu viele" in refused.text

@@ -88,6 +88,7 @@ def save_meeting(
     rows = [(index, step) for index, step in rows if (step.text or "").strip()]
     if len(rows) > rules.STEPS_MAX:
         errors["steps"] = str(_l("Zu viele nächste Schritte."))
+    ids: set[int | None] = {None}  # each step in one row only
     for index, step in rows:
         if len(step.text.strip()) > rules.STEP_MAX:
             errors[f"steps-{index}-text"] = rules.too_long(rules.STEP_MAX)
@@ -95,8 +96,9 @@ def save_meeting(
             errors[f"steps-{index}-due_on"] = problem
         if step.body_id is not None and db.session.get(Body, step.body_id) is None:
             errors[f"steps-{index}-body_id"] = str(_l("Unbekannte Stelle."))
-        if step.id is not None and step.id not in known:
+        if step.id is not None and (step.id not in known or step.id in ids):
             errors[f"steps-{index}-text"] = str(_l("Unbekannter Schritt."))  # its id is hidden
+        ids.add(step.id)
     steps = [step for _index, step in rows]
     if errors:
         raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)

@@ -453,17 +453,24 @@ def earlier_demand(demand_id: int | None) -> Demand | None:
     return earlier
 
 
-def _event_part(event: str | None, part: str | None) -> EventPart | None:
-    if event is None and part is None:
-        return None
+def _source(event: str | None, part: str | None) -> tuple[int | None, int | None]:
+    """Return the event's and the part's ids a demand comes from; an event alone (no part
+    named) is a source too."""
+    if not event and not part:
+        return None, None
+    if not part:
+        event_id = db.session.scalar(sa.select(Event.id).where(Event.slug == event))
+        if event_id is None:
+            raise refused("event", _l("Unbekannte Veranstaltung."))
+        return event_id, None
     found = db.session.scalar(
         sa.select(EventPart)
         .join(EventPart.event)
-        .where(Event.slug == (event or ""), EventPart.slug == (part or ""))
+        .where(Event.slug == (event or ""), EventPart.slug == part)
     )
     if found is None:
         raise refused("event_part", _l("Unbekannte Veranstaltung oder unbekannter Teil."))
-    return found
+    return found.event_id, found.id
 
 
 @write("POST /demands", schemas.NewDemand, schemas.Demand, 201)
@@ -478,7 +485,7 @@ def create_demand(data: dict):
             )
         roles[b["slug"]] = b["role"]
     found = by_slug(Body, list(roles), "bodies", _l("Unbekannte Stelle: %(slugs)s"))
-    part = _event_part(data["event"], data["event_part"])
+    event_id, part_id = _source(data["event"], data["event_part"])
     earlier = earlier_demand(data["repeats"])
     item = demand_service.create_demand(
         g.api_user,
@@ -486,8 +493,8 @@ def create_demand(data: dict):
         text=data["text"],
         is_public=data["is_public"],
         topics=topics.values(),
-        event_id=part.event_id if part else None,
-        event_part_id=part.id if part else None,
+        event_id=event_id,
+        event_part_id=part_id,
     )
     if roles:
         by_id = {found[s].id: role for s, role in roles.items()}

@@ -21,12 +21,14 @@ from tracker.domain import labels, rules
 from tracker.domain.models import Event, Topic
 from tracker.extensions import db
 from tracker.services import events as event_service
+from tracker.services.errors import ServiceError
 from tracker.web.forms import Form, checked_by, limited
 from tracker.web.staff.blueprint import INVALID, bp, flash_saved, record_page, submit
-from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm
+from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm, rows_filled
 
 SLUG_HINT = _l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt fest, da Links darauf zeigen.")
-EMPTY_PART_ROWS = 2
+EMPTY_PART_ROWS = 2  # offered for new parts below the maximum
+TOO_MANY_PARTS = _l("Zu viele Teile.")
 
 
 class PartForm(SubForm):
@@ -85,7 +87,7 @@ def _event_form(item: Event | None, formdata=None) -> EventForm:
                 "description": p.description,
             }
             for p in item.parts
-        ] + [{}] * EMPTY_PART_ROWS
+        ] + [{}] * max(0, min(EMPTY_PART_ROWS, rules.PARTS_MAX - len(item.parts)))
         # not ``obj=item``: WTForms would take ``item.parts`` over these rows, without the
         # empty ones a new part is typed into
         values = {name: getattr(item, name) for name in event_service.EVENT_TEXTS}
@@ -99,6 +101,8 @@ def _event_form(item: Event | None, formdata=None) -> EventForm:
 
 
 def _save_event(item: Event | None, form: EventForm):
+    if rows_filled(request.form, "parts", ("title", "slug")) > rules.PARTS_MAX:
+        raise ServiceError(TOO_MANY_PARTS, {"parts": str(TOO_MANY_PARTS)})
     parts = [
         event_service.PartValues(
             title=entry.form.title.data or "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -23,6 +23,7 @@ from tracker.domain.models import Body, Consultation, Demand, Meeting
 from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
+from tracker.services.errors import ServiceError
 from tracker.web.forms import limited
 from tracker.web.staff.blueprint import bp, record_page
 from tracker.web.staff.forms import (
@@ -31,6 +32,7 @@ from tracker.web.staff.forms import (
     MultiCheckboxField,
     VersionedForm,
     optional_int,
+    rows_filled,
 )
 
 
@@ -162,7 +164,8 @@ class MeetingForm(VersionedForm):
     )
 
 
-EMPTY_STEP_ROWS = 2
+EMPTY_STEP_ROWS = 2  # offered for new steps below the maximum
+TOO_MANY_STEPS = _l("Zu viele nächste Schritte.")
 
 
 def _meeting_form(item: Meeting | None, formdata=None) -> MeetingForm:
@@ -176,7 +179,7 @@ def _meeting_form(item: Meeting | None, formdata=None) -> MeetingForm:
                 "done": s.is_done,
             }
             for s in item.next_steps
-        ] + [{}] * EMPTY_STEP_ROWS
+        ] + [{}] * max(0, min(EMPTY_STEP_ROWS, rules.STEPS_MAX - len(item.next_steps)))
         form = MeetingForm(formdata=None, obj=item, steps=steps)
     else:
         form = MeetingForm(formdata=formdata)
@@ -200,6 +203,8 @@ def meetings():
 
 
 def _save_meeting(item: Meeting | None, form: MeetingForm):
+    if rows_filled(request.form, "steps", ("text",)) > rules.STEPS_MAX:
+        raise ServiceError(TOO_MANY_STEPS, {"steps": str(TOO_MANY_STEPS)})
     steps = [
         meeting_service.StepValues(
             text=entry.form.text.data or "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
@@ -55,6 +56,19 @@ class DayField(Field):
             except ValueError:
                 continue
         raise ValueError(_l("Bitte ein Datum wie 30.11.2026 angeben."))
+
+
+def rows_filled(formdata, name: str, fields: tuple[str, ...]) -> int:
+    """Count the rows of the field list ``name`` sent with one of ``fields`` filled in, also
+    those past the list's maximum, which WTForms drops without a word (``parts-41-title``)."""
+    pattern = re.compile(rf"{re.escape(name)}-(\d+)-(?:{'|'.join(map(re.escape, fields))})")
+    return len(
+        {
+            found[1]
+            for key, value in formdata.items(multi=True)
+            if (found := pattern.fullmatch(key)) and value.strip()
+        }
+    )
 
 
 def optional_int(value):
