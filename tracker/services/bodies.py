@@ -15,7 +15,7 @@ from tracker.domain import rules
 from tracker.domain.models import Body, Contact, FormerSlug, ReminderPause
 from tracker.domain.workdays import today
 from tracker.extensions import db
-from tracker.services.errors import ServiceError
+from tracker.services.errors import refuse_invalid
 from tracker.services.meetings import RHYTHM_CHOICES
 
 BODY_FIELDS = (
@@ -31,11 +31,6 @@ BODY_FIELDS = (
 TEXT_FIELDS = BODY_FIELDS[:5] + ("description",)
 REQUIRED = rules.REQUIRED
 CHOOSE = _l("Bitte eine der angebotenen Möglichkeiten wählen.")
-
-
-def _refuse(errors: dict[str, str]) -> None:
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
 
 
 def save_body(body: Body | None, **values) -> tuple[Body, bool]:
@@ -67,7 +62,7 @@ def save_body(body: Body | None, **values) -> tuple[Body, bool]:
     weeks = values["dialogue_rhythm_weeks"]
     if weeks is not None and weeks not in dict(RHYTHM_CHOICES):
         errors["dialogue_rhythm_weeks"] = str(CHOOSE)
-    _refuse(errors)
+    refuse_invalid(errors)
     if body is None:
         body = Body(**values)
         db.session.add(body)
@@ -117,7 +112,7 @@ def add_contact(body: Body, *, name: str, email: str, escalation_level: int = 1)
         errors["email"] = str(_l("Diese Adresse ist bei dieser Stelle schon eingetragen."))
     if escalation_level not in Contact.LEVELS:
         errors["escalation_level"] = str(CHOOSE)
-    _refuse(errors)
+    refuse_invalid(errors)
     contact = Contact(body=body, name=name, email=email, escalation_level=escalation_level)
     db.session.add(contact)
     db.session.flush()
@@ -137,7 +132,7 @@ def add_pause(
             errors[name] = problem
     if starts_on and ends_on and ends_on < starts_on:
         errors["ends_on"] = str(_l("Das Ende darf nicht vor dem Beginn liegen."))
-    _refuse(errors)
+    refuse_invalid(errors)
     pause = ReminderPause(body=body, starts_on=starts_on, ends_on=ends_on, reason=reason)
     db.session.add(pause)
     db.session.flush()

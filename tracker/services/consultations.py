@@ -21,7 +21,7 @@ from tracker.domain import rules
 from tracker.domain.models import Body, Consultation, Demand, utcnow
 from tracker.domain.workdays import today, workdays_between
 from tracker.extensions import db, wait_for_others_on
-from tracker.services.errors import ServiceError, refuse_if_changed
+from tracker.services.errors import refuse_if_changed, refuse_invalid
 
 SHORT_WORKDAYS = 20  # fewer than this: „kurze Frist“
 VERY_SHORT_WORKDAYS = 5  # this many or fewer: „sehr kurze Frist“
@@ -116,8 +116,7 @@ def save_consultation(
             errors["source"] = str(_l("Bitte angeben, woher die LIGA davon weiß."))
         values.update(received_on=None, deadline_on=None, statement_on=None)
         values.update(statement_text="", statement_url="")
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    refuse_invalid(errors)
     demands = sorted(set(demands), key=lambda d: d.id)
     if item is None:
         earlier = _recorded_already(values, demands)

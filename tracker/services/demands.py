@@ -20,6 +20,7 @@ from tracker.services.errors import (
     ServiceError,
     StaleDemand,
     TransitionNotAllowed,
+    refuse_invalid,
     stale_refused,
 )
 
@@ -63,11 +64,6 @@ def check_texts(fields: dict[str, Any]) -> dict[str, str]:
     return rules.length_errors(fields, rules.DEMAND) | errors
 
 
-def _refuse_invalid(errors: dict[str, str]) -> None:
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
-
-
 def roles_problem(roles: Iterable[str]) -> str | None:
     """Return why bodies with these roles cannot be responsible for a demand, or None.
 
@@ -90,7 +86,7 @@ def create_demand(
     demand it made (sent again with any value changed, after going back, it is new).
     """
     fields = {name: "" for name in REQUIRED} | fields
-    _refuse_invalid(check_texts(fields))
+    refuse_invalid(check_texts(fields))
     nonce, topics = (nonce or "")[: rules.NONCE_MAX], list(topics)
 
     def same(entry: TimelineEntry) -> bool:  # every field the form sent, the topics too
@@ -121,7 +117,7 @@ def edit_demand(
 ) -> TimelineEntry | None:
     """Change a demand's texts, source, visibility or topics; the timeline keeps the old values."""
     _check_version(demand, expected_version)
-    _refuse_invalid(check_texts(fields))
+    refuse_invalid(check_texts(fields))
     before, after = {}, {}
     for name, value in fields.items():
         if name not in EDITABLE:
@@ -190,8 +186,8 @@ def add_update(
     """
     text = (text or "").strip()
     if not text:
-        _refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
-    _refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
+        refuse_invalid({"text": str(_l("Bitte einen Text eingeben."))})
+    refuse_invalid(rules.length_errors({"text": text}, {"text": rules.NOTE_MAX}))
     nonce = (nonce or "")[: rules.NONCE_MAX]
 
     def same(entry: TimelineEntry) -> bool:

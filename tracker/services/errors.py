@@ -24,6 +24,12 @@ class ServiceError(Exception):
         self.errors = errors or {}
 
 
+def refuse_invalid(errors: dict[str, str]) -> None:
+    """Refuse with „Bitte die markierten Angaben prüfen.“ and a message per field, if any."""
+    if errors:
+        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+
+
 class StaleDemand(ServiceError):
     """The demand was changed by someone else since the form was loaded."""
 

@@ -18,9 +18,10 @@ from tracker.domain import rules
 from tracker.domain.models import Demand, Event, EventPart, Topic, demand_topics
 from tracker.domain.workdays import today
 from tracker.extensions import db
-from tracker.services.errors import ServiceError, refuse_if_changed
+from tracker.services.errors import refuse_if_changed, refuse_invalid
 
 EVENT_TEXTS = ("title", "organiser", "location", "description")
+TOO_MANY_PARTS = _l("Zu viele Teile.")
 
 
 @dataclass
@@ -35,11 +36,6 @@ class PartValues:
 
     def is_blank(self) -> bool:
         return not (self.title or "").strip() and not (self.slug or "").strip()
-
-
-def _refuse(errors: dict[str, str]) -> None:
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
 
 
 def _slug_errors(model, slug: str) -> dict[str, str]:
@@ -78,9 +74,9 @@ def save_event(
     rows = [(index, p) for index, p in enumerate(parts) if not p.is_blank()]  # form row numbers
     parts = [p for _index, p in rows]
     if len(parts) > rules.PARTS_MAX:
-        errors["parts"] = str(_l("Zu viele Teile."))
+        errors["parts"] = str(TOO_MANY_PARTS)
     errors |= _part_errors(rows, known)
-    _refuse(errors)
+    refuse_invalid(errors)
 
     changed = item is None
     if item is None:
@@ -180,7 +176,7 @@ def save_topic(item: Topic | None, *, name: str, slug: str = "") -> tuple[Topic,
     if item is None:
         slug = (slug or "").strip()
         errors |= _slug_errors(Topic, slug)
-    _refuse(errors)
+    refuse_invalid(errors)
     if item is None:
         item = Topic(slug=slug, name=name)
         db.session.add(item)

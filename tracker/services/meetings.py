@@ -18,8 +18,9 @@ from tracker.domain import rules
 from tracker.domain.models import Body, Meeting, NextStep, utcnow
 from tracker.domain.workdays import today
 from tracker.extensions import db, wait_for_others_on
-from tracker.services.errors import ServiceError, refuse_if_changed
+from tracker.services.errors import refuse_if_changed, refuse_invalid
 
+TOO_MANY_STEPS = _l("Zu viele nächste Schritte.")
 RHYTHM_CHOICES = (
     (4, _l("monatlich")),
     (6, _l("alle sechs Wochen")),
@@ -87,7 +88,7 @@ def save_meeting(
             )
     rows = [(index, step) for index, step in rows if (step.text or "").strip()]
     if len(rows) > rules.STEPS_MAX:
-        errors["steps"] = str(_l("Zu viele nächste Schritte."))
+        errors["steps"] = str(TOO_MANY_STEPS)
     ids: set[int | None] = {None}  # each step in one row only
     for index, step in rows:
         if len(step.text.strip()) > rules.STEP_MAX:
@@ -100,8 +101,7 @@ def save_meeting(
             errors[f"steps-{index}-text"] = str(_l("Unbekannter Schritt."))  # its id is hidden
         ids.add(step.id)
     steps = [step for _index, step in rows]
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    refuse_invalid(errors)
 
     changed = item is None
     if item is None:

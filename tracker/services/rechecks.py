@@ -20,7 +20,7 @@ from tracker.domain.models import Demand, TimelineEntry, User, utcnow
 from tracker.domain.workdays import local_date, today
 from tracker.extensions import db
 from tracker.services import outbox
-from tracker.services.errors import ServiceError
+from tracker.services.errors import ServiceError, refuse_invalid
 from tracker.services.links import external_url
 
 OUTCOMES = ("implemented", "partly_implemented")
@@ -94,8 +94,7 @@ def record_recheck(
     if result not in labels.RECHECK_RESULT_LABELS:
         errors["result"] = str(_l("Bitte eine der angebotenen Möglichkeiten wählen."))
     errors |= rules.length_errors({"note": note}, {"note": rules.NOTE_MAX})
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    refuse_invalid(errors)
     entry = TimelineEntry(
         demand=demand,
         kind="recheck",

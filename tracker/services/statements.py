@@ -13,7 +13,7 @@ from tracker.domain.models import Assignment, Body, Demand, TimelineEntry, User,
 from tracker.domain.workdays import local_date
 from tracker.extensions import db
 from tracker.services import outbox, subscriptions
-from tracker.services.errors import ServiceError
+from tracker.services.errors import refuse_invalid
 from tracker.services.links import external_url
 
 # the same text from the same body on the same demand within this time is a resend, not news
@@ -111,8 +111,7 @@ def add_statement(
         errors["competent_body"] = str(_l("Bitte eine andere Stelle wählen."))
     if not text:
         errors["text"] = str(_l("Bitte eine Stellungnahme eingeben."))
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    refuse_invalid(errors)
     demand = assignment.demand
     data = {"reports_addressed": bool(reports_addressed and demand.state == "raised")}
     if file_reference:

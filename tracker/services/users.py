@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from tracker.domain import rules
 from tracker.domain.models import User
 from tracker.extensions import db
-from tracker.services.errors import ServiceError
+from tracker.services.errors import ServiceError, refuse_invalid
 
 
 def by_email(email: str | None) -> User | None:
@@ -42,8 +42,7 @@ def _check(user: User | None, email: str, name: str, role: str, password: str | 
         problem = rules.password_problem(password)
         if problem:
             errors["password"] = problem
-    if errors:
-        raise ServiceError(_l("Bitte die markierten Angaben prüfen."), errors)
+    refuse_invalid(errors)
 
 
 def create_user(

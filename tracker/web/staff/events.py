@@ -28,7 +28,6 @@ from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm, rows_fill
 
 SLUG_HINT = _l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt fest, da Links darauf zeigen.")
 EMPTY_PART_ROWS = 2  # offered for new parts below the maximum
-TOO_MANY_PARTS = _l("Zu viele Teile.")
 
 
 class PartForm(SubForm):
@@ -102,7 +101,8 @@ def _event_form(item: Event | None, formdata=None) -> EventForm:
 
 def _save_event(item: Event | None, form: EventForm):
     if rows_filled(request.form, "parts", ("title", "slug")) > rules.PARTS_MAX:
-        raise ServiceError(TOO_MANY_PARTS, {"parts": str(TOO_MANY_PARTS)})
+        too_many = event_service.TOO_MANY_PARTS  # rows WTForms dropped: the service saw none
+        raise ServiceError(too_many, {"parts": str(too_many)})
     parts = [
         event_service.PartValues(
             title=entry.form.title.data or "",

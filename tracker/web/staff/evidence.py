@@ -165,7 +165,6 @@ class MeetingForm(VersionedForm):
 
 
 EMPTY_STEP_ROWS = 2  # offered for new steps below the maximum
-TOO_MANY_STEPS = _l("Zu viele nächste Schritte.")
 
 
 def _meeting_form(item: Meeting | None, formdata=None) -> MeetingForm:
@@ -204,7 +203,8 @@ def meetings():
 
 def _save_meeting(item: Meeting | None, form: MeetingForm):
     if rows_filled(request.form, "steps", ("text",)) > rules.STEPS_MAX:
-        raise ServiceError(TOO_MANY_STEPS, {"steps": str(TOO_MANY_STEPS)})
+        too_many = meeting_service.TOO_MANY_STEPS  # rows WTForms dropped: the service saw none
+        raise ServiceError(too_many, {"steps": str(too_many)})
     steps = [
         meeting_service.StepValues(
             text=entry.form.text.data or "",
