@@ -59,11 +59,8 @@ class EventForm(VersionedForm):
     organiser = limited(_l("Veranstalter"), rules.ORGANISER_MAX)
     location = limited(_l("Ort"), rules.ORGANISER_MAX)
     description = limited(_l("Beschreibung"), rules.DESCRIPTION_MAX, field=TextAreaField)
-    # one row more than allowed: the service then says „Zu viele Teile.“ (WTForms would drop
-    # rows past its maximum without a word)
-    parts = FieldList(
-        FormField(PartForm), _l("Teile"), min_entries=3, max_entries=rules.PARTS_MAX + 1
-    )
+    # rows past the maximum, which WTForms drops, are counted by ``_save_event``
+    parts = FieldList(FormField(PartForm), _l("Teile"), min_entries=3, max_entries=rules.PARTS_MAX)
 
 
 class TopicForm(Form):

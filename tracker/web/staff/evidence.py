@@ -160,7 +160,7 @@ class MeetingForm(VersionedForm):
         FormField(StepForm),
         _l("Nächste Schritte"),
         min_entries=3,
-        max_entries=rules.STEPS_MAX + 1,  # one more: the service says „Zu viele …“
+        max_entries=rules.STEPS_MAX,  # rows past it, which WTForms drops: ``_save_meeting``
     )
 
 
