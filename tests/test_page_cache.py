@@ -31,7 +31,7 @@ from helpers import (
     make_evidence,
     wait_until,
 )
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_date
 
 from tracker import transactions
 from tracker.domain.models import DataVersion, Event, Topic
@@ -708,3 +708,25 @@ def test_a_forged_host_header_cannot_poison_the_cache(db, reader, world):
     forged = reader.get(path, base_url="http://evil.example").get_data(as_text=True)
     assert "evil.example" not in forged and "http://tracker.test/forderungen/" in forged
     assert "evil.example" not in reader.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("utc", ["2027-12-04T23:30:00+00:00", "2027-07-01T22:30:00+00:00"])
+def test_a_page_read_after_midnight_in_berlin_is_dated_not_in_the_future(
+    db, reader, world, clock, utc
+):
+    """00:30 in Berlin is still the day before in UTC: the day's start (pages count days) is
+    Berlin's midnight, so the page gets a Last-Modified in the past and answers 304 to it.
+    (With UTC's midnight of the Berlin date it lay in the future: no date, no 304, every
+    evening from 22:00 or 23:00 UTC on.)"""
+    clock.move_to(dt.datetime.fromisoformat(utc), tick=False)
+    world["demand"].title = "Spät geändert"
+    transactions.commit()
+    clock.shift(dt.timedelta(seconds=2))
+    path = f"/forderungen/{world['demand'].id}"
+    first = reader.get(path)
+    modified = parse_date(first.headers["Last-Modified"])
+    assert modified <= dt.datetime.fromisoformat(utc) + dt.timedelta(seconds=2)
+    assert (
+        reader.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code
+        == 304
+    )

@@ -47,7 +47,7 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_cookie
 from werkzeug.wrappers import Request
 
 from tracker import locale_of, shipped
-from tracker.domain.workdays import today
+from tracker.domain.workdays import BERLIN, today
 from tracker.extensions import db
 from tracker.web.security import PERSONAL_BLUEPRINTS, headers_for
 
@@ -298,7 +298,9 @@ def _store(response: Response) -> Response:
     key, versions, day, began = found
     read = tuple(sorted((name, versions.get(name, NEVER)[0]) for name in request.environ[READS]))
     etag = hashlib.blake2b(body, digest_size=16).hexdigest()
-    midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # pages count days too
+    # pages count days (in Germany): the day began at midnight in Berlin, not in UTC, which
+    # from 22:00 or 23:00 UTC on would lie in the future and keep every page from a date
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=BERLIN).astimezone(dt.UTC)
     changes = [changed_at(versions[name][1]) for name, token in read if token is not None]
     modified = max([midnight, *changes])
     response.last_modified = modified
