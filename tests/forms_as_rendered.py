@@ -17,6 +17,7 @@ class RenderedForm:
     method: str
     enctype: str
     fields: list[tuple[str, object]] = field(default_factory=list)
+    choices: set[str] = field(default_factory=set)  # names of selects, radios and checkboxes
 
     def data(self, **changes) -> MultiDict:
         """Return what a browser sends, with ``changes`` (name -> value) typed in."""
@@ -56,6 +57,8 @@ class FormParser(HTMLParser):
         if tag == "input":
             kind = (a.get("type") or "text").lower()
             if kind in ("checkbox", "radio"):
+                if name:
+                    self._form.choices.add(name)
                 if name and "checked" in a:
                     self._form.fields.append((name, a.get("value", "on")))
             elif kind in ("submit", "image"):
@@ -71,6 +74,7 @@ class FormParser(HTMLParser):
             if (a.get("type") or "submit").lower() == "submit":
                 self._submit(name, a.get("value", ""))
         elif tag == "select" and name:
+            self._form.choices.add(name)
             self._select = {"name": name, "multiple": "multiple" in a, "options": []}
         elif tag == "option" and self._select is not None:
             self._option = {"value": a.get("value"), "selected": "selected" in a, "text": ""}

@@ -526,6 +526,21 @@ def test_staff_sets_rhythm_on_body(client, auth, staff, evidence, db):
     assert db.session.get(type(body), body.id).dialogue_rhythm_weeks == 4
 
 
+@pytest.mark.parametrize("tampered", ["zwei", "²", "99999999999999999999"])
+def test_a_tampered_rhythm_is_refused_and_keeps_the_agreed_one(
+    client, auth, staff, evidence, db, tampered
+):
+    auth.login_as(staff)
+    body = evidence["body"]
+    url = f"/verwaltung/stellen/{body.id}"
+    (form,) = [f for f in forms_of(client.get(url).text) if f.method == "post" and f.action == url]
+    refused = client.post(url, data=form.data(dialogue_rhythm_weeks=tampered))
+    assert refused.status_code == 422, refused.text
+    assert "Bitte eine der angebotenen Möglichkeiten wählen." in refused.text
+    db.session.expire_all()
+    assert db.session.get(type(body), body.id).dialogue_rhythm_weeks == 13
+
+
 # ------------------------------------------------------------------------- weekly digest
 
 
@@ -612,7 +627,7 @@ def test_staff_bad_next_step_gets_german_error(client, auth, staff, evidence):
     response = client.post("/verwaltung/gespraeche/neu", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "zuständig: Keine gültige Auswahl." in html
+    assert "zuständig: Bitte eine der angebotenen Möglichkeiten wählen." in html
     assert "fällig bis: Bitte ein Datum wie 30.11.2026 angeben." in html
     assert "Steps" not in html and "Not a valid" not in html
     assert count(Meeting) == 1
@@ -769,13 +784,17 @@ def test_a_next_step_row_with_a_date_but_no_text_is_asked_for_at_its_row(
     assert count(Meeting) == before
 
 
-def test_one_next_step_in_two_rows_is_refused(client, auth, staff, evidence, db):
+@pytest.mark.parametrize("hidden_id", ["first", "x1", "1.0", "²"])
+def test_one_next_step_in_two_rows_or_a_tampered_id_is_refused(
+    client, auth, staff, evidence, db, hidden_id
+):
     auth.login_as(staff)
     meeting = evidence["meeting"]
     url = f"/verwaltung/gespraeche/{meeting.id}"
     (form,) = [f for f in forms_of(client.get(url).text) if f.method == "post"]
-    first = dict(form.fields)["steps-0-id"]
-    refused = client.post(url, data=form.data(**{"steps-1-id": first, "steps-1-text": "dupe"}))
+    if hidden_id == "first":
+        hidden_id = dict(form.fields)["steps-0-id"]
+    refused = client.post(url, data=form.data(**{"steps-1-id": hidden_id, "steps-1-text": "dupe"}))
     assert refused.status_code == 422 and "Unbekannter Schritt." in refused.text
     db.session.expire_all()
     assert [s.text for s in meeting.next_steps] == [

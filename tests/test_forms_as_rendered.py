@@ -248,6 +248,44 @@ def test_every_form_submitted_as_rendered_changes_nothing(app, world):
     assert seen_edit_forms == expected_edit_forms == 12
 
 
+ENGLISH = re.compile(r"not a valid|invalid choice|could not coerce|this field", re.I)
+
+
+def test_a_value_no_option_offers_is_refused_in_german_and_changes_nothing(app, world):
+    """Each select, radio and checkbox of every form, sent with a value it does not offer."""
+    client = app.test_client()
+    _login(client, world["admin"])
+    answer = "/antwort/" + answer_links.answer_token(world["ms"])
+    tried = 0
+    for who, page, _edit_actions in _pages(world):
+        page = answer if page == "/answer" else page
+        if who == "public":
+            with client.session_transaction() as session:
+                session.clear()
+        else:
+            _login(client, world["admin"])
+        html = client.get(page).get_data(as_text=True)
+        for form in [f for f in forms_of(html) if not ACTIONS.search(f.action)]:
+            # a box not ticked is left alone: any value ticks a checkbox, as the browser would
+            for name in sorted(form.choices & {n for n, _ in form.fields}):
+                before = dump()
+                html = client.get(page).get_data(as_text=True)
+                fresh = next(f for f in forms_of(html) if f.action == form.action)
+                tampered = fresh.data(**{name: "zwei²"})
+                target = fresh.action or page
+                if fresh.method == "get":
+                    response = client.get(target, query_string=tampered)
+                else:
+                    response = client.post(target, data=tampered)
+                label = f"{page} -> {fresh.method} {target}: {name}"
+                assert response.status_code < 500, label
+                assert not ENGLISH.search(response.get_data(as_text=True)), label
+                if fresh.method == "post":
+                    tried += 1
+                    assert changes(before, dump()) <= {("users", "last_seen_at")}, label
+    assert tried >= 20
+
+
 def _page_form(client, page: str, action: str):
     html = client.get(page).get_data(as_text=True)
     return next(f for f in forms_of(html) if f.action == action)

@@ -369,7 +369,10 @@ def test_create_and_edit_a_body(logged_in):
             "Nur Kleinbuchstaben, Ziffern und Bindestriche.",
         ),
         ({"name": "", "slug": "leer", "kind": "ministry"}, "Bitte ausfüllen."),
-        ({"name": "Art", "slug": "art", "kind": "kirche"}, "Keine gültige Auswahl."),
+        (
+            {"name": "Art", "slug": "art", "kind": "kirche"},
+            "Bitte eine der angebotenen Möglichkeiten wählen.",
+        ),
         ({"name": "N" * 301, "slug": "lang", "kind": "ministry"}, "Name"),
         ({"name": "Lang", "slug": "s" * 81, "kind": "ministry"}, "Kürzel"),
     ],
@@ -450,7 +453,7 @@ def test_add_and_remove_contacts(logged_in, bodies):
         ({"name": "", "email": "ok@example.org", "escalation_level": "1"}, "Bitte ausfüllen."),
         (
             {"name": "Referat", "email": "ok@example.org", "escalation_level": "9"},
-            "Keine gültige Auswahl.",
+            "Bitte eine der angebotenen Möglichkeiten wählen.",
         ),
         (
             {"name": "Referat", "email": "ok@example.org", "escalation_level": "eins"},
@@ -551,7 +554,7 @@ def test_admin_creates_a_user_who_can_log_in(as_admin, auth, admin):
         ),
         (
             {"email": "neu@example.org", "password": "ein-langes-passwort", "role": "root"},
-            "Keine gültige Auswahl.",
+            "Bitte eine der angebotenen Möglichkeiten wählen.",
         ),
     ],
 )

@@ -111,7 +111,10 @@ def test_a_part_that_demands_come_from_stays(logged_in, db, event):
             },
             "Zwei Teile können nicht dasselbe Kürzel haben.",
         ),
-        ({"parts-0-title": "A", "parts-0-slug": "a", "parts-0-kind": "party"}, "Keine gültige"),
+        (
+            {"parts-0-title": "A", "parts-0-slug": "a", "parts-0-kind": "party"},
+            "angebotenen Möglichkeiten",
+        ),
         ({"title": "T" * 301}, "Höchstens 300 Zeichen."),
     ],
 )
@@ -196,12 +199,14 @@ def test_parts_may_swap_and_pass_on_their_slugs_in_one_save(logged_in, db, chang
     assert [p.slug for p in event.parts] == slugs
 
 
-def test_one_part_in_two_rows_is_refused(logged_in, db):
+@pytest.mark.parametrize("hidden_id", ["first", "x1", "1.0", "²", " "])
+def test_one_part_in_two_rows_or_a_tampered_id_is_refused(logged_in, db, hidden_id):
     event = _event_with_parts(db, "a", "b")
     url = f"/verwaltung/veranstaltungen/{event.id}"
     form = _form(logged_in, url)
-    first_id = dict(form.fields)["parts-0-id"]
-    refused = logged_in.post(url, data=form.data(**{"parts-1-id": first_id}))
+    if hidden_id == "first":  # no new row in place of the second part either
+        hidden_id = dict(form.fields)["parts-0-id"]
+    refused = logged_in.post(url, data=form.data(**{"parts-1-id": hidden_id}))
     assert refused.status_code == 422 and "Unbekannter Teil." in refused.text
     db.session.expire_all()
     assert [p.slug for p in event.parts] == ["a", "b"]
@@ -279,6 +284,20 @@ def test_a_part_error_stands_at_the_row_it_was_typed_in(logged_in, db):
     assert refused.status_code == 422
     row = refused.text.split("Teil 3</legend>")[1].split("</fieldset>")[0]
     assert "Bitte ausfüllen." in row
+
+
+def test_a_part_too_long_is_refused_at_its_row_in_our_words(logged_in, db):
+    """Parts are sub-forms: their length errors are worded as every other field's."""
+    from tracker.domain import rules
+
+    form = _form(logged_in, "/verwaltung/veranstaltungen/neu")
+    long_title = {"parts-0-title": "x" * (rules.TITLE_MAX + 1), "parts-0-slug": "lang"}
+    data = form.data(slug="tag", title="Tag", date="2026-06-18", **long_title)
+    refused = logged_in.post("/verwaltung/veranstaltungen/neu", data=data)
+    assert refused.status_code == 422
+    row = refused.text.split("Teil 1</legend>")[1].split("</fieldset>")[0]
+    assert f"Höchstens {rules.TITLE_MAX} Zeichen." in row
+    assert count(Event) == 0
 
 
 @pytest.mark.parametrize("kind", ["event", "meeting"])

@@ -241,8 +241,9 @@ def init_app(app: Flask) -> None:
             return render_error(
                 400,
                 _l(
-                    "Das Formular war abgelaufen oder unvollständig (Sicherheitstoken fehlt). "
-                    "Bitte die Seite neu laden und erneut senden."
+                    "Das Formular war abgelaufen oder unvollständig (sein Sicherheitstoken fehlt, "
+                    "ist zu alt oder gehört zu einer früheren Anmeldung). Bitte die Seite neu "
+                    "laden und erneut senden."
                 ),
             )
         return render_error(

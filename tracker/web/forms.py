@@ -17,20 +17,32 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from tracker.domain import rules
 from tracker.inputs import clean_text
 
+_NOT_OFFERED = {  # a value no option has (a tampered form): WTForms' German lacks some
+    "Not a valid choice.",
+    "Invalid Choice: could not coerce.",
+    "Invalid choice(s): one or more data inputs could not be coerced.",
+    "'%(value)s' is not a valid choice for this field.",
+}
+
 
 class Messages:
     """WTForms' messages in our words from our catalogue where we have them, else WTForms' own.
 
     WTForms' German reads „Feld kann nicht länger als 300 Zeichen sein.“; every ``Length``
-    validator of every form says „Höchstens 300 Zeichen.“ instead.
+    validator of every form says „Höchstens 300 Zeichen.“ instead, and a value no option
+    offers gets the services' „Bitte eine der angebotenen Möglichkeiten wählen.“
     """
 
     def gettext(self, string: str) -> str:
         if string == "Field must be between %(min)d and %(max)d characters long.":
             return gettext("Bitte %(min)d bis %(max)d Zeichen.")  # WTForms fills in the numbers
+        if string in _NOT_OFFERED:
+            return gettext("Bitte eine der angebotenen Möglichkeiten wählen.")
         return wtforms_translations.gettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if singular in _NOT_OFFERED:
+            return gettext("Bitte eine der angebotenen Möglichkeiten wählen.")
         if singular == "Field cannot be longer than %(max)d character.":
             return gettext("Höchstens %(num)d Zeichen.", num=n)
         if singular == "Field must be at least %(min)d character long.":

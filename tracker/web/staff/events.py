@@ -22,9 +22,9 @@ from tracker.domain.models import Event, Topic
 from tracker.extensions import db
 from tracker.services import events as event_service
 from tracker.services.errors import ServiceError
-from tracker.web.forms import Form, checked_by, limited
+from tracker.web.forms import MESSAGES, Form, checked_by, limited
 from tracker.web.staff.blueprint import INVALID, bp, flash_saved, record_page, submit
-from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm, rows_filled
+from tracker.web.staff.forms import REQUIRED, DayField, VersionedForm, optional_int, rows_filled
 
 SLUG_HINT = _l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt fest, da Links darauf zeigen.")
 EMPTY_PART_ROWS = 2  # offered for new parts below the maximum
@@ -35,9 +35,7 @@ class PartForm(SubForm):
 
     class Meta:
         def get_translations(self, form):
-            from flask_wtf.i18n import translations  # WTForms' own messages in German
-
-            return translations
+            return MESSAGES  # WTForms' messages as every form words them
 
     id = HiddenField()
     title = limited(_l("Titel des Teils"), rules.TITLE_MAX)
@@ -106,7 +104,7 @@ def _save_event(item: Event | None, form: EventForm):
             kind=entry.form.kind.data,
             slug=entry.form.slug.data or "",
             description=entry.form.description.data or "",
-            id=int(entry.form.id.data) if (entry.form.id.data or "").isdigit() else None,
+            id=optional_int(entry.form.id.data),  # tampered: -1, refused as unknown
         )
         for entry in form.parts
     ]

@@ -24,7 +24,7 @@ from tracker.extensions import db
 from tracker.services import consultations as consultation_service
 from tracker.services import meetings as meeting_service
 from tracker.services.errors import ServiceError
-from tracker.web.forms import limited
+from tracker.web.forms import MESSAGES, limited
 from tracker.web.staff.blueprint import bp, record_page
 from tracker.web.staff.forms import (
     REQUIRED,
@@ -133,9 +133,7 @@ class StepForm(SubForm):
 
     class Meta:
         def get_translations(self, form):
-            from flask_wtf.i18n import translations  # WTForms' own messages in German
-
-            return translations
+            return MESSAGES  # WTForms' messages as every form words them
 
     id = HiddenField()
     text = limited(_l("Nächster Schritt"), rules.STEP_MAX)
@@ -211,7 +209,7 @@ def _save_meeting(item: Meeting | None, form: MeetingForm):
             due_on=entry.form.due_on.data,
             body_id=entry.form.body_id.data,
             done=bool(entry.form.done.data),
-            id=int(entry.form.id.data) if (entry.form.id.data or "").isdigit() else None,
+            id=optional_int(entry.form.id.data),  # tampered: -1, refused as unknown
         )
         for entry in form.steps
     ]

@@ -26,6 +26,7 @@ from wtforms.widgets import CheckboxInput, DateInput, ListWidget, Select, html_p
 
 from tracker.domain import labels, rules, workflow
 from tracker.domain.models import Body
+from tracker.inputs import digits
 from tracker.services.meetings import RHYTHM_CHOICES
 from tracker.web.forms import Form, checked_by, limited, one_time_nonce
 
@@ -75,7 +76,8 @@ def optional_int(value):
     """A select's value as an id: None for none chosen, -1 for what is no number."""
     if value in (None, "", "None"):
         return None
-    return int(value) if str(value).isdigit() else -1
+    number = digits(str(value))
+    return -1 if number is None else number
 
 
 def _strip(value):
@@ -110,7 +112,7 @@ STALE_FORM = _l("Das Formular ist ungültig (Versionsangabe). Bitte die Seite ne
 
 
 def _is_number(value: str) -> bool:
-    return value.isascii() and value.isdigit() and len(value) <= 12
+    return digits(value) is not None
 
 
 class DemandForm(VersionedForm):
@@ -265,7 +267,7 @@ class BodyForm(Form):
         _l("Vereinbarter Gesprächsrhythmus"),
         choices=[SelectChoice("", _l("kein Rhythmus vereinbart"))]
         + [SelectChoice(str(weeks), label) for weeks, label in RHYTHM_CHOICES],
-        coerce=lambda v: int(v) if str(v).isdigit() else None,
+        coerce=optional_int,  # a tampered value is refused, not taken as „kein Rhythmus“
         validators=[Optional()],
     )
 

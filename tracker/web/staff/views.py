@@ -67,7 +67,7 @@ def _source_choice(demand: Demand) -> str:
 
 def _demand_fields(form: DemandForm) -> dict:
     source = form.event_part.data or ""
-    part = db.session.get(EventPart, int(source)) if source.isdigit() else None
+    part = db.session.get(EventPart, inputs.digits(source)) if inputs.digits(source) else None
     event_id = int(source.removeprefix(WHOLE_EVENT)) if source.startswith(WHOLE_EVENT) else None
     topic_ids = [int(t) for t in form.topics.data or []]
     topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
