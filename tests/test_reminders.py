@@ -307,6 +307,18 @@ def test_each_sent_digest_leaves_an_internal_reminder_entry(
     auth.login()
     internal = client.get(f"/forderungen/{overdue.id}").get_data(as_text=True)
     assert internal.count("Erinnerung verschickt") == 2
+    to = "referat@ms.example.org, leitung@ms.example.org, sts@ms.example.org"
+    assert f"Wöchentliche Erinnerung verschickt an {to}" in internal
+    client.get("/sprache/en")  # the stored German text is not what an English page shows
+    english = client.get(f"/verwaltung/forderungen/{overdue.id}").get_data(as_text=True)
+    assert english.count("Weekly reminder sent to") == 2
+    assert "Wöchentliche" not in english and "Erinnerungsdienst" not in english
+    # an entry written before the recipients were kept (entries are append-only for the ORM)
+    old = sa.update(TimelineEntry.__table__).where(TimelineEntry.__table__.c.id == ms_entry.id)
+    db.session.execute(old.values(data={"week": "2025-W45"}))
+    db.session.commit()
+    english = client.get(f"/verwaltung/forderungen/{overdue.id}").get_data(as_text=True)
+    assert f"Weekly reminder sent to {to}" in english
 
     # sending again in the same week adds no entry
     _send()

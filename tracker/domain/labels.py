@@ -234,8 +234,8 @@ def timeline_label(entry) -> str:
             return _("Stellungnahme: %(body)s", body=body)
         case "confirmation":
             return _("%(body)s bestätigt: unverändert in Bearbeitung", body=body)
-        case "reminder":
-            return _("Erinnerung verschickt")
+        case "reminder":  # its stored text and author are German: the label says it all
+            return _("Wöchentliche Erinnerung verschickt an %(to)s", to=reminder_recipients(entry))
         case "assigned":
             return _("Zuständigkeit geändert")
         case "edited":
@@ -246,6 +246,17 @@ def timeline_label(entry) -> str:
         case "recheck":
             return _("Nachprüfung: %(label)s", label=recheck_label(data.get("result")))
     return entry.kind
+
+
+REMINDER_TEXT = "Wöchentliche Erinnerung an "  # the text of the entries written before recipients
+
+
+def reminder_recipients(entry) -> str:
+    """The addresses a reminder entry's mail went to (kept in data; earlier only in its text)."""
+    recipients = (entry.data or {}).get("recipients")
+    if recipients is not None:
+        return ", ".join(recipients)
+    return (entry.text or "").removeprefix(REMINDER_TEXT)
 
 
 def shorten(text: str | None, width: int) -> str:

@@ -34,7 +34,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from tracker.domain import rules
+from tracker.domain import labels, rules
 from tracker.domain.models import OutboxMessage, TimelineEntry, utcnow
 from tracker.extensions import db, upsert
 
@@ -599,8 +599,12 @@ def mark_sent(
             "created_at": now,
             "body_id": message.body_id,
             "author_name": "Erinnerungsdienst",
-            "text": f"Wöchentliche Erinnerung an {', '.join(message.to + message.cc)}",
-            "data": {"outbox_id": message.id, "week": message.data.get("week")},
+            "text": f"{labels.REMINDER_TEXT}{', '.join(message.to + message.cc)}",  # exports
+            "data": {
+                "outbox_id": message.id,
+                "week": message.data.get("week"),
+                "recipients": message.to + message.cc,  # the pages name them in their language
+            },
         }
         for demand_id in message.data.get("demand_ids", [])
     ]
