@@ -147,6 +147,50 @@ def test_the_second_anonymous_fetch_of_every_page_comes_from_the_cache(db, reade
     warm(db, reader, pages(world), language="en")
 
 
+def test_a_newsletters_tracking_arguments_get_the_page_everyone_reads(db, reader, world):
+    """``?utm_source=…`` is the overview itself: from the cache, its links without them."""
+    warm(db, reader, ["/", "/?topic=bezahlkarte"])
+    for path in ("/?utm_source=newsletter&utm_medium=mail", "/?topic=bezahlkarte&fbclid=x1"):
+        assert statements_run(db, reader, path) == 0, path
+    page = reader.get("/?utm_campaign=fachtag&page=1").get_data(as_text=True)
+    assert "Bezahlkarte evaluieren" in page and "utm_" not in page
+
+
+def test_an_address_with_an_argument_no_page_reads_is_neither_looked_up_nor_stored(
+    app, db, reader, world
+):
+    """Random arguments would fill the cache with copies of one page and push out the rest."""
+    kept = app.extensions["cache"][page_cache.cache]._cache  # SimpleCache's entries
+    warm(db, reader, ["/"])
+    before = len(kept)
+    for path in ("/?zufall=1", "/?zufall=2", "/?topic=bezahlkarte&x=1"):
+        assert statements_run(db, reader, path) > 0 and statements_run(db, reader, path) > 0
+    assert len(kept) == before
+    assert statements_run(db, reader, "/?topic=bezahlkarte") > 0  # a page read: kept
+    assert len(kept) == before + 1
+
+
+def test_the_query_arguments_the_cache_knows_are_every_one_a_page_reads():
+    """A page that reads an argument the cache does not know would never be cached."""
+    from tracker.web.api import schemas
+
+    root = Path(page_cache.__file__).parent
+    read = set()
+    for source in root.rglob("*.py"):
+        if "staff" in source.parts:
+            continue
+        text = source.read_text()
+        read |= set(re.findall(r"request\.args\.get\(\"(\w+)\"", text))
+        read |= set(re.findall(r"int_arg\(request\.args, \"(\w+)\"", text))
+    from tracker.services.queries import DemandFilter
+
+    read |= set(DemandFilter.__dataclass_fields__)
+    for schema in (schemas.DemandQuery, schemas.EvidenceQuery):
+        read |= set(schema().fields)
+    assert {"stand", "stelle", "jahr", "fassung", "page", "per_page"} <= read
+    assert read <= page_cache.QUERY_ARGS
+
+
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_a_demands_edit_shows_on_every_page_at_once(db, reader, writer, world, language):
     d = world["demand"]

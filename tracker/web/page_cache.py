@@ -39,6 +39,7 @@ import time
 import weakref
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, has_request_context, request, session
@@ -53,6 +54,16 @@ from tracker.web.security import PERSONAL_BLUEPRINTS, headers_for
 
 cache = Cache()
 
+# The query arguments the public pages, feeds and the API read. A newsletter's tracking
+# arguments are dropped before the page is looked up (and rendered: its links stay clean), so
+# a link with ``?utm_source=…`` comes from the page everyone reads; an address with any other
+# argument is rendered but neither looked up nor stored: random arguments would fill the cache
+# with copies and push out the pages people read.
+QUERY_ARGS = frozenset(
+    {"state", "topic", "body", "event", "q", "page", "per_page", "year"}  # filters, the API
+    | {"stand", "stelle", "jahr", "fassung", "next"}  # a demand's version, evidence, reports
+)
+TRACKING_ARGS = frozenset({"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "ref"})
 UNCACHED_ENDPOINTS = frozenset({"public.healthz", "static", "public.favicon", "public.language"})
 KEY = "tracker.page_key"
 READS = "tracker.page_reads"  # the tables a page being rendered read
@@ -109,7 +120,7 @@ class PageCache:
         sa.event.listen(self.engine, "engine_disposed", self._close_all)
 
     def __call__(self, environ, start_response):
-        if self.anonymous_read(environ):
+        if self.anonymous_read(environ) and _known_query(environ):
             began = time.time()  # before the versions are read (see _conditional)
             versions = self.data_versions()
             if versions is not None:
@@ -364,6 +375,18 @@ def _answer(stored: tuple, environ: dict, start_response, began: float):
     headers = [*headers, *representation, ("Content-Length", str(len(body)))]
     start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+
+def _known_query(environ: dict) -> bool:
+    """Drop tracking arguments from the query; tell whether every other one is one we read."""
+    query = environ.get("QUERY_STRING", "")
+    if not query:
+        return True
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not (k.startswith("utm_") or k in TRACKING_ARGS)]
+    if len(kept) < len(pairs):
+        environ["QUERY_STRING"] = urlencode(kept)
+    return all(name in QUERY_ARGS for name, _value in kept)
 
 
 @lru_cache(maxsize=256)
