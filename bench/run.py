@@ -313,7 +313,10 @@ def missed_path(path: str, n: int) -> str:
     return f"{path}{'&' if '?' in path else '?'}{MISS}={n}"
 
 
-MISS = "_"  # bench/baseline_app.py replays the missed request's SQL for such an address
+# bench/baseline_app.py replays the missed request's SQL for such an address. The page cache
+# renders it without storing it (tracker/web/page_cache.py, QUERY_ARGS): the store (gzip at
+# level 1 and a digest, about a millisecond) is in the rows after a write, which store the page.
+MISS = "_"
 
 
 # --- measurements --------------------------------------------------------------------------------
