@@ -10,7 +10,7 @@ from forms_as_rendered import forms_of
 from helpers import count, csrf_token, make_body, make_demand, send_at_once
 
 from tracker.domain.models import Consultation, Meeting, NextStep
-from tracker.domain.workdays import add_workdays
+from tracker.domain.workdays import add_workdays, today
 from tracker.services import consultations as cs
 from tracker.services import meetings as ms
 from tracker.services.errors import ServiceError
@@ -82,6 +82,9 @@ def test_figures_per_body(app, db):
     assert cs.body_figures(ms_body).periods == [4, 12, 25]
 
 
+TOMORROW = today() + dt.timedelta(days=1)
+
+
 @pytest.mark.parametrize(
     ("fields", "error_field"),
     [
@@ -97,6 +100,10 @@ def test_figures_per_body(app, db):
         ({"received_on": dt.date(1, 3, 2)}, "received_on"),
         ({"statement_on": dt.date(9999, 12, 31)}, "statement_on"),
         ({"consulted": False, "learned_on": dt.date(1989, 12, 31), "source": "x"}, "learned_on"),
+        # what is recorded after it happened cannot be in the future; the deadline can
+        ({"received_on": TOMORROW, "deadline_on": TOMORROW}, "received_on"),
+        ({"statement_on": TOMORROW}, "statement_on"),
+        ({"consulted": False, "learned_on": TOMORROW, "source": "x"}, "learned_on"),
     ],
 )
 def test_bad_consultation_is_refused_and_writes_nothing(app, db, request_ctx, fields, error_field):
@@ -115,6 +122,13 @@ def test_bad_consultation_is_refused_and_writes_nothing(app, db, request_ctx, fi
     assert error_field in caught.value.errors
     db.session.commit()
     assert count(Consultation) == 0
+
+
+def test_a_consultation_received_today_may_have_its_deadline_ahead(app, db, request_ctx):
+    body = make_body()
+    values = {"body_id": body.id, "kind": "law", "title": "Entwurf", "consulted": True}
+    item, _ = cs.save_consultation(None, **values, received_on=today(), deadline_on=TOMORROW)
+    assert item.deadline_on == TOMORROW
 
 
 def test_saving_unchanged_consultation_changes_nothing(app, db):

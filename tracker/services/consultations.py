@@ -95,6 +95,8 @@ def save_consultation(
     for name in ("received_on", "deadline_on", "statement_on", "learned_on"):
         if problem := rules.day_problem(values[name], today()):
             errors[name] = problem
+        elif name != "deadline_on" and values[name] and values[name] > today():
+            errors[name] = str(_l("Das Datum darf nicht in der Zukunft liegen."))  # recorded after
     if values["consulted"]:
         if values["received_on"] is None:
             errors["received_on"] = str(_l("Bitte das Eingangsdatum angeben."))
