@@ -137,7 +137,12 @@ def test_a_renamed_bodys_old_addresses_lead_on_to_its_pages(client, auth, staff)
     _rename(client, body, "sozialministerium")
     auth.logout()
     for old in ("ms", "ms-neu"):
-        for tail, query in (("", "?seite=1"), ("/feed.atom", ""), ("/termine.ics", "")):
+        for tail, query in (
+            ("", "?seite=1"),
+            ("", "?q=%ff&state=open&q=a+b%20c"),  # the query as sent, each byte of it
+            ("/feed.atom", ""),
+            ("/termine.ics", ""),
+        ):
             moved = client.get(f"/stellen/{old}{tail}{query}")
             assert moved.status_code == 301, (old, tail)
             assert moved.headers["Location"] == f"/stellen/sozialministerium{tail}{query}"

@@ -4,7 +4,7 @@ the permanent redirect from a body's former address to its page."""
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import abort, request, url_for
 from werkzeug.routing import RequestRedirect
@@ -52,6 +52,8 @@ def body_or_404(slug: str) -> Body:
     if body is None:
         abort(404)
     if moved:
-        arguments = {**request.args.to_dict(flat=False), **request.view_args, "slug": body.slug}
-        raise MovedPermanently(url_for(request.endpoint, **arguments))
+        target = url_for(request.endpoint, **{**request.view_args, "slug": body.slug})
+        # the query as sent (`%ff` stays `%ff`); raw bytes outside ASCII get escaped
+        query = quote(request.query_string, safe="%&=+;/?:@,$!*'()~[]")
+        raise MovedPermanently(f"{target}?{query}" if query else target)
     return body
