@@ -207,21 +207,11 @@ def _login(client, user):
         session["_fresh"] = True
 
 
-def _submit(client, page: str, form):
-    target = form.action or page
-    if form.method == "get":
-        return client.get(target, query_string=form.data())
-    return client.post(target, data=form.data())
-
-
-def test_every_form_submitted_as_rendered_changes_nothing(app, world):
-    client = app.test_client()
-    _login(client, world["admin"])
+def _forms_on_every_page(client, world):
+    """Yield each page of ``_pages`` with its edit actions and the forms on it (but the
+    buttons of actions), the client logged in as the admin or not as the page is read."""
     answer = "/antwort/" + answer_links.answer_token(world["ms"])
-    pages = _pages(world)
-    expected_edit_forms = sum(len(actions) for _who, _page, actions in pages)
-    seen_edit_forms = 0
-    for who, page, edit_actions in pages:
+    for who, page, edit_actions in _pages(world):
         page = answer if page == "/answer" else page
         if who == "public":
             with client.session_transaction() as session:
@@ -229,7 +219,21 @@ def test_every_form_submitted_as_rendered_changes_nothing(app, world):
         else:
             _login(client, world["admin"])
         html = client.get(page).get_data(as_text=True)
-        forms = [f for f in forms_of(html) if not ACTIONS.search(f.action)]
+        yield page, edit_actions, [f for f in forms_of(html) if not ACTIONS.search(f.action)]
+
+
+def _submit(client, page: str, form, **changes):
+    target = form.action or page
+    if form.method == "get":
+        return client.get(target, query_string=form.data(**changes))
+    return client.post(target, data=form.data(**changes))
+
+
+def test_every_form_submitted_as_rendered_changes_nothing(app, world):
+    client = app.test_client()
+    expected_edit_forms = sum(len(actions) for _who, _page, actions in _pages(world))
+    seen_edit_forms = 0
+    for page, edit_actions, forms in _forms_on_every_page(client, world):
         for form in forms:
             before = dump()
             # every GET of the page gives a fresh form, as a browser that reloads would
@@ -254,30 +258,16 @@ ENGLISH = re.compile(r"not a valid|invalid choice|could not coerce|this field", 
 def test_a_value_no_option_offers_is_refused_in_german_and_changes_nothing(app, world):
     """Each select, radio and checkbox of every form, sent with a value it does not offer."""
     client = app.test_client()
-    _login(client, world["admin"])
-    answer = "/antwort/" + answer_links.answer_token(world["ms"])
     tried = 0
-    for who, page, _edit_actions in _pages(world):
-        page = answer if page == "/answer" else page
-        if who == "public":
-            with client.session_transaction() as session:
-                session.clear()
-        else:
-            _login(client, world["admin"])
-        html = client.get(page).get_data(as_text=True)
-        for form in [f for f in forms_of(html) if not ACTIONS.search(f.action)]:
+    for page, _edit_actions, forms in _forms_on_every_page(client, world):
+        for form in forms:
             # a box not ticked is left alone: any value ticks a checkbox, as the browser would
             for name in sorted(form.choices & {n for n, _ in form.fields}):
                 before = dump()
                 html = client.get(page).get_data(as_text=True)
                 fresh = next(f for f in forms_of(html) if f.action == form.action)
-                tampered = fresh.data(**{name: "zwei²"})
-                target = fresh.action or page
-                if fresh.method == "get":
-                    response = client.get(target, query_string=tampered)
-                else:
-                    response = client.post(target, data=tampered)
-                label = f"{page} -> {fresh.method} {target}: {name}"
+                response = _submit(client, page, fresh, **{name: "zwei²"})
+                label = f"{page} -> {fresh.method} {fresh.action or page}: {name}"
                 assert response.status_code < 500, label
                 assert not ENGLISH.search(response.get_data(as_text=True)), label
                 if fresh.method == "post":
