@@ -156,7 +156,8 @@ def test_post_without_valid_csrf_token_is_400(client, staff, token):
     response = client.post("/anmelden", data=data)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Ungültige Anfrage" in page and "Sicherheitstoken fehlt" in page
+    assert "Das Anmeldeformular war abgelaufen oder unvollständig" in page  # shown again
+    assert 'name="password"' in page and PASSWORD not in page
     assert client.get("/verwaltung/").status_code == 302
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -18,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from helpers import csrf_token, make_demand, make_user
+from helpers import PASSWORD, csrf_token, make_demand, make_user
 
 from tracker.domain.models import Demand, Event, OutboxMessage, ReminderPause, Subscription, User
 from tracker.services import (
@@ -352,6 +353,12 @@ def test_every_page_type_and_email_is_valid_html(app, client, auth, world, vnu, 
     kept["csrf_token"] = csrf_token(client.get("/anmelden").text)  # valid, but logged out
     sent = client.post("/verwaltung/forderungen/neu", data=kept, headers=origin)
     _save(pages, "error-401-kept", sent, expected=(401,))
+    sealed = re.search(r'name="kept" type="hidden" value="([^"]+)"', sent.text)[1]
+    again = {"email": world["admin"].email, "kept": sealed, "csrf_token": "alt"}
+    refused = client.post("/anmelden", data=again, headers=origin)
+    _save(pages, "login-expired-kept", refused, expected=(400,))
+    again["password"], again["csrf_token"] = PASSWORD, csrf_token(client.get("/anmelden").text)
+    _save(pages, "login-kept-resumed", client.post("/anmelden", data=again, headers=origin))
     _save(pages, "error-answer-link", client.get("/antwort/kaputt"), expected=(403,))
     for code in MESSAGES:
         with app.test_request_context("/"):

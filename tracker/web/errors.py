@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -126,6 +127,11 @@ def render_error(code: int, message: str | None = None, **context):
     if request.path.startswith("/api/"):
         return problem(code, CODES.get(code, "error"), message or default)
     _forget_user_if_unloadable()
+    kept = context.get("kept")
+    if kept is not None and kept.login_needed:  # log in right there, the input carried along
+        from tracker.web.auth.forms import LoginForm
+
+        context["login_form"] = LoginForm(formdata=None, kept=kept.sealed())
     try:
         page = render_template(
             "errors/error.html", code=code, title=title, message=message or default, **context
@@ -145,9 +151,35 @@ class KeptInput:
     shown: list[str]  # what was typed, for reading and copying
     login_needed: bool  # the form's page needs a login the session no longer has
 
+    def sealed(self) -> str:
+        """The input signed, for the login form on the page to carry it through the login."""
+        return _seal().dumps([self.action, self.fields])
+
+    @classmethod
+    def unsealed(cls, token: object) -> KeptInput | None:
+        """The input that :meth:`sealed` carried, its tokens renewed, or None if not ours.
+
+        Only what this site signed in the last day comes back, so the page after a login shows
+        nothing a stranger wrote: it is the input the staff member typed before it.
+        """
+        if not isinstance(token, str) or not token:
+            return None
+        try:
+            action, sent = _seal().loads(token, max_age=KEPT_MAX_AGE)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not isinstance(action, str) or not action.startswith("/") or action.startswith("//"):
+            return None
+        return _kept(action, [(str(name), str(value)) for name, value in sent])
+
 
 TECHNICAL = ("csrf_token", "nonce", "version")  # ends of field names nobody typed
 CHOSEN = re.compile(r"y|on|\d*")  # a ticked box's or a chosen option's value: nothing typed
+KEPT_MAX_AGE = 86400  # seconds a sealed input may wait for its login
+
+
+def _seal() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="kept-input")
 
 
 def kept_input() -> KeptInput | None:
@@ -158,11 +190,17 @@ def kept_input() -> KeptInput | None:
     put words on ours or have a visitor send them. Never for a password or a file (neither is
     written back into a page) or the API.
     """
-    if request.method != "POST" or request.path.startswith("/api/") or not _same_origin():
+    if request.method != "POST" or request.path.startswith("/api/") or not same_origin():
         return None
     if any(file.filename for file in request.files.values()):
         return None
-    sent = list(request.form.items(multi=True))
+    query = request.query_string.decode("latin-1")
+    return _kept(request.path + (f"?{query}" if query else ""), request.form.items(multi=True))
+
+
+def _kept(action: str, sent) -> KeptInput | None:
+    """The input ``sent`` to ``action`` with fresh tokens, or None if nothing was typed."""
+    sent = list(sent)
     if not sent or any("password" in name for name, _ in sent):
         return None
     shown = [v for n, v in sent if not (n.endswith(TECHNICAL) or CHOSEN.fullmatch(v.strip()))]
@@ -171,13 +209,12 @@ def kept_input() -> KeptInput | None:
     token = generate_csrf()
     fields = [(name, token if name.endswith("csrf_token") else value) for name, value in sent]
     _forget_user_if_unloadable()
-    login_needed = request.blueprint == "staff" and not current_user.is_authenticated
-    query = request.query_string.decode("latin-1")
-    action = request.path + (f"?{query}" if query else "")
+    staff_page = urlsplit(action).path.split("/")[1] == "verwaltung"
+    login_needed = staff_page and not current_user.is_authenticated
     return KeptInput(action, fields, shown, login_needed)
 
 
-def _same_origin() -> bool:
+def same_origin() -> bool:
     """Tell whether the browser says the request comes from a page of this site."""
     sender = request.headers.get("Origin") or request.headers.get("Referer")
     if not sender or sender == "null":
@@ -231,30 +268,33 @@ def _forget_user_if_unloadable() -> None:
         g._login_user = login_manager.anonymous_user()
 
 
-def init_app(app: Flask) -> None:
-    """Register the error handlers."""
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        kept = kept_input()
-        if kept is None:
-            return render_error(
-                400,
-                _l(
-                    "Das Formular war abgelaufen oder unvollständig (sein Sicherheitstoken fehlt, "
-                    "ist zu alt oder gehört zu einer früheren Anmeldung). Bitte die Seite neu "
-                    "laden und erneut senden."
-                ),
-            )
+def csrf_refused(_error=None):
+    """The page for a form whose CSRF token was refused: its input kept where that is safe."""
+    kept = kept_input()
+    if kept is None:
         return render_error(
             400,
             _l(
-                "Das Formular war abgelaufen (sein Sicherheitstoken ist zu alt oder gehört zu "
-                "einer früheren Anmeldung). Ihre Eingaben sind nicht verloren: Sie können sie "
-                "unten erneut senden."
+                "Das Formular war abgelaufen oder unvollständig (sein Sicherheitstoken fehlt, "
+                "ist zu alt oder gehört zu einer früheren Anmeldung). Bitte die Seite neu "
+                "laden und erneut senden."
             ),
-            kept=kept,
         )
+    return render_error(
+        400,
+        _l(
+            "Das Formular war abgelaufen (sein Sicherheitstoken ist zu alt oder gehört zu "
+            "einer früheren Anmeldung). Ihre Eingaben sind nicht verloren: Sie können sie "
+            "unten erneut senden."
+        ),
+        kept=kept,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    app.register_error_handler(CSRFError, csrf_refused)
 
     @app.errorhandler(InputError)
     def input_error(error: InputError):

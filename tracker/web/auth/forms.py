@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 
 from tracker.domain import rules
 from tracker.web.forms import Form, limited
@@ -16,3 +16,4 @@ class LoginForm(Form):
     email = limited(_l("E-Mail-Adresse"), rules.EMAIL_MAX, ASK_EMAIL, field=EmailField)
     password = limited(_l("Passwort"), rules.LOGIN_PASSWORD_MAX, ASK_PASSWORD, field=PasswordField)
     remember = BooleanField(_l("Angemeldet bleiben"))
+    kept = HiddenField()  # a refused form's input, sealed (errors.KeptInput), back after the login

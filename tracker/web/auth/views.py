@@ -15,11 +15,14 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
+from tracker.domain import rules
 from tracker.domain.models import User, check_dummy_password
 from tracker.extensions import db, limiter, login_manager
 from tracker.services import users as user_service
 from tracker.web.auth.forms import LoginForm
+from tracker.web.errors import KeptInput, csrf_refused, same_origin
 from tracker.web.forms import ConfirmForm
 from tracker.web.redirects import safe_next
 
@@ -72,6 +75,8 @@ def login():
         user = user_service.by_email(form.email.data)
         if _password_matches(user, form.password.data):
             _start_session(user, remember=form.remember.data)
+            if kept := KeptInput.unsealed(form.kept.data):  # the tokens of the new session
+                return render_template("auth/resume.html", kept=kept)
             flash(_l("Sie sind angemeldet."), "success")
             return redirect(target)
         form.form_errors.append(_l("E-Mail-Adresse oder Passwort ist falsch."))
@@ -79,6 +84,36 @@ def login():
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+@bp.errorhandler(CSRFError)
+def login_form_refused(error):
+    """The login form's token was refused: too old, or the session changed in another tab.
+
+    Show the form again with a fresh token; the input it carries from a refused staff form
+    waits on, or, logged in meanwhile, comes back at once. Only for a form of this site's own
+    pages: nothing another site sends appears on ours.
+    """
+    if request.endpoint != "auth.login":
+        return csrf_refused(error)
+    ours = same_origin()
+    kept = KeptInput.unsealed(request.form.get("kept")) if ours else None
+    if current_user.is_authenticated:
+        if kept is not None:
+            return render_template("auth/resume.html", kept=kept)
+        return redirect(safe_next(request.args.get("next"), url_for("staff.index")))
+    form = LoginForm(formdata=None)
+    if ours:  # what was typed, but the password
+        typed = request.form.get("email", "")[: rules.EMAIL_MAX]
+        form.email.data = "".join(ch for ch in typed if ch.isprintable())
+        form.kept.data = request.form.get("kept") if kept is not None else ""
+    form.form_errors.append(
+        _l(
+            "Das Anmeldeformular war abgelaufen oder unvollständig. Bitte melden Sie sich "
+            "noch einmal an."
+        )
+    )
+    return render_template("auth/login.html", form=form), 400
 
 
 @bp.route("/abmelden", methods=["GET", "POST"])

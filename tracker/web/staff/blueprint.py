@@ -24,7 +24,7 @@ def require_login():
     if request.method == "POST" and (kept := kept_input()) is not None:
         message = _l(
             "Sie sind nicht mehr angemeldet, darum wurde nichts gespeichert. Ihre Eingaben "
-            "sind nicht verloren: Sie können sie unten erneut senden."
+            "sind nicht verloren: Melden Sie sich unten an, dann können Sie sie erneut senden."
         )
         return render_error(401, message, kept=kept)
     return current_app.login_manager.unauthorized()
